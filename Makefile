@@ -1,0 +1,90 @@
+# Makefile - builds every toa program into bin/, runs tests, demo, benchmarks.
+# Layout: each component folder (common proto sim worker scorer broker client)
+# compiles its .c files except main.c into build/lib/libtoa_<folder>.a; main.c
+# of a program folder links with all libraries into bin/<program>.
+# Unit tests: tests/unit/test_*.c, one binary each, linked with every library.
+
+BUILD   ?= build
+BIN     ?= bin
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+PKGS    := libzmq libczmq libcurl msgpack hiredis jansson libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -I. $(PKG_CFLAGS) $(OPT) $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm -lpthread
+
+# Lower layers last: static libraries are searched in a group anyway.
+COMPONENTS := client broker scorer worker sim proto common
+PROGRAMS   := broker:toa-broker worker:toa-worker scorer:toa-scorer client:toa sim:toa-simllm
+
+lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+LIBS     := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libtoa_$(c).a)
+HEADERS  := $(wildcard $(addsuffix /*.h,$(COMPONENTS)))
+PROG_BINS := $(foreach p,$(PROGRAMS),$(BIN)/$(word 2,$(subst :, ,$(p))))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TEST_SUPPORT := $(wildcard tests/unit/support/*.c)
+
+.PHONY: all deps test asan demo bench fuzz chaos clean unit-tests
+all: deps-check $(PROG_BINS) $(UNIT_BINS)
+
+deps-check:
+	@deploy/install-deps.sh --check >/dev/null 2>&1 || deploy/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define LIB_RULE
+$(BUILD)/lib/libtoa_$(1).a: $(call lib_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
+
+define PROG_RULE
+$(BIN)/$(2): $(BUILD)/obj/$(1)/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIBS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS) -lcmocka
+
+unit-tests: $(UNIT_BINS)
+
+# make test [T=pattern]: unit tests, integration tests, brief fuzzing.
+test: all
+	@tests/run.sh --build $(BUILD) --bin $(BIN) $(T)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin \
+	  OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  TOA_SANITIZED=1 tests/run.sh --build build/asan --bin build/asan/bin $(T)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+demo: all
+	@deploy/demo.sh
+
+bench: all
+	@tests/bench/run.sh
+
+chaos: all
+	@TOA_CHAOS_LONG=1 tests/run.sh --build $(BUILD) --bin $(BIN) chaos
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,35 @@
+/* log.h - leveled logging to stderr (or a file) for every toa program.
+ * Lines look like: 2026-11-27T09:40:00.123Z toa-worker[1234] INFO message
+ * Callers must never pass secrets (API keys, passwords, Authorization). */
+#ifndef TOA_LOG_H
+#define TOA_LOG_H
+
+typedef enum {
+    TOA_LOG_ERROR = 0,
+    TOA_LOG_WARN = 1,
+    TOA_LOG_INFO = 2,
+    TOA_LOG_DEBUG = 3
+} toa_log_level_t;
+
+/* Program name shown in every line (default "toa"). */
+void toa_log_set_name (const char *name);
+
+/* Lines above LEVEL are dropped (default INFO; TOA_LOG_LEVEL=debug|info|warn|error
+ * in the environment overrides it at the first log call). */
+void toa_log_set_level (toa_log_level_t level);
+
+/* Parses "error", "warn", "info", "debug". Returns 0, or -1 if unknown. */
+int toa_log_parse_level (const char *text, toa_log_level_t *level);
+
+/* Appends lines to PATH instead of stderr. Returns 0 or -1. */
+int toa_log_set_file (const char *path);
+
+void toa_log (toa_log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+#define toa_error(...) toa_log (TOA_LOG_ERROR, __VA_ARGS__)
+#define toa_warn(...)  toa_log (TOA_LOG_WARN, __VA_ARGS__)
+#define toa_info(...)  toa_log (TOA_LOG_INFO, __VA_ARGS__)
+#define toa_debug(...) toa_log (TOA_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,134 @@
+/* util.c - clocks, deterministic random numbers, strings, files (see util.h). */
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+int64_t
+toa_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int64_t
+toa_wall_ms (void)
+{
+    struct timeval now;
+    gettimeofday (&now, NULL);
+    return (int64_t) now.tv_sec * 1000 + now.tv_usec / 1000;
+}
+
+uint64_t
+toa_splitmix64 (uint64_t x)
+{
+    uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double
+toa_random_uniform (uint64_t *state)
+{
+    uint64_t value = toa_splitmix64 (*state);
+    *state += 0x9e3779b97f4a7c15ULL;
+    return (double) (value >> 11) * 0x1.0p-53;
+}
+
+char *
+toa_strdup (const char *text)
+{
+    return text ? strdup (text) : NULL;
+}
+
+char *
+toa_read_file (const char *path, size_t *length)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    size_t capacity = 65536, used = 0;
+    char *buffer = malloc (capacity);
+    while (buffer) {
+        if (used + 1 >= capacity) {
+            char *bigger = realloc (buffer, capacity * 2);
+            if (!bigger) {
+                free (buffer);
+                buffer = NULL;
+                errno = ENOMEM;
+                break;
+            }
+            buffer = bigger;
+            capacity *= 2;
+        }
+        size_t got = fread (buffer + used, 1, capacity - used - 1, file);
+        used += got;
+        if (got == 0) {
+            if (ferror (file)) {
+                int saved = errno;
+                free (buffer);
+                buffer = NULL;
+                errno = saved;
+            }
+            break;
+        }
+    }
+    fclose (file);
+    if (buffer) {
+        buffer[used] = '\0';
+        if (length)
+            *length = used;
+    }
+    return buffer;
+}
+
+char *
+toa_template_render (const char *template_text, const char *const *names,
+                     const char *const *values, size_t n)
+{
+    size_t capacity = strlen (template_text) + 1, used = 0;
+    for (size_t i = 0; i < n; i++)
+        capacity += values[i] ? strlen (values[i]) : 0;
+    /* A name may appear several times: grow when needed. */
+    char *out = malloc (capacity);
+    if (!out)
+        return NULL;
+    const char *cursor = template_text;
+    while (*cursor) {
+        const char *value = NULL;
+        size_t skip = 0;
+        if (*cursor == '{') {
+            for (size_t i = 0; i < n; i++) {
+                size_t name_length = strlen (names[i]);
+                if (strncmp (cursor + 1, names[i], name_length) == 0
+                    && cursor[1 + name_length] == '}') {
+                    value = values[i] ? values[i] : "";
+                    skip = name_length + 2;
+                    break;
+                }
+            }
+        }
+        const char *piece = value ? value : cursor;
+        size_t piece_length = value ? strlen (value) : 1;
+        if (used + piece_length + 1 > capacity) {
+            capacity = (used + piece_length + 1) * 2;
+            char *bigger = realloc (out, capacity);
+            if (!bigger) {
+                free (out);
+                return NULL;
+            }
+            out = bigger;
+        }
+        memcpy (out + used, piece, piece_length);
+        used += piece_length;
+        cursor += value ? skip : 1;
+    }
+    out[used] = '\0';
+    return out;
+}

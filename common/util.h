@@ -1,0 +1,34 @@
+/* util.h - small helpers every component uses: clocks, deterministic random
+ * numbers, strings and files. */
+#ifndef TOA_UTIL_H
+#define TOA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds on a monotonic clock (for timeouts and intervals). */
+int64_t toa_now_ms (void);
+
+/* Milliseconds since the Unix epoch (for records users read). */
+int64_t toa_wall_ms (void);
+
+/* splitmix64 of X (the conformance traces' reward function uses it). */
+uint64_t toa_splitmix64 (uint64_t x);
+
+/* A uniform double in [0, 1) from 53 bits of splitmix64(*STATE), advancing it. */
+double toa_random_uniform (uint64_t *state);
+
+/* strdup that returns NULL for NULL. */
+char *toa_strdup (const char *text);
+
+/* Reads a whole file into a NUL-terminated buffer. Returns it (free()), or
+ * NULL with errno set; *LENGTH gets the size if LENGTH is not NULL. */
+char *toa_read_file (const char *path, size_t *length);
+
+/* Replaces every "{NAME}" in TEMPLATE by the matching value. Returns a new
+ * string (free()), or NULL when out of memory. Unknown names stay as they are. */
+char *toa_template_render (const char *template_text, const char *const *names,
+                           const char *const *values, size_t n);
+
+#endif
