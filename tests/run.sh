@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tests/run.sh - runs every test of the project and prints "N passed, N failed".
+# Usage: tests/run.sh [--build DIR] [--bin DIR] [PATTERN]
+#   unit tests: DIR/tests/test_* (cmocka), counted per test case;
+#   integration tests: tests/integration/test_*.sh, counted per "ok"/"not ok" line;
+#   fuzzing: the proto decoder briefly, when clang's libFuzzer is present.
+# PATTERN keeps only tests whose name contains it.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=build BIN=bin PATTERN=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build) BUILD=$2; shift 2 ;;
+        --bin) BIN=$2; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) PATTERN=$1; shift ;;
+    esac
+done
+export TOA_BIN=$PWD/$BIN
+passed=0 failed=0 failed_names=()
+log_dir=$BUILD/test-logs
+mkdir -p "$log_dir"
+
+count_cmocka () {   # file with cmocka output -> "passed failed"
+    local p f
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+    echo "$p $f"
+}
+
+for test in "$BUILD"/tests/test_*; do
+    [ -x "$test" ] || continue
+    name=$(basename "$test")
+    case "$name" in *"$PATTERN"*) ;; *) continue ;; esac
+    out=$log_dir/$name.log
+    timeout 600 "$test" >"$out" 2>&1
+    rc=$?
+    read -r p f < <(count_cmocka "$out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name (log: $out)"; grep -E '^\[  (FAILED|ERROR)|Failure|error' "$out" | head -5
+    else echo "pass $name ($p)"; fi
+done
+
+for script in tests/integration/test_*.sh; do
+    [ -f "$script" ] || continue
+    name=$(basename "$script" .sh)
+    case "$name" in *"$PATTERN"*) ;; *) continue ;; esac
+    out=$log_dir/$name.log
+    start=$(date +%s)
+    timeout 900 bash "$script" >"$out" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "  $name exited $rc" >>"$out"; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name ($(( $(date +%s) - start ))s, log: $out)"; grep -E '^not ok|exited' "$out" | head -10
+    else echo "pass $name ($p, $(( $(date +%s) - start ))s)"; fi
+done
+
+case "fuzz" in *"$PATTERN"*)
+    if [ -x tests/fuzz/run.sh ] && [ -z "${TOA_SANITIZED:-}" ]; then
+        out=$log_dir/fuzz.log
+        if tests/fuzz/run.sh --seconds "${TOA_FUZZ_SECONDS:-15}" >"$out" 2>&1; then
+            if grep -q '^skipped' "$out"; then echo "skip fuzz ($(tail -1 "$out"))"
+            else passed=$((passed + 1)); echo "pass fuzz"; fi
+        else failed=$((failed + 1)); failed_names+=(fuzz); echo "FAIL fuzz (log: $out)"; fi
+    fi ;;
+esac
+
+[ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
