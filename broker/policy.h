@@ -1,0 +1,78 @@
+/* policy.h - a search method as a policy: for one prompt, which generations
+ * to start next, and what to learn from each scored response.
+ *
+ * The broker's job machinery (admission, tasks, scoring, Redis, routing) is
+ * the same for every method; a method is only this interface. A policy is a
+ * pure, deterministic function of its configuration, its seed and the
+ * sequence of results applied to it: that is what lets a restarted broker
+ * rebuild it by replaying the generation records kept in Redis (see
+ * docs/jobs.md). Any randomness comes from the seed passed at creation. */
+#ifndef TOA_POLICY_H
+#define TOA_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define TOA_POLICY_MAX_INPUTS 64
+
+typedef enum {
+    TOA_GEN_ANSWER = 0,      /* answer the original prompt */
+    TOA_GEN_REFINE = 1,      /* refine inputs[0] (refine template) */
+    TOA_GEN_AGGREGATE = 2    /* aggregate inputs[] (aggregate template) */
+} toa_gen_kind_t;
+
+/* One generation the policy wants. */
+typedef struct {
+    toa_gen_kind_t kind;
+    int model;               /* index into the job's models */
+    int depth;               /* 0 = answers the prompt; d = built on depth d-1 */
+    int inputs[TOA_POLICY_MAX_INPUTS]; /* response indexes fed to the template */
+    int n_inputs;
+    int n;                   /* samples in one request (>= 1) */
+    uint64_t tag;            /* the policy's own reference (e.g. MCTS node) */
+} toa_gen_plan_t;
+
+typedef struct {
+    const char *name;        /* method name */
+    int n_models;
+    int samples;             /* per model: budget = samples x n_models */
+    double alpha, tau;       /* TOA */
+    int width, topk_child;   /* TOA (width already defaulted) */
+    int prs_model;           /* PRS: index of its one model */
+    int moa_n_iter;          /* MoA */
+    int moa_aggregate;       /* MoA */
+    uint64_t seed;           /* method seed mixed with the prompt index */
+} toa_policy_config_t;
+
+typedef struct toa_policy_s toa_policy_t;
+
+typedef struct {
+    const char *name;
+    /* Returns a new policy for one prompt, or NULL with a reason in ERR. */
+    toa_policy_t *(*create) (const toa_policy_config_t *config, uint64_t prompt_seed,
+                             char *err, size_t err_size);
+    /* Writes up to MAX plans to start now; returns how many (0: wait for
+     * outstanding results, or done). Each plan is started exactly once. */
+    int (*next) (toa_policy_t *self, toa_gen_plan_t *plans, int max);
+    /* One response of PLAN was generated and scored (RAW) or failed
+     * (FAILED true, RAW ignored). RESPONSE is its index in generation order.
+     * A plan with n > 1 is applied n times. Returns 0, or -1 if PLAN is not
+     * one this policy issued. */
+    int (*apply) (toa_policy_t *self, const toa_gen_plan_t *plan, int response,
+                  double raw, bool failed);
+    /* True once the whole budget has been applied. */
+    bool (*done) (const toa_policy_t *self);
+    /* The search tree for the result line, or NULL (methods without one). */
+    json_t *(*tree) (const toa_policy_t *self, const char *const *model_names);
+    void (*destroy) (toa_policy_t **self_p);
+} toa_policy_ops_t;
+
+/* The policy for METHOD ("toa", "best-of-n", ...), or NULL if unknown. */
+const toa_policy_ops_t *toa_policy_find (const char *method);
+
+/* Space-separated list of method names, for messages. */
+const char *toa_policy_names (void);
+
+#endif
