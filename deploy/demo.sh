@@ -23,7 +23,7 @@ end=$(date +%s.%N)
 
 echo
 echo "== toa demo summary =="
-jq -s --arg wall "$(echo "$end - $start" | bc -l 2>/dev/null || python3 -c "print($end-$start)")" '
+jq -s --arg wall "$(awk "BEGIN {print $end - $start}")" '
   (length) as $n
   | (map(.responses | length) | add) as $gens
   | (map(select(.best_reward != null and .best_reward >= 1)) | length) as $correct
