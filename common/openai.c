@@ -1,0 +1,313 @@
+/* openai.c - chat/completions bodies, replies and error bodies (see openai.h). */
+#include "common/openai.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+/* Appends STOP strings to ARRAY, skipping ones already in it. 0 or -1. */
+static int
+s_add_stops (json_t *array, const char *const *stop, size_t n_stop)
+{
+    for (size_t i = 0; i < n_stop; i++) {
+        if (!stop[i] || !*stop[i])
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < json_array_size (array) && !seen; j++)
+            seen = strcmp (json_string_value (json_array_get (array, j)), stop[i]) == 0;
+        if (!seen && json_array_append_new (array, json_string (stop[i])) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static json_t *
+s_messages (const toa_chat_message_t *messages, size_t n_messages)
+{
+    json_t *array = json_array ();
+    for (size_t i = 0; array && i < n_messages; i++) {
+        if (!messages[i].role || !messages[i].content) {
+            json_decref (array);
+            return NULL;
+        }
+        json_t *message = json_pack ("{s:s, s:s}", "role", messages[i].role,
+                                     "content", messages[i].content);
+        if (!message || json_array_append_new (array, message) != 0) {
+            json_decref (array);
+            return NULL;
+        }
+    }
+    return array;
+}
+
+char *
+toa_openai_chat_body (const toa_openai_chat_request_t *request)
+{
+    if (!request || !request->model_id)
+        return NULL;
+    json_t *messages = s_messages (request->messages, request->n_messages);
+    if (!messages)
+        return NULL;
+    json_t *body = json_pack ("{s:s, s:o, s:f, s:f}", "model", request->model_id,
+                              "messages", messages, "temperature", request->temperature,
+                              "top_p", request->top_p);
+    if (!body)
+        return NULL;                      /* json_pack "o" stole messages */
+    int rc = 0;
+    if (request->max_tokens > 0)
+        rc |= json_object_set_new (body, "max_tokens", json_integer (request->max_tokens));
+    json_t *stop = json_array ();
+    rc |= stop ? 0 : -1;
+    if (stop) {
+        rc |= s_add_stops (stop, request->stop, request->n_stop);
+        rc |= s_add_stops (stop, request->extra_stop, request->n_extra_stop);
+        if (json_array_size (stop) > 0)
+            rc |= json_object_set (body, "stop", stop);
+        json_decref (stop);
+    }
+    if (request->has_seed)
+        rc |= json_object_set_new (body, "seed",
+                                   json_integer ((json_int_t) (request->seed & INT64_MAX)));
+    if (request->n > 1)
+        rc |= json_object_set_new (body, "n", json_integer (request->n));
+    char *text = rc == 0 ? json_dumps (body, JSON_COMPACT) : NULL;
+    json_decref (body);
+    return text;
+}
+
+static int64_t
+s_usage_field (json_t *usage, const char *key)
+{
+    json_t *value = json_object_get (usage, key);
+    return json_is_integer (value) && json_integer_value (value) >= 0
+               ? (int64_t) json_integer_value (value) : -1;
+}
+
+static int
+s_compare_index (const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
+    json_int_t ix = json_integer_value (json_object_get ((json_t *) x, "index"));
+    json_int_t iy = json_integer_value (json_object_get ((json_t *) y, "index"));
+    return (ix > iy) - (ix < iy);
+}
+
+/* Fills REPLY's choices from the "choices" array. 0, or -1 with WHY. */
+static int
+s_parse_choices (json_t *choices, toa_openai_reply_t *reply, char *why, size_t why_size)
+{
+    size_t n = json_array_size (choices);
+    json_t **sorted = malloc (n * sizeof *sorted);
+    reply->choices = calloc (n, sizeof *reply->choices);
+    if (!sorted || !reply->choices) {
+        free (sorted);
+        snprintf (why, why_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = json_array_get (choices, i);
+    qsort (sorted, n, sizeof *sorted, s_compare_index);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *message = json_object_get (sorted[i], "message");
+        json_t *content = json_object_get (message, "content");
+        json_t *finish = json_object_get (sorted[i], "finish_reason");
+        if (!json_is_object (sorted[i]) || !json_is_string (content)) {
+            snprintf (why, why_size, "choice %zu has no message content", i);
+            rc = -1;
+            break;
+        }
+        toa_openai_choice_t *choice = &reply->choices[reply->n_choices++];
+        choice->content = strdup (json_string_value (content));
+        choice->finish_reason = strdup (json_is_string (finish) ? json_string_value (finish) : "");
+        if (!choice->content || !choice->finish_reason) {
+            snprintf (why, why_size, "out of memory");
+            rc = -1;
+        }
+    }
+    free (sorted);
+    return rc;
+}
+
+int
+toa_openai_parse_reply (const char *body, size_t size, toa_openai_reply_t *reply,
+                        char *why, size_t why_size)
+{
+    memset (reply, 0, sizeof *reply);
+    json_error_t error;
+    json_t *root = body ? json_loadb (body, size, 0, &error) : NULL;
+    if (!root) {
+        snprintf (why, why_size, "reply is not JSON%s%s", body ? ": " : "",
+                  body ? error.text : "");
+        return -1;
+    }
+    int rc = -1;
+    json_t *choices = json_object_get (root, "choices");
+    if (!json_is_object (root))
+        snprintf (why, why_size, "reply is not a JSON object");
+    else if (!json_is_array (choices) || json_array_size (choices) == 0)
+        snprintf (why, why_size, "reply has no choices");
+    else
+        rc = s_parse_choices (choices, reply, why, why_size);
+    if (rc == 0) {
+        json_t *usage = json_object_get (root, "usage");
+        int64_t prompt = s_usage_field (usage, "prompt_tokens");
+        int64_t completion = s_usage_field (usage, "completion_tokens");
+        int64_t total = s_usage_field (usage, "total_tokens");
+        reply->prompt_tokens = prompt < 0 ? 0 : prompt;
+        reply->completion_tokens = completion < 0 ? 0 : completion;
+        reply->total_tokens = total < 0 ? reply->prompt_tokens + reply->completion_tokens : total;
+    }
+    else
+        toa_openai_reply_clear (reply);
+    json_decref (root);
+    return rc;
+}
+
+void
+toa_openai_reply_clear (toa_openai_reply_t *reply)
+{
+    if (!reply)
+        return;
+    for (size_t i = 0; i < reply->n_choices; i++) {
+        free (reply->choices[i].content);
+        free (reply->choices[i].finish_reason);
+    }
+    free (reply->choices);
+    memset (reply, 0, sizeof *reply);
+}
+
+/* A string field as text: strings as they are, numbers printed, else "". */
+static char *
+s_field_text (json_t *object, const char *key)
+{
+    json_t *value = json_object_get (object, key);
+    char number[32];
+    if (json_is_string (value))
+        return strdup (json_string_value (value));
+    if (json_is_integer (value)) {
+        snprintf (number, sizeof number, "%lld", (long long) json_integer_value (value));
+        return strdup (number);
+    }
+    return strdup ("");
+}
+
+/* A printable excerpt of a body that is not an error object. */
+static char *
+s_excerpt (const char *body, size_t size)
+{
+    if (!body || size == 0)
+        return strdup ("empty body");
+    size_t n = size < 200 ? size : 200;
+    char *text = malloc (n + 4);
+    if (!text)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        text[i] = isprint ((unsigned char) body[i]) ? body[i] : ' ';
+    strcpy (text + n, size > n ? "..." : "");
+    return text;
+}
+
+int
+toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *error)
+{
+    memset (error, 0, sizeof *error);
+    json_t *root = body && size ? json_loadb (body, size, 0, NULL) : NULL;
+    json_t *object = json_object_get (root, "error");
+    if (!json_is_object (object)) {
+        /* vLLM's flat shape, or {"error": "text"} from some servers */
+        json_t *flat_object = json_object_get (root, "object");
+        if (json_is_string (flat_object) && strcmp (json_string_value (flat_object), "error") == 0)
+            object = root;
+        else if (json_is_string (object) || json_is_string (json_object_get (root, "message")))
+            object = root;
+        else
+            object = NULL;
+    }
+    int rc = object ? 0 : -1;
+    if (object) {
+        json_t *message = json_object_get (object, "message");
+        if (!json_is_string (message))
+            message = json_object_get (root, "error");   /* {"error": "text"} */
+        error->message = json_is_string (message) ? strdup (json_string_value (message))
+                                                  : strdup ("");
+        error->type = s_field_text (object, "type");
+        error->code = s_field_text (object, "code");
+    }
+    else {
+        error->message = s_excerpt (body, size);
+        error->type = strdup ("");
+        error->code = strdup ("");
+    }
+    json_decref (root);
+    if (!error->message || !error->type || !error->code) {
+        toa_openai_error_clear (error);
+        return -2;
+    }
+    return rc;
+}
+
+void
+toa_openai_error_clear (toa_openai_error_t *error)
+{
+    if (!error)
+        return;
+    free (error->message);
+    free (error->type);
+    free (error->code);
+    memset (error, 0, sizeof *error);
+}
+
+bool
+toa_openai_error_is_quota (const toa_openai_error_t *error)
+{
+    return error
+        && ((error->type && strcmp (error->type, "insufficient_quota") == 0)
+            || (error->code && strcmp (error->code, "insufficient_quota") == 0));
+}
+
+/* Case-insensitive substring search. */
+static bool
+s_contains (const char *text, const char *needle)
+{
+    size_t n = strlen (needle);
+    for (; *text; text++)
+        if (strncasecmp (text, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool
+s_word_char (char c)
+{
+    return isalnum ((unsigned char) c) || c == '_' || c == '-';
+}
+
+/* True when TEXT names the parameter n as a word: 'n', "n", `n`, n>1, n must,
+ * n = 1 (a lone 'n' between non-alphanumeric characters). */
+static bool
+s_mentions_n (const char *text)
+{
+    for (size_t i = 0; text[i]; i++) {
+        if (text[i] != 'n' && text[i] != 'N')
+            continue;
+        bool left = i == 0 || !s_word_char (text[i - 1]);
+        bool right = !s_word_char (text[i + 1]);
+        if (left && right)
+            return true;
+    }
+    return false;
+}
+
+bool
+toa_openai_error_rejects_n (long http_status, const toa_openai_error_t *error)
+{
+    if (http_status != 400 || !error || !error->message)
+        return false;
+    if (s_contains (error->message, "completion choice"))
+        return true;
+    return s_mentions_n (error->message) || (error->code && strcmp (error->code, "n") == 0);
+}
