@@ -1,0 +1,143 @@
+/* test_client_progress.c - the client's progress: rate over the window, ETA
+ * by generations and by prompts, durations, bar and plain lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client/progress.h"
+
+static void
+s_update (toa_progress_t *progress, int64_t t, int64_t done, int64_t generations,
+          const char *state, const char *waiting)
+{
+    toa_job_status_t status = {0};
+    status.job = (char *) "20260101-000000-abcdef";
+    status.state = (char *) state;
+    status.method = (char *) "toa";
+    status.total = 100;
+    status.done = done;
+    status.active = 8;
+    status.generations = generations;
+    status.failed = 2;
+    status.waiting = (char *) waiting;
+    toa_progress_update (progress, &status, t);
+}
+
+static void
+test_rate_needs_a_second (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 12);
+    assert_true (toa_progress_rate (&progress) == 0);
+    assert_true (toa_progress_eta (&progress) < 0);       /* no status yet */
+    s_update (&progress, 0, 0, 0, "running", "");
+    s_update (&progress, 500, 0, 10, "running", "");
+    assert_true (toa_progress_rate (&progress) == 0);      /* 0.5 s says nothing */
+    s_update (&progress, 2000, 1, 40, "running", "");
+    assert_true (fabs (toa_progress_rate (&progress) - 20.0) < 1e-9);
+}
+
+static void
+test_eta_by_generations (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 12);                  /* 100 prompts x 12 = 1200 */
+    s_update (&progress, 0, 0, 0, "running", "");
+    s_update (&progress, 10000, 5, 200, "running", "");    /* 20 gen/s */
+    assert_true (fabs (toa_progress_rate (&progress) - 20.0) < 1e-9);
+    assert_true (fabs (toa_progress_eta (&progress) - 50.0) < 1e-9);   /* 1000 / 20 */
+}
+
+static void
+test_eta_by_prompts_when_budget_unknown (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 0);
+    s_update (&progress, 0, 10, 100, "running", "");
+    assert_true (toa_progress_eta (&progress) < 0);
+    s_update (&progress, 5000, 20, 200, "running", "");    /* 2 prompts/s, 80 left */
+    assert_true (fabs (toa_progress_eta (&progress) - 40.0) < 1e-9);
+    s_update (&progress, 6000, 100, 900, "done", "");
+    assert_true (toa_progress_eta (&progress) == 0);
+}
+
+static void
+test_window_forgets_old_samples (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 0);
+    /* fast at first, then 1 gen/s for a long time: the rate follows */
+    s_update (&progress, 0, 0, 0, "running", "");
+    s_update (&progress, 1000, 0, 1000, "running", "");
+    for (int64_t t = 2000; t <= 60000; t += 1000)
+        s_update (&progress, t, 0, 1000 + (t - 1000) / 1000, "running", "");
+    assert_true (fabs (toa_progress_rate (&progress) - 1.0) < 1e-9);
+    /* updates closer than the spacing do not flush the ring */
+    for (int i = 1; i <= 100; i++)
+        s_update (&progress, 60000 + i, 0, 1059, "running", "");
+    assert_true (progress.n_samples <= TOA_PROGRESS_SAMPLES);
+    assert_true (toa_progress_rate (&progress) > 0.9);
+}
+
+static void
+test_duration (void **state)
+{
+    (void) state;
+    char buf[32];
+    assert_string_equal (toa_progress_duration (-1, buf, sizeof buf), "?");
+    assert_string_equal (toa_progress_duration (NAN, buf, sizeof buf), "?");
+    assert_string_equal (toa_progress_duration (0, buf, sizeof buf), "0s");
+    assert_string_equal (toa_progress_duration (44.6, buf, sizeof buf), "45s");
+    assert_string_equal (toa_progress_duration (83, buf, sizeof buf), "1m23s");
+    assert_string_equal (toa_progress_duration (7500, buf, sizeof buf), "2h05m");
+    assert_string_equal (toa_progress_duration (273600, buf, sizeof buf), "3d04h");
+}
+
+static void
+test_bar_and_plain_lines (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 12);
+    s_update (&progress, 0, 0, 0, "running", "");
+    s_update (&progress, 10000, 50, 200, "running", "no worker serves model sim-beta");
+    char line[512];
+    toa_progress_bar (&progress, 200, line, sizeof line);
+    assert_string_equal (line, "[###############>              ] 50/100 prompts  200 gen  "
+                               "20.0 gen/s  ETA 50s  waiting: no worker serves model sim-beta");
+    /* a narrow terminal: no wrap, the line is cut to width - 1 */
+    toa_progress_bar (&progress, 40, line, sizeof line);
+    assert_int_equal (strlen (line), 39);
+    assert_memory_equal (line, "50/100 prompts", 14);
+    toa_progress_plain (&progress, 12000, line, sizeof line);
+    assert_string_equal (line, "50/100 prompts done (50%), 200 generations, 2 failed, 20.0 gen/s, "
+                               "ETA 50s, elapsed 12s, waiting: no worker serves model sim-beta");
+    s_update (&progress, 20000, 100, 1200, "done", "");
+    toa_progress_bar (&progress, 80, line, sizeof line);
+    assert_non_null (strstr (line, "[##############################] 100/100"));
+    assert_non_null (strstr (line, "ETA 0s"));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_rate_needs_a_second),
+        cmocka_unit_test (test_eta_by_generations),
+        cmocka_unit_test (test_eta_by_prompts_when_budget_unknown),
+        cmocka_unit_test (test_window_forgets_old_samples),
+        cmocka_unit_test (test_duration),
+        cmocka_unit_test (test_bar_and_plain_lines),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
