@@ -168,8 +168,14 @@ void toa_config_destroy (toa_config_t **self_p);
 /* The model named NAME, or NULL. */
 const toa_model_config_t *toa_config_model (const toa_config_t *self, const char *name);
 
-/* The method's width: the configured one, or models * samples / 3. */
+/* The method's width: the configured one, or max(models * samples / 3,
+ * models). */
 int toa_config_effective_width (const toa_config_t *self);
+
+/* The same for METHOD settings with N_MODELS models (a job may carry its own
+ * method settings). An automatic width is never below the number of models
+ * (each root action needs a response) nor below 1. */
+int toa_config_method_width (const toa_method_config_t *method, size_t n_models);
 
 /* The value of a model's API key from its environment variable, or NULL.
  * Never log it. */
