@@ -75,7 +75,7 @@ test_text_tree (void **state)
         "|       `-- beta answer afresh  visits 1  mean -\n"
         "`-- beta answer  visits 1  mean -\n"
         "    `-- #2 beta  raw 0.200  reward 0.880  visits 1  \"The answer is definitely four, "
-        "and here is a ve...\"\n";
+        "and here is a ver...\"\n";
     assert_string_equal (text, expected);
     free (text);
     json_decref (result);
