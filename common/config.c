@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 /* ---------------------------------------------------------------- schema */
@@ -520,47 +521,6 @@ s_index (char *out, const char *parent, size_t index)
     s_print (out, S_PATH_MAX, "%s[%zu]", parent, index);
 }
 
-/* "an object", "a string"... for values never repeated in messages. */
-static const char *
-s_type_name (const json_t *value)
-{
-    switch (json_typeof (value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    default: return "null";
-    }
-}
-
-/* VALUE as a message shows it: scalars as JSON (long strings cut), containers
- * by their type. */
-static void
-s_show (const json_t *value, char *out, size_t size)
-{
-    if (json_is_string (value)) {
-        char *dump = json_dumps (value, JSON_ENCODE_ANY);
-        if (!dump) {
-            s_print (out, size, "a string");
-            return;
-        }
-        if (strlen (dump) > 50)
-            s_print (out, size, "%.46s...\"", dump);
-        else
-            s_print (out, size, "%s", dump);
-        free (dump);
-    }
-    else if (json_is_integer (value))
-        s_print (out, size, "%lld", (long long) json_integer_value (value));
-    else if (json_is_real (value))
-        s_print (out, size, "%g", json_real_value (value));
-    else
-        s_print (out, size, "%s", s_type_name (value));
-}
-
 /* What FIELD accepts, as in "must be an integer >= 1". */
 static void
 s_describe (const s_field_t *field, char *out, size_t size)
@@ -612,9 +572,9 @@ s_type_error (s_ctx_t *ctx, const char *path, const s_field_t *field,
     char want[128], got[96];
     s_describe (field, want, sizeof want);
     if (field->flags & S_SECRET)
-        s_print (got, sizeof got, "%s", s_type_name (value));
+        s_print (got, sizeof got, "%s", toa_json_type_name (value));
     else
-        s_show (value, got, sizeof got);
+        toa_json_show (value, got, sizeof got);
     s_fail (ctx, path, "must be %s, got %s", want, got);
 }
 
@@ -772,7 +732,7 @@ s_read_string (s_ctx_t *ctx, const s_field_t *field, const json_t *value,
     }
     const char *text = json_string_value (value);
     char shown[96], why[512];
-    s_show (value, shown, sizeof shown);
+    toa_json_show (value, shown, sizeof shown);
     if (field->check && !field->check (text, (field->flags & S_SECRET) ? NULL : shown,
                                        why, sizeof why)) {
         s_fail (ctx, path, "%s", why);
@@ -817,13 +777,13 @@ s_read_strings (s_ctx_t *ctx, const s_field_t *field, const json_t *value,
         if (!json_is_string (item)
             || ((field->flags & S_NONEMPTY) && json_string_length (item) == 0)) {
             char got[96];
-            s_show (item, got, sizeof got);
+            toa_json_show (item, got, sizeof got);
             s_fail (ctx, item_path, "must be a%s string, got %s",
                     (field->flags & S_NONEMPTY) ? " non-empty" : "", got);
             continue;
         }
         char shown[96], why[512];
-        s_show (item, shown, sizeof shown);
+        toa_json_show (item, shown, sizeof shown);
         if (field->check && !field->check (json_string_value (item), shown, why,
                                            sizeof why)) {
             s_fail (ctx, item_path, "%s", why);
@@ -951,7 +911,7 @@ s_read_object (s_ctx_t *ctx, const s_schema_t *schema, const json_t *object,
 {
     if (!json_is_object (object)) {
         char got[96];
-        s_show (object, got, sizeof got);
+        toa_json_show (object, got, sizeof got);
         if (*path)
             s_fail (ctx, path, "must be an object, got %s", got);
         else
