@@ -2,11 +2,12 @@
 #include "client/export.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/output.h"
+#include "common/prompts.h"
 
 /* The prompt as chat messages: a copy of "messages", or one user message
  * with "instruction". NULL when the result has neither. */
@@ -139,16 +140,15 @@ s_export_line (const char *input, long number, const char *line, size_t length,
         return 0;
     }
     counts->results++;
-    char *key = toa_output_id_key (json_object_get (result, "id"));
-    if (key && json_object_get (seen, key)) {
-        counts->duplicates++;
-        free (key);
-        json_decref (result);
-        return 0;
-    }
-    if (key)
+    char key[TOA_PROMPTS_MAX_ID + 1];
+    if (toa_prompt_id_text (result, key, sizeof key)) {
+        if (json_object_get (seen, key)) {
+            counts->duplicates++;
+            json_decref (result);
+            return 0;
+        }
         json_object_set_new (seen, key, json_true ());
-    free (key);
+    }
     json_t *sft = NULL, *dpo = NULL;
     switch (toa_export_result (result, min_margin, &sft, &dpo)) {
     case TOA_EXPORT_PAIR: break;

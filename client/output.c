@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/prompts.h"
+
 struct toa_output_s {
     char *path;
     FILE *file;              /* append stream */
@@ -21,24 +23,15 @@ struct toa_output_s {
     size_t syncs;
 };
 
-char *
-toa_output_id_key (const json_t *id)
-{
-    if (!id)
-        return NULL;
-    return json_dumps (id, JSON_ENCODE_ANY | JSON_COMPACT);
-}
-
-/* Adds ID's key to the set. Returns 0 or -1 (no memory). */
+/* Adds the id of RESULT to the set; a result without a valid id is not
+ * remembered. Returns 0 or -1 (no memory). */
 static int
-s_remember (toa_output_t *self, const json_t *id)
+s_remember (toa_output_t *self, const json_t *result)
 {
-    char *key = toa_output_id_key (id);
-    if (!key)
-        return -1;
-    int rc = json_object_set_new (self->ids, key, json_true ());
-    free (key);
-    return rc;
+    char key[TOA_PROMPTS_MAX_ID + 1];
+    if (!toa_prompt_id_text (result, key, sizeof key))
+        return 0;
+    return json_object_set_new (self->ids, key, json_true ());
 }
 
 /* Reads the ids of the complete lines of FD; sets *GOOD_END to the offset just
@@ -79,8 +72,7 @@ s_read_ids (toa_output_t *self, int fd, off_t *good_end, toa_errors_t *errors)
             rc = -1;
             break;
         }
-        json_t *id = json_object_get (result, "id");
-        if (id && s_remember (self, id) != 0) {
+        if (s_remember (self, result) != 0) {
             toa_errors_add (errors, "%s: out of memory", self->path);
             rc = -1;
         }
@@ -161,12 +153,11 @@ toa_output_destroy (toa_output_t **self_p)
 }
 
 bool
-toa_output_has (const toa_output_t *self, const json_t *id)
+toa_output_has (const toa_output_t *self, const json_t *result)
 {
-    char *key = toa_output_id_key (id);
-    bool found = key && json_object_get (self->ids, key) != NULL;
-    free (key);
-    return found;
+    char key[TOA_PROMPTS_MAX_ID + 1];
+    return toa_prompt_id_text (result, key, sizeof key)
+           && json_object_get (self->ids, key) != NULL;
 }
 
 size_t
@@ -199,8 +190,7 @@ toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t 
         json_decref (result);
         return -1;
     }
-    json_t *id = json_object_get (result, "id");
-    if (id && toa_output_has (self, id)) {
+    if (toa_output_has (self, result)) {
         json_decref (result);
         return 0;
     }
@@ -221,7 +211,7 @@ toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t 
         toa_errors_add (errors, "%s: write failed: %s", self->path, strerror (errno));
         rc = -1;
     }
-    else if (id && s_remember (self, id) != 0) {
+    else if (s_remember (self, result) != 0) {
         toa_errors_add (errors, "%s: out of memory", self->path);
         rc = -1;
     }

@@ -34,12 +34,10 @@ toa_output_t *toa_output_open (const char *path, toa_errors_t *errors);
  * nulls *SELF_P; safe on NULL. */
 void toa_output_destroy (toa_output_t **self_p);
 
-/* The key that identifies a prompt id: its compact JSON text (so 7 and "7"
- * differ). Returns a malloc'd string, or NULL for a NULL ID or no memory. */
-char *toa_output_id_key (const json_t *id);
-
-/* True when a result for ID is in the file (read at open or appended). */
-bool toa_output_has (const toa_output_t *self, const json_t *id);
+/* True when a result with the id of RESULT (a result or prompt object) is in
+ * the file (read at open or appended). Ids compare as common/prompts.h
+ * says (toa_prompt_id_text): 7 and "7" are the same prompt. */
+bool toa_output_has (const toa_output_t *self, const json_t *result);
 
 /* Ids known: read at open plus appended since. */
 size_t toa_output_count (const toa_output_t *self);

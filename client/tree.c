@@ -3,10 +3,11 @@
 #include "client/tree.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/output.h"
+#include "common/prompts.h"
 
 #define S_SNIPPET 48         /* bytes of a response shown in the text tree */
 
@@ -19,6 +20,13 @@ typedef struct {
     size_t *next_sibling;    /* n when none */
     json_int_t best_g;       /* generation with the largest raw reward, -1 if none */
 } s_tree_t;
+
+/* The compact JSON text of a node id, for the id -> index map (malloc'd). */
+static char *
+s_node_key (const json_t *id)
+{
+    return id ? json_dumps (id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+}
 
 static void
 s_tree_free (s_tree_t *tree)
@@ -68,8 +76,8 @@ s_tree_load (s_tree_t *tree, const json_t *result, toa_errors_t *errors)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         json_t *node = json_array_get (tree->nodes, i);
         json_t *parent = json_object_get (node, "parent");
-        char *id = toa_output_id_key (json_object_get (node, "id"));
-        char *parent_id = json_is_null (parent) || !parent ? NULL : toa_output_id_key (parent);
+        char *id = s_node_key (json_object_get (node, "id"));
+        char *parent_id = json_is_null (parent) || !parent ? NULL : s_node_key (parent);
         json_t *parent_index = parent_id ? json_object_get (index_of, parent_id) : NULL;
         tree->first_child[i] = tree->next_sibling[i] = n;
         if (!json_is_object (node) || !id || (i == 0) != (parent_id == NULL)
@@ -312,16 +320,12 @@ toa_tree_write_dot (const json_t *result, FILE *out, toa_errors_t *errors)
     return 0;
 }
 
-/* True when ID (command-line text) names the prompt id VALUE. */
+/* True when ID (command-line text) names the prompt of RESULT. */
 static bool
-s_id_matches (const json_t *value, const char *id)
+s_id_matches (const json_t *result, const char *id)
 {
-    if (json_is_string (value))
-        return strcmp (json_string_value (value), id) == 0;
-    char *key = toa_output_id_key (value);
-    bool match = key && strcmp (key, id) == 0;
-    free (key);
-    return match;
+    char key[TOA_PROMPTS_MAX_ID + 1];
+    return toa_prompt_id_text (result, key, sizeof key) && strcmp (key, id) == 0;
 }
 
 json_t *
@@ -343,7 +347,7 @@ toa_tree_find_result (const char *input, const char *id, toa_errors_t *errors)
         if (plain && !strstr (line, id))
             continue;
         json_t *result = json_loadb (line, (size_t) length, 0, NULL);
-        if (json_is_object (result) && s_id_matches (json_object_get (result, "id"), id))
+        if (json_is_object (result) && s_id_matches (result, id))
             found = result;
         else
             json_decref (result);

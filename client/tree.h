@@ -13,8 +13,8 @@
 
 #include "common/errors.h"
 
-/* The result whose id is ID (its JSON text, or for a string id the string
- * itself: "830" finds 830 and "830") in the results file INPUT. Returns a new
+/* The first result whose id is ID (as toa_prompt_id_text writes it: "830"
+ * finds 830 and "830") in the results file INPUT. Returns a new
  * reference, or NULL with the reason in ERRORS (cannot read, not found). */
 json_t *toa_tree_find_result (const char *input, const char *id, toa_errors_t *errors);
 
