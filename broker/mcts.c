@@ -69,27 +69,36 @@ s_fail (toa_mcts_t *self, const char *fmt, ...)
     return -1;
 }
 
-/* Makes room for NEED elements of SIZE bytes in *ARRAY (capacity *CAP,
- * zero-filled growth). Returns 0, or -1 when out of memory (array intact). */
-static int
-s_reserve (void *array_p, int *cap, int need, size_t size)
+/* Returns ARRAY (capacity *CAP elements of SIZE bytes) with room for NEED
+ * >= 1 elements, moved if it grew (growth zero-filled), or NULL when out of
+ * memory (ARRAY intact and still the caller's). */
+static void *
+s_grow (void *array, int *cap, int need, size_t size)
 {
     if (need <= *cap)
-        return 0;
+        return array;
     int64_t wanted = *cap > 0 ? *cap : 8;
     while (wanted < need)
         wanted *= 2;
     if (wanted > INT_MAX)
         wanted = INT_MAX;
-    void **array = (void **) array_p;
-    void *grown = realloc (*array, (size_t) wanted * size);
+    char *grown = realloc (array, (size_t) wanted * size);
     if (!grown)
-        return -1;
-    memset ((char *) grown + (size_t) *cap * size, 0, (size_t) (wanted - *cap) * size);
-    *array = grown;
+        return NULL;
+    memset (grown + (size_t) *cap * size, 0, (size_t) (wanted - *cap) * size);
     *cap = (int) wanted;
-    return 0;
+    return grown;
 }
+
+/* Grows OWNER->FIELD (capacity OWNER->CAP) to NEED elements, or returns -1
+ * from the calling function. */
+#define S_GROW(owner, field, cap, need) \
+    do { \
+        void *grown_ = s_grow ((owner)->field, &(owner)->cap, (need), sizeof *(owner)->field); \
+        if (!grown_) \
+            return -1; \
+        (owner)->field = grown_; \
+    } while (0)
 
 static int
 s_validate (const toa_mcts_params_t *params, char *err, size_t err_size)
@@ -170,15 +179,21 @@ s_add_actions (toa_mcts_t *self, int parent, int j)
     return first;
 }
 
+static int
+s_reserve_initial (toa_mcts_t *self, int n_models)
+{
+    S_GROW (self, nodes, cap_nodes, 1 + n_models);
+    S_GROW (self, layer_count, cap_layers, 8);
+    return 0;
+}
+
 toa_mcts_t *
 toa_mcts_new (const toa_mcts_params_t *params, char *err, size_t err_size)
 {
     if (s_validate (params, err, err_size) != 0)
         return NULL;
     toa_mcts_t *self = calloc (1, sizeof *self);
-    if (!self
-        || s_reserve (&self->nodes, &self->cap_nodes, 1 + params->n_models, sizeof (s_node_t)) != 0
-        || s_reserve (&self->layer_count, &self->cap_layers, 8, sizeof (int)) != 0) {
+    if (!self || s_reserve_initial (self, params->n_models) != 0) {
         if (err && err_size)
             snprintf (err, err_size, "mcts: out of memory");
         toa_mcts_destroy (&self);
@@ -432,28 +447,20 @@ s_prepare (toa_mcts_t *self, int node, int parent)
     for (int r = parent; r > 0; r = self->nodes[self->nodes[r].parent].parent) {
         if (self->nodes[r].afresh_first >= 0)
             continue;
-        if (s_reserve (&self->scratch, &self->cap_scratch, n_chain + 1, sizeof (int)) != 0)
-            return s_fail (self, "apply: out of memory");
+        S_GROW (self, scratch, cap_scratch, n_chain + 1);
         self->scratch[n_chain++] = r;
     }
     int n_models = self->params.n_models;
-    int response_layer = self->nodes[parent].layer + 2;
-    int slot = node >= 0 ? self->nodes[node].slot : -1;
-    int k = self->params.topk_child;
-    if (s_reserve (&self->nodes, &self->cap_nodes,
-                   self->n_nodes + (n_chain + 1) * n_models + 1, sizeof (s_node_t)) != 0
-        || s_reserve (&self->gens, &self->cap_gens, self->n_gens + 1, sizeof (int)) != 0
-        || s_reserve (&self->layer_count, &self->cap_layers, response_layer + 1, sizeof (int)) != 0
-        || s_reserve (&self->actions, &self->cap_actions, self->n_actions + 1,
-                      sizeof (s_action_t)) != 0)
-        return s_fail (self, "apply: out of memory");
+    S_GROW (self, nodes, cap_nodes, self->n_nodes + (n_chain + 1) * n_models + 1);
+    S_GROW (self, gens, cap_gens, self->n_gens + 1);
+    S_GROW (self, layer_count, cap_layers, self->nodes[parent].layer + 3);
+    S_GROW (self, actions, cap_actions, self->n_actions + 1);
     /* The action's own arrays last: nothing after this can fail. */
-    s_action_t *record = slot >= 0 ? &self->actions[slot] : &self->actions[self->n_actions];
-    int n_top = record->n_top < k ? record->n_top + 1 : k;
-    if (s_reserve (&record->responses, &record->cap_responses, record->n_responses + 1,
-                   sizeof (int)) != 0
-        || s_reserve (&record->top, &record->cap_top, n_top, sizeof (int)) != 0)
-        return s_fail (self, "apply: out of memory");
+    int slot = node >= 0 ? self->nodes[node].slot : -1;
+    s_action_t *record = &self->actions[slot >= 0 ? slot : self->n_actions];
+    int k = self->params.topk_child;
+    S_GROW (record, responses, cap_responses, record->n_responses + 1);
+    S_GROW (record, top, cap_top, record->n_top < k ? record->n_top + 1 : k);
     return n_chain;
 }
 
@@ -514,7 +521,7 @@ toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
         return -1;
     int n_chain = s_prepare (self, node, action->parent);
     if (n_chain < 0)
-        return -1;
+        return s_fail (self, "apply: out of memory");
     for (int i = n_chain - 1; i >= 0; i--)
         s_add_afresh (self, self->scratch[i]);
     if (node < 0)

@@ -137,7 +137,7 @@ typedef struct {
 
 /* Counters of selection work, for tests of its cost. */
 typedef struct {
-    uint64_t selects;        /* selections run (select and select_masked) */
+    uint64_t selects;        /* walks run (a DONE or WAIT answer walks nothing) */
     uint64_t steps;          /* nodes all walks descended through */
     uint64_t candidates;     /* children scored, over all selections */
     uint64_t last_steps;     /* of the latest selection */
