@@ -1287,7 +1287,7 @@ s_apply_override (json_t *root, const char *path, const char *text,
                 return -1;
             }
             size_t count = json_array_size (node);
-            if (step->index > count) {
+            if (step->index > count || (step->index == count && !last)) {
                 s_print (reason, size, "index %zu is out of range (%s has %zu element%s)",
                           step->index, here, count, count == 1 ? "" : "s");
                 return -1;
@@ -1310,11 +1310,6 @@ s_apply_override (json_t *root, const char *path, const char *text,
                 return -1;
             }
             json_t *child = json_array_get (node, step->index);
-            if (!child) {
-                child = json_object ();
-                if (!child || json_array_append_new (node, child) != 0)
-                    goto out_of_memory;
-            }
             if (!json_is_object (child)) {
                 s_print (reason, size, "%s in the file is not an object", normalized);
                 return -1;
