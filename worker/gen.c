@@ -1,0 +1,573 @@
+/* gen.c - generation tasks as chat/completions requests: one request with n
+ * choices, or one request per choice for replicas that refuse n > 1 (seeds
+ * seed, seed+1, ...), merged into one gen-result (see gen.h). */
+#include "worker/gen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/openai.h"
+#include "common/util.h"
+
+#define S_MAX_CHOICES 1024           /* n of one task */
+
+typedef struct {
+    const toa_model_config_t *config;
+    int group;                       /* HTTP group of its base URLs */
+    char *authorization;             /* "Authorization: Bearer ..." or NULL: a secret */
+    uint64_t all_replicas;           /* bit per base URL */
+    uint64_t rejects_n;              /* replicas that refused n > 1 */
+} s_model_t;
+
+typedef struct s_task_s s_task_t;
+typedef struct s_part_s s_part_t;
+
+/* One HTTP request of a task: choices [first, first + n). */
+struct s_part_s {
+    s_task_t *task;
+    size_t first;
+    int64_t n;
+    uint64_t http_id;
+    toa_openai_reply_t reply;        /* of the last 2xx attempt */
+    bool rejected_n;                 /* the last attempt was a 400 refusing n */
+    s_part_t *next;
+};
+
+struct s_task_s {
+    toa_gen_t *gen;
+    toa_msg_t msg;                   /* the gen-task, owned */
+    uint64_t session;
+    s_model_t *model;
+    int64_t received_ms;
+    toa_gen_output_t *outputs;       /* msg.u.gen_task.n of them */
+    s_part_t *parts;                 /* requests in progress */
+    s_task_t *prev, *next;
+};
+
+struct toa_gen_s {
+    toa_http_t *http;
+    s_model_t *models;
+    size_t n_models;
+    const char **names;              /* served model names */
+    toa_gen_answer_fn *answer;
+    void *arg;
+    s_task_t *tasks;                 /* in progress */
+    size_t n_tasks;
+    toa_gen_stats_t stats;
+};
+
+/* ---------------------------------------------------------------- setup */
+
+static int
+s_model_setup (toa_gen_t *self, s_model_t *model, const toa_model_config_t *config,
+               toa_errors_t *errors)
+{
+    model->config = config;
+    const char *const *urls = (const char *const *) config->base_urls;
+    model->group = toa_http_add_group (self->http, config->name, urls, config->n_base_urls,
+                                       config->max_concurrent);
+    if (model->group < 0) {
+        toa_errors_add (errors, "models.%s: cannot set up its %zu base URL(s) (at most 64)",
+                        config->name, config->n_base_urls);
+        return -1;
+    }
+    model->all_replicas = config->n_base_urls >= 64 ? UINT64_MAX
+                        : (UINT64_C (1) << config->n_base_urls) - 1;
+    if (config->api_key_env && *config->api_key_env) {
+        const char *key = toa_config_api_key (config->api_key_env);
+        if (!key || !*key)
+            toa_warn ("model %s: environment variable %s is not set; sending no API key",
+                      config->name, config->api_key_env);
+        else {
+            size_t size = strlen ("Authorization: Bearer ") + strlen (key) + 1;
+            model->authorization = malloc (size);
+            if (!model->authorization)
+                return -1;
+            snprintf (model->authorization, size, "Authorization: Bearer %s", key);
+        }
+    }
+    return 0;
+}
+
+toa_gen_t *
+toa_gen_new (toa_http_t *http, const toa_config_t *config, const char *const *models,
+             size_t n_models, toa_gen_answer_fn *answer, void *arg, toa_errors_t *errors)
+{
+    if (!http || !config || !answer)
+        return NULL;
+    size_t count = n_models ? n_models : config->n_models;
+    if (count == 0) {
+        toa_errors_add (errors, "%s: models: no model to serve", config->path);
+        return NULL;
+    }
+    toa_gen_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->http = http;
+    self->answer = answer;
+    self->arg = arg;
+    self->models = calloc (count, sizeof *self->models);
+    self->names = calloc (count, sizeof *self->names);
+    if (!self->models || !self->names) {
+        toa_gen_destroy (&self);
+        return NULL;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        const toa_model_config_t *model = n_models ? toa_config_model (config, models[i])
+                                                   : &config->models[i];
+        if (!model) {
+            toa_errors_add (errors, "--model %s: no such model in %s", models[i], config->path);
+            rc = -1;
+            continue;
+        }
+        bool duplicate = false;
+        for (size_t j = 0; j < self->n_models; j++)
+            duplicate |= self->models[j].config == model;
+        if (duplicate)
+            continue;
+        s_model_t *slot = &self->models[self->n_models++];
+        if (s_model_setup (self, slot, model, errors) != 0)
+            rc = -1;
+        self->names[self->n_models - 1] = model->name;
+    }
+    if (rc != 0)
+        toa_gen_destroy (&self);
+    return self;
+}
+
+void
+toa_gen_destroy (toa_gen_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    toa_gen_t *self = *self_p;
+    toa_gen_cancel_all (self);
+    for (size_t i = 0; i < self->n_models; i++) {
+        char *secret = self->models[i].authorization;
+        if (secret) {
+            memset (secret, 0, strlen (secret));
+            free (secret);
+        }
+    }
+    free (self->models);
+    free (self->names);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *const *
+toa_gen_models (const toa_gen_t *self, size_t *count)
+{
+    *count = self ? self->n_models : 0;
+    return self ? (const char *const *) self->names : NULL;
+}
+
+size_t
+toa_gen_active (const toa_gen_t *self)
+{
+    return self ? self->n_tasks : 0;
+}
+
+toa_gen_stats_t
+toa_gen_stats (const toa_gen_t *self)
+{
+    toa_gen_stats_t none = {0};
+    return self ? self->stats : none;
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static void
+s_part_free (s_part_t *part)
+{
+    toa_openai_reply_clear (&part->reply);
+    free (part);
+}
+
+/* Unlinks PART from its task and frees it. */
+static void
+s_part_remove (s_task_t *task, s_part_t *part)
+{
+    for (s_part_t **link = &task->parts; *link; link = &(*link)->next)
+        if (*link == part) {
+            *link = part->next;
+            break;
+        }
+    s_part_free (part);
+}
+
+/* Cancels the task's requests, unlinks it from the worker and frees it. */
+static void
+s_task_free (s_task_t *task)
+{
+    toa_gen_t *self = task->gen;
+    while (task->parts) {
+        s_part_t *part = task->parts;
+        task->parts = part->next;
+        if (part->http_id)
+            toa_http_cancel (self->http, part->http_id);
+        s_part_free (part);
+    }
+    if (task->prev)
+        task->prev->next = task->next;
+    else
+        self->tasks = task->next;
+    if (task->next)
+        task->next->prev = task->prev;
+    self->n_tasks--;
+    for (int64_t i = 0; task->outputs && i < task->msg.u.gen_task.n; i++) {
+        free (task->outputs[i].text);
+        free (task->outputs[i].finish_reason);
+    }
+    free (task->outputs);
+    toa_msg_clear (&task->msg);
+    free (task);
+}
+
+static void
+s_send_failure (toa_gen_t *self, uint64_t session, uint64_t task_id, int64_t attempt,
+                toa_failure_class_t failure_class, const char *reason, long http_status)
+{
+    toa_msg_t msg = {.type = TOA_MSG_TASK_FAILURE};
+    msg.u.task_failure.task = task_id;
+    msg.u.task_failure.attempt = attempt;
+    msg.u.task_failure.failure_class = failure_class;
+    msg.u.task_failure.reason = (char *) reason;
+    msg.u.task_failure.http_status = http_status;
+    if (failure_class == TOA_FAILURE_TRANSIENT)
+        self->stats.failed_transient++;
+    else
+        self->stats.failed_permanent++;
+    self->answer (self->arg, session, &msg);
+}
+
+/* Answers TASK with a failure and frees it (its other requests cancelled). */
+static void
+s_task_fail (s_task_t *task, toa_failure_class_t failure_class, const char *reason,
+             long http_status)
+{
+    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
+    toa_warn ("task %llu/%lld (%s): %s failure: %s", (unsigned long long) gen->task,
+              (long long) gen->attempt, gen->model,
+              failure_class == TOA_FAILURE_TRANSIENT ? "transient" : "permanent", reason);
+    s_send_failure (task->gen, task->session, gen->task, gen->attempt, failure_class, reason,
+                    http_status);
+    s_task_free (task);
+}
+
+/* Answers TASK with its outputs and frees it. */
+static void
+s_task_succeed (s_task_t *task)
+{
+    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
+    toa_msg_t msg = {.type = TOA_MSG_GEN_RESULT};
+    msg.u.gen_result.task = gen->task;
+    msg.u.gen_result.attempt = gen->attempt;
+    msg.u.gen_result.outputs = task->outputs;
+    msg.u.gen_result.n_outputs = (size_t) gen->n;
+    msg.u.gen_result.latency_ms = toa_now_ms () - task->received_ms;
+    toa_debug ("task %llu/%lld (%s): %lld output(s) in %lld ms", (unsigned long long) gen->task,
+               (long long) gen->attempt, gen->model, (long long) gen->n,
+               (long long) msg.u.gen_result.latency_ms);
+    task->gen->stats.succeeded++;
+    task->gen->answer (task->gen->arg, task->session, &msg);
+    s_task_free (task);
+}
+
+static toa_http_verdict_t s_classify (void *arg, const toa_http_response_t *response,
+                                      toa_http_verdict_t suggested, char *reason,
+                                      size_t reason_size);
+static void s_part_done (void *arg, const toa_http_result_t *result);
+
+/* Submits a request for choices [FIRST, FIRST + N) of TASK on the replicas
+ * of MASK (0: any). Returns 0 or -1. */
+static int
+s_submit (s_task_t *task, size_t first, int64_t n, uint64_t mask)
+{
+    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
+    const toa_model_config_t *model = task->model->config;
+    s_part_t *part = calloc (1, sizeof *part);
+    if (!part)
+        return -1;
+    toa_openai_chat_request_t request = {
+        .model_id = model->model_id ? model->model_id : model->name,
+        .messages = gen->messages,
+        .n_messages = gen->n_messages,
+        .temperature = gen->temperature,
+        .top_p = gen->top_p,
+        .max_tokens = gen->max_tokens,
+        .stop = (const char *const *) model->stop,
+        .n_stop = model->n_stop,
+        .extra_stop = (const char *const *) gen->stop,
+        .n_extra_stop = gen->n_stop,
+        .has_seed = gen->has_seed,
+        .seed = gen->seed + first,
+        .n = n,
+    };
+    char *body = toa_openai_chat_body (&request);
+    if (!body) {
+        free (part);
+        return -1;
+    }
+    const char *headers[1] = {task->model->authorization};
+    toa_http_request_t spec = {
+        .group = task->model->group,
+        .path = "/chat/completions",
+        .body = body,
+        .body_size = strlen (body),
+        .headers = headers,
+        .n_headers = task->model->authorization ? 1 : 0,
+        .timeout_ms = model->timeout_ms,
+        .max_retries = model->max_retries,
+        .replica_mask = mask,
+        .classify = s_classify,
+        .done = s_part_done,
+        .arg = part,
+    };
+    part->task = task;
+    part->first = first;
+    part->n = n;
+    part->next = task->parts;
+    task->parts = part;
+    part->http_id = toa_http_submit (task->gen->http, &spec);
+    free (body);
+    if (part->http_id == 0) {
+        s_part_remove (task, part);
+        return -1;
+    }
+    return 0;
+}
+
+/* Submits one request per choice of [FIRST, FIRST + N). 0 or -1. */
+static int
+s_submit_singles (s_task_t *task, size_t first, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (s_submit (task, first + (size_t) i, 1, 0) != 0)
+            return -1;
+    return 0;
+}
+
+/* Submits choices [FIRST, FIRST + N) as the model's replicas allow. 0 or -1. */
+static int
+s_submit_choices (s_task_t *task, size_t first, int64_t n)
+{
+    uint64_t allowed = task->model->all_replicas & ~task->model->rejects_n;
+    if (n == 1)
+        return s_submit (task, first, 1, 0);
+    if (allowed == 0) {
+        task->gen->stats.split++;
+        return s_submit_singles (task, first, n);
+    }
+    return s_submit (task, first, n, allowed == task->model->all_replicas ? 0 : allowed);
+}
+
+static void
+s_note_rejects_n (s_model_t *model, int replica, const char *how)
+{
+    if (replica < 0 || replica >= 64 || (model->rejects_n & (UINT64_C (1) << replica)))
+        return;
+    model->rejects_n |= UINT64_C (1) << replica;
+    toa_info ("model %s: %s (%s) %s; tasks with n > 1 go there as one request per choice",
+              model->config->name, model->config->base_urls[replica],
+              model->config->model_id ? model->config->model_id : model->config->name, how);
+}
+
+static toa_http_verdict_t
+s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t suggested,
+            char *reason, size_t reason_size)
+{
+    s_part_t *part = arg;
+    toa_openai_reply_clear (&part->reply);
+    part->rejected_n = false;
+    if (response->status == 0)
+        return suggested;                        /* transport error: curl's reason */
+    if (suggested == TOA_HTTP_DONE) {
+        char why[200];
+        if (toa_openai_parse_reply (response->body, response->body_size, &part->reply, why,
+                                    sizeof why) == 0)
+            return TOA_HTTP_DONE;
+        snprintf (reason, reason_size, "HTTP %ld with a malformed reply: %s", response->status,
+                  why);
+        return TOA_HTTP_RETRY;                   /* never an empty success */
+    }
+    toa_openai_error_t error;
+    if (toa_openai_parse_error (response->body, response->body_size, &error) == -2)
+        return suggested;
+    const char *label = *error.code ? error.code : error.type;
+    snprintf (reason, reason_size, "HTTP %ld: %s%s%s%s", response->status, error.message,
+              *label ? " [" : "", label, *label ? "]" : "");
+    toa_http_verdict_t verdict = suggested;
+    if (response->status == 429 && toa_openai_error_is_quota (&error))
+        verdict = TOA_HTTP_FAIL;
+    if (part->n > 1 && toa_openai_error_rejects_n (response->status, &error)) {
+        part->rejected_n = true;
+        verdict = TOA_HTTP_FAIL;
+    }
+    toa_openai_error_clear (&error);
+    return verdict;
+}
+
+/* Moves PART's choices into its task's outputs; returns how many it got. */
+static size_t
+s_take_choices (s_part_t *part)
+{
+    s_task_t *task = part->task;
+    toa_openai_reply_t *reply = &part->reply;
+    size_t got = reply->n_choices < (size_t) part->n ? reply->n_choices : (size_t) part->n;
+    for (size_t i = 0; i < got; i++) {
+        toa_gen_output_t *output = &task->outputs[part->first + i];
+        output->text = reply->choices[i].content;
+        output->finish_reason = reply->choices[i].finish_reason;
+        reply->choices[i].content = NULL;
+        reply->choices[i].finish_reason = NULL;
+        /* usage covers every choice: the prompt once, completions summed */
+        output->prompt_tokens = reply->prompt_tokens;
+        output->completion_tokens = reply->completion_tokens / (int64_t) got
+                                  + ((int64_t) i < reply->completion_tokens % (int64_t) got);
+    }
+    return got;
+}
+
+static void
+s_part_done (void *arg, const toa_http_result_t *result)
+{
+    s_part_t *part = arg;
+    s_task_t *task = part->task;
+    part->http_id = 0;
+    int replica = result->response ? result->response->replica : -1;
+    if (result->verdict == TOA_HTTP_DONE) {
+        size_t got = s_take_choices (part);
+        size_t first = part->first;
+        int64_t missing = part->n - (int64_t) got;
+        s_part_remove (task, part);
+        if (missing > 0) {
+            s_note_rejects_n (task->model, replica, "answered fewer choices than n");
+            if (s_submit_choices (task, first + got, missing) != 0) {
+                s_task_fail (task, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+                return;
+            }
+        }
+        if (!task->parts)
+            s_task_succeed (task);
+        return;
+    }
+    if (part->rejected_n) {
+        s_note_rejects_n (task->model, replica, "refuses n > 1");
+        size_t first = part->first;
+        int64_t n = part->n;
+        s_part_remove (task, part);
+        if (s_submit_choices (task, first, n) != 0)
+            s_task_fail (task, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+        return;
+    }
+    char reason[700];
+    if (result->exhausted)
+        snprintf (reason, sizeof reason, "gave up after %d attempts: %s", result->attempts,
+                  result->reason);
+    else
+        snprintf (reason, sizeof reason, "%s", result->reason);
+    s_task_fail (task, result->exhausted ? TOA_FAILURE_TRANSIENT : TOA_FAILURE_PERMANENT,
+                 reason, result->response ? result->response->status : 0);
+}
+
+static s_model_t *
+s_find_model (toa_gen_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->n_models; i++)
+        if (strcmp (self->models[i].config->name, name) == 0)
+            return &self->models[i];
+    return NULL;
+}
+
+/* Answers a task this worker cannot take with a permanent failure. */
+static void
+s_refuse (toa_gen_t *self, toa_msg_t *msg, uint64_t session, const char *reason)
+{
+    uint64_t id = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.task : msg->u.score_task.task;
+    int64_t attempt = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.attempt
+                                                    : msg->u.score_task.attempt;
+    toa_warn ("task %llu/%lld refused: %s", (unsigned long long) id, (long long) attempt, reason);
+    s_send_failure (self, session, id, attempt, TOA_FAILURE_PERMANENT, reason, 0);
+    toa_msg_clear (msg);
+}
+
+void
+toa_gen_start (toa_gen_t *self, toa_msg_t *msg, uint64_t session)
+{
+    if (msg->type != TOA_MSG_GEN_TASK) {
+        s_refuse (self, msg, session, "this worker only generates (score tasks go to scorers)");
+        return;
+    }
+    const toa_msg_gen_task_t *gen = &msg->u.gen_task;
+    char why[TOA_PROTO_MAX_NAME + 64];
+    s_model_t *model = s_find_model (self, gen->model);
+    if (!model) {
+        snprintf (why, sizeof why, "model %s is not served by this worker", gen->model);
+        s_refuse (self, msg, session, why);
+        return;
+    }
+    if (gen->n < 1 || gen->n > S_MAX_CHOICES || gen->n_messages == 0) {
+        snprintf (why, sizeof why, "n must be 1..%d and messages not empty", S_MAX_CHOICES);
+        s_refuse (self, msg, session, why);
+        return;
+    }
+    s_task_t *task = calloc (1, sizeof *task);
+    toa_gen_output_t *outputs = calloc ((size_t) gen->n, sizeof *outputs);
+    if (!task || !outputs) {
+        free (task);
+        free (outputs);
+        uint64_t id = gen->task;
+        int64_t attempt = gen->attempt;
+        toa_msg_clear (msg);
+        s_send_failure (self, session, id, attempt, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+        return;
+    }
+    task->gen = self;
+    task->msg = *msg;
+    memset (msg, 0, sizeof *msg);
+    task->session = session;
+    task->model = model;
+    task->received_ms = toa_now_ms ();
+    task->outputs = outputs;
+    task->next = self->tasks;
+    if (self->tasks)
+        self->tasks->prev = task;
+    self->tasks = task;
+    self->n_tasks++;
+    self->stats.started++;
+    toa_debug ("task %llu/%lld (%s): n %lld", (unsigned long long) task->msg.u.gen_task.task,
+               (long long) task->msg.u.gen_task.attempt, model->config->name,
+               (long long) task->msg.u.gen_task.n);
+    if (s_submit_choices (task, 0, task->msg.u.gen_task.n) != 0)
+        s_task_fail (task, TOA_FAILURE_TRANSIENT, "out of memory building the request", 0);
+}
+
+size_t
+toa_gen_cancel_all (toa_gen_t *self)
+{
+    size_t count = 0;
+    while (self && self->tasks) {
+        s_task_free (self->tasks);
+        self->stats.cancelled++;
+        count++;
+    }
+    return count;
+}
+
+size_t
+toa_gen_fail_all (toa_gen_t *self, const char *reason)
+{
+    size_t count = 0;
+    while (self && self->tasks) {
+        s_task_t *task = self->tasks;
+        s_send_failure (self, task->session, task->msg.u.gen_task.task,
+                        task->msg.u.gen_task.attempt, TOA_FAILURE_TRANSIENT, reason, 0);
+        s_task_free (task);
+        count++;
+    }
+    return count;
+}
