@@ -429,19 +429,14 @@ s_read_int (s_ctx_t *ctx, int64_t *value)
     return TOA_PROTO_OK;
 }
 
-/* With ALLOW_NIL, a nil sets *IS_NIL; otherwise nil is a wrong type. */
 static toa_proto_status_t
-s_read_uint (s_ctx_t *ctx, uint64_t *value, bool allow_nil, bool *is_nil)
+s_read_uint (s_ctx_t *ctx, uint64_t *value)
 {
     s_item_t item;
     toa_proto_status_t status = s_next (ctx, &item);
     if (status != TOA_PROTO_OK)
         return status;
-    if (is_nil)
-        *is_nil = false;
-    if (item.type == S_NIL && allow_nil)
-        *is_nil = true;
-    else if (item.type == S_UINT)
+    if (item.type == S_UINT)
         *value = item.u;
     else if (item.type != S_INT)
         return s_fail (ctx, TOA_PROTO_ERR_WRONG_TYPE);
@@ -644,9 +639,9 @@ s_decode_field (s_ctx_t *ctx, const toa_schema_field_t *field, void *base)
             return s_fail (ctx, TOA_PROTO_ERR_BAD_VALUE);
         return status;
     case TOA_SCHEMA_UINT:
-        return s_read_uint (ctx, (uint64_t *) value, false, NULL);
+        return s_read_uint (ctx, (uint64_t *) value);
     case TOA_SCHEMA_SEED:
-        status = s_read_uint (ctx, (uint64_t *) aux, false, NULL);
+        status = s_read_uint (ctx, (uint64_t *) aux);
         *(bool *) value = status == TOA_PROTO_OK;
         return status;
     case TOA_SCHEMA_DOUBLE:
