@@ -496,7 +496,8 @@ s_fail (s_ctx_t *ctx, const char *path, const char *fmt, ...)
         if (set && strncmp (path, set, length) == 0
             && (path[length] == '\0' || path[length] == '.' || path[length] == '[')) {
             toa_errors_add (ctx->errors, "override '%s': %s: %s",
-                            ctx->override_shown[i], path, reason);
+                            ctx->override_shown[i] ? ctx->override_shown[i] : "?",
+                            path, reason);
             return;
         }
     }
@@ -1219,109 +1220,136 @@ s_override_set_key (json_t *object, const char *key, json_t *value)
     return json_object_set_new (object, key, value);
 }
 
-/* Applies one "path=value" to ROOT, checking the path against the schema.
- * Returns 0 and the normalized path in NORMALIZED, or -1 with REASON. */
+/* Where an override's path has got to. */
+typedef struct {
+    const s_schema_t *schema;    /* inside an object: its fields; NULL in an array */
+    const s_field_t *field;      /* the field named last */
+    json_t *node;                /* the object or array stepped into */
+    char path[S_PATH_MAX];       /* the normalized path so far */
+    bool secret;                 /* the path names a secret */
+} s_walk_t;
+
+static const char *
+s_walk_here (const s_walk_t *walk)
+{
+    return *walk->path ? walk->path : "the top level";
+}
+
+/* One key inside an object. Returns 1 when the value is stored (LAST), 0 to
+ * go on, -1 with REASON. */
 static int
-s_apply_override (json_t *root, const char *path, const char *text,
-                  char *normalized, char *reason, size_t size, bool *secret)
+s_walk_key (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
+            char *reason, size_t size)
+{
+    if (step->is_index) {
+        s_print (reason, size, "%s is an object, not an array", s_walk_here (walk));
+        return -1;
+    }
+    const s_field_t *field = s_find_field (walk->schema, step->key);
+    if (!field) {
+        char hint[96];
+        s_suggest (walk->schema, step->key, hint, sizeof hint);
+        s_print (reason, size, "%s has no field '%s'%s", s_walk_here (walk), step->key,
+                 hint);
+        return -1;
+    }
+    char joined[S_PATH_MAX];
+    s_join (joined, walk->path, step->key);
+    memcpy (walk->path, joined, S_PATH_MAX);
+    walk->field = field;
+    walk->secret = walk->secret || (field->flags & S_SECRET);
+    if (last) {
+        json_t *value = s_override_value (text, field, false);
+        if (!value || s_override_set_key (walk->node, step->key, value) != 0) {
+            s_print (reason, size, "out of memory");
+            return -1;
+        }
+        return 1;
+    }
+    bool object = field->kind == S_OBJECT;
+    if (!object && field->kind != S_ARRAY && field->kind != S_STRINGS) {
+        s_print (reason, size, "%s is not an object or an array", walk->path);
+        return -1;
+    }
+    json_t *child = json_object_get (walk->node, step->key);
+    if (!child) {                /* a section the file lacks */
+        child = object ? json_object () : json_array ();
+        if (!child || s_override_set_key (walk->node, step->key, child) != 0) {
+            s_print (reason, size, "out of memory");
+            return -1;
+        }
+    }
+    if (object ? !json_is_object (child) : !json_is_array (child)) {
+        s_print (reason, size, "%s in the file is not %s", walk->path,
+                 object ? "an object" : "an array");
+        return -1;
+    }
+    walk->node = child;
+    walk->schema = object ? field->sub : NULL;
+    return 0;
+}
+
+/* One index inside an array; the index one past the end appends, as the
+ * last step only. Returns as s_walk_key. */
+static int
+s_walk_index (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
+              char *reason, size_t size)
+{
+    if (!step->is_index) {
+        s_print (reason, size, "%s is an array: index it as %s[N]", walk->path,
+                 walk->path);
+        return -1;
+    }
+    size_t count = json_array_size (walk->node);
+    if (step->index > count || (step->index == count && !last)) {
+        s_print (reason, size, "index %zu is out of range (%s has %zu element%s)",
+                 step->index, walk->path, count, count == 1 ? "" : "s");
+        return -1;
+    }
+    char indexed[S_PATH_MAX];
+    s_index (indexed, walk->path, step->index);
+    memcpy (walk->path, indexed, S_PATH_MAX);
+    bool strings = walk->field->kind == S_STRINGS;
+    if (last) {
+        json_t *value = s_override_value (text, strings ? walk->field : NULL, strings);
+        int rc = step->index == count ? json_array_append_new (walk->node, value)
+                                      : json_array_set_new (walk->node, step->index, value);
+        if (rc != 0) {
+            s_print (reason, size, "out of memory");
+            return -1;
+        }
+        return 1;
+    }
+    json_t *child = json_array_get (walk->node, step->index);
+    if (strings || !json_is_object (child)) {
+        s_print (reason, size, strings ? "%s is a string, it has no fields"
+                                       : "%s in the file is not an object", walk->path);
+        return -1;
+    }
+    walk->node = child;
+    walk->schema = walk->field->sub;
+    return 0;
+}
+
+/* Applies one "path=value" to ROOT, checking the path against the schema.
+ * Returns 0 with the normalized path in WALK, or -1 with REASON. */
+static int
+s_apply_override (json_t *root, const char *path, const char *text, s_walk_t *walk,
+                  char *reason, size_t size)
 {
     s_step_t steps[16];
     int n = s_split_path (path, steps, 16, reason, size);
-    if (n < 0)
-        return -1;
-    const s_schema_t *schema = &s_root_schema;
-    const s_field_t *field = NULL;
-    json_t *node = root;             /* an object (schema) or array (field) */
-    *normalized = '\0';
+    walk->schema = &s_root_schema;
+    walk->node = root;
+    *walk->path = '\0';
     for (int i = 0; i < n; i++) {
-        const s_step_t *step = &steps[i];
-        bool last = i == n - 1;
-        char here[S_PATH_MAX];
-        s_print (here, sizeof here, "%s", *normalized ? normalized : "the top level");
-        if (schema) {                /* inside an object: a key */
-            if (step->is_index) {
-                s_print (reason, size, "%s is an object, not an array", here);
-                return -1;
-            }
-            field = s_find_field (schema, step->key);
-            if (!field) {
-                char hint[96];
-                s_suggest (schema, step->key, hint, sizeof hint);
-                s_print (reason, size, "%s has no field '%s'%s", here, step->key, hint);
-                return -1;
-            }
-            char joined[S_PATH_MAX];
-            s_join (joined, normalized, step->key);
-            memcpy (normalized, joined, S_PATH_MAX);
-            *secret = *secret || (field->flags & S_SECRET) != 0;
-            if (last) {
-                json_t *value = s_override_value (text, field, false);
-                if (!value || s_override_set_key (node, step->key, value) != 0)
-                    goto out_of_memory;
-                return 0;
-            }
-            json_t *child = json_object_get (node, step->key);
-            bool object = field->kind == S_OBJECT;
-            bool array = field->kind == S_ARRAY || field->kind == S_STRINGS;
-            if (!object && !array) {
-                s_print (reason, size, "%s is not an object or an array", normalized);
-                return -1;
-            }
-            if (!child) {
-                child = object ? json_object () : json_array ();
-                if (!child || s_override_set_key (node, step->key, child) != 0)
-                    goto out_of_memory;
-            }
-            if ((object && !json_is_object (child)) || (array && !json_is_array (child))) {
-                s_print (reason, size, "%s in the file is not %s", normalized,
-                          object ? "an object" : "an array");
-                return -1;
-            }
-            node = child;
-            schema = object ? field->sub : NULL;
-        }
-        else {                       /* inside an array: an index */
-            if (!step->is_index) {
-                s_print (reason, size, "%s is an array: index it as %s[N]",
-                          here, here);
-                return -1;
-            }
-            size_t count = json_array_size (node);
-            if (step->index > count || (step->index == count && !last)) {
-                s_print (reason, size, "index %zu is out of range (%s has %zu element%s)",
-                          step->index, here, count, count == 1 ? "" : "s");
-                return -1;
-            }
-            char indexed[S_PATH_MAX];
-            s_index (indexed, normalized, step->index);
-            memcpy (normalized, indexed, S_PATH_MAX);
-            bool strings = field->kind == S_STRINGS;
-            if (last) {
-                json_t *value = strings ? s_override_value (text, field, true)
-                                        : s_override_value (text, NULL, false);
-                int rc = step->index == count ? json_array_append_new (node, value)
-                                              : json_array_set_new (node, step->index, value);
-                if (!value || rc != 0)
-                    goto out_of_memory;
-                return 0;
-            }
-            if (strings) {
-                s_print (reason, size, "%s is a string, it has no fields", normalized);
-                return -1;
-            }
-            json_t *child = json_array_get (node, step->index);
-            if (!json_is_object (child)) {
-                s_print (reason, size, "%s in the file is not an object", normalized);
-                return -1;
-            }
-            node = child;
-            schema = field->sub;
-        }
+        int rc = walk->schema ? s_walk_key (walk, &steps[i], i == n - 1, text, reason, size)
+                              : s_walk_index (walk, &steps[i], i == n - 1, text, reason,
+                                              size);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
     }
-    return 0;
-out_of_memory:
-    s_print (reason, size, "out of memory");
-    return -1;
+    return -1;                   /* only when the path did not split */
 }
 
 /* Applies every override; the paths they set go into CTX for messages. */
@@ -1339,26 +1367,25 @@ s_apply_overrides (s_ctx_t *ctx, json_t *root, const char *const *overrides,
     for (size_t i = 0; i < n_overrides; i++) {
         const char *text = overrides[i] ? overrides[i] : "";
         const char *equals = strchr (text, '=');
-        char path[S_PATH_MAX], normalized[S_PATH_MAX], reason[512];
+        char path[S_PATH_MAX], reason[512];
         size_t path_length = equals ? (size_t) (equals - text) : strlen (text);
         s_print (path, sizeof path, "%.*s", (int) path_length, text);
-        bool secret = s_secret_name (path);
+        s_walk_t walk = {.secret = s_secret_name (path)};
         int rc = -1;
         if (!equals)
             s_print (reason, sizeof reason, "expected path.to.field=value");
         else if (path_length >= sizeof path)
             s_print (reason, sizeof reason, "the path is too long");
         else
-            rc = s_apply_override (root, path, equals + 1, normalized, reason,
-                                   sizeof reason, &secret);
+            rc = s_apply_override (root, path, equals + 1, &walk, reason, sizeof reason);
         char shown[S_PATH_MAX + 16];
-        if (equals && (secret || strchr (equals + 1, '@')))   /* user:pw@host */
+        if (equals && (walk.secret || strchr (equals + 1, '@')))   /* user:pw@host */
             s_print (shown, sizeof shown, "%s=(hidden)", path);
         else
             s_print (shown, sizeof shown, "%.*s", S_PATH_MAX, text);
         ctx->override_shown[i] = strdup (shown);
         if (rc == 0)
-            ctx->override_paths[i] = strdup (normalized);
+            ctx->override_paths[i] = strdup (walk.path);
         else {
             ctx->failed++;
             toa_errors_add (ctx->errors, "override '%s': %s", shown, reason);
