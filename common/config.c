@@ -1197,7 +1197,7 @@ static json_t *
 s_override_value (const char *text, const s_field_t *field, bool list_item)
 {
     json_error_t error;
-    json_t *value = json_loads (text, JSON_DECODE_ANY, &error);
+    json_t *value = json_loads (text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);
     bool wants_string = list_item || (field && field->kind == S_STRING)
                         || (field && (field->flags & S_STRING_ONLY));
     if (value && wants_string && !json_is_string (value)

@@ -31,9 +31,7 @@ s_reason (s_reasons_t *reasons, const char *fmt, ...)
 static void
 s_reason (s_reasons_t *reasons, const char *fmt, ...)
 {
-    if (reasons->used + 1 >= reasons->size)
-        return;
-    if (reasons->count++ > 0) {
+    if (reasons->count++ > 0 && reasons->used + 1 < reasons->size) {
         int wrote = snprintf (reasons->out + reasons->used,
                               reasons->size - reasons->used, "; ");
         reasons->used += wrote > 0 ? (size_t) wrote : 0;
@@ -42,6 +40,8 @@ s_reason (s_reasons_t *reasons, const char *fmt, ...)
             return;
         }
     }
+    if (reasons->used + 1 >= reasons->size)
+        return;              /* no room left: counted, not written */
     va_list args;
     va_start (args, fmt);
     int wrote = vsnprintf (reasons->out + reasons->used,

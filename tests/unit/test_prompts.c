@@ -128,6 +128,11 @@ test_ids (void **state)
     s_expect_bad (line, "id: must be at most 256 bytes, got 257");
     snprintf (line, sizeof line, "{\"id\": \"%0256d\", \"instruction\": \"x\"}", 0);
     json_decref (s_expect_good (line));
+    /* Without room for the reason the line is still rejected. */
+    json_t *rejected = NULL;
+    assert_int_equal (toa_prompts_validate_line ("{\"id\": 1}", 9, 1, NULL, &rejected,
+                                                 NULL, 0), -1);
+    assert_null (rejected);
     json_t *prompt = s_expect_good ("{\"id\": -12, \"instruction\": \"x\"}");
     char text[TOA_PROMPTS_MAX_ID + 1];
     assert_string_equal (toa_prompt_id_text (prompt, text, sizeof text), "-12");
