@@ -188,7 +188,7 @@ toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t 
         toa_errors_add (errors, "result is not a JSON object (%s)",
                         result ? "other JSON value" : error.text);
         json_decref (result);
-        return -1;
+        return TOA_OUTPUT_INVALID;
     }
     if (toa_output_has (self, result)) {
         json_decref (result);

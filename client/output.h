@@ -19,6 +19,7 @@
 
 #define TOA_OUTPUT_SYNC_MS    100   /* longest a written line waits for fsync */
 #define TOA_OUTPUT_SYNC_LINES 64    /* lines written before fsync is forced */
+#define TOA_OUTPUT_INVALID    (-2)  /* toa_output_append: not a JSON object */
 
 typedef struct toa_output_s toa_output_t;
 
@@ -52,9 +53,10 @@ size_t toa_output_removed_tail (const toa_output_t *self);
  * flushes it to the kernel, unless its "id" is already in the file. A line
  * that holds raw newlines is rewritten compactly first. NOW_MS (monotonic)
  * starts the sync clock of the first unsynced line. Returns 1 when appended,
- * 0 when skipped as a duplicate, -1 on error with the reason in ERRORS (not a
- * JSON object: nothing written; write failure). A result without an id
- * cannot be deduplicated and is appended. */
+ * 0 when skipped as a duplicate, TOA_OUTPUT_INVALID when LINE is not a JSON
+ * object (nothing written), or -1 when writing failed; ERRORS gets the
+ * reason of both. A result without an id cannot be deduplicated and is
+ * appended. */
 int toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t now_ms,
                        toa_errors_t *errors);
 

@@ -1,0 +1,408 @@
+/* main.c - the `toa` command: parses the command line and dispatches to the
+ * command modules (submit, attach, status, cancel, export, tree). Exit
+ * codes: client/exit_codes.h. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/attach.h"
+#include "client/control.h"
+#include "client/exit_codes.h"
+#include "client/export.h"
+#include "client/submit.h"
+#include "client/tree.h"
+#include "common/log.h"
+
+#define S_MAX_SETS 200
+#define S_DEFAULT_TIMEOUT_MS 10000
+
+static volatile sig_atomic_t s_interrupted = 0;
+
+static void
+s_on_signal (int signal_number)
+{
+    (void) signal_number;
+    s_interrupted = 1;
+}
+
+/* SIGINT and SIGTERM set the flag and interrupt waits (no SA_RESTART). */
+static void
+s_catch_signals (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+}
+
+static const char *s_usage_main =
+    "usage: toa COMMAND [OPTIONS]\n"
+    "\n"
+    "Synthesizes alignment data with a toa fleet (see README.md).\n"
+    "\n"
+    "commands:\n"
+    "  submit   send a JSONL batch of prompts and write results as they finish\n"
+    "  attach   follow a running job again (after Ctrl-C or a crash)\n"
+    "  status   show jobs: state, progress, generations, what they wait for\n"
+    "  cancel   stop a job and drop its state\n"
+    "  export   turn a results file into SFT and DPO training sets\n"
+    "  tree     draw the search tree of one TOA result\n"
+    "\n"
+    "`toa COMMAND --help` describes a command.\n"
+    "exit status: 0 done, 1 job failed/cancelled/unknown or I/O error, 2 bad command\n"
+    "line, config or input (or submit rejected), 3 no answer from the broker,\n"
+    "130 detached by Ctrl-C (the job goes on).\n";
+
+static const char *s_usage_submit =
+    "usage: toa submit --config FILE --input PROMPTS.jsonl --output RESULTS.jsonl\n"
+    "                  [--method M] [--samples N] [--set path=value]... [--endpoint E]\n"
+    "                  [--job ID] [--timeout SECONDS] [--quiet]\n"
+    "\n"
+    "Checks every line of the input first (FILE:LINE: reason; nothing is sent when\n"
+    "one is bad), submits the batch with settings from the config, then writes each\n"
+    "result to the output as its prompt finishes (appending; prompts already in the\n"
+    "file are not written again). Ctrl-C detaches; the job goes on.\n"
+    "\n"
+    "  --config FILE      fleet config (models, method, sampling, reward, broker)\n"
+    "  --input FILE       prompts, one JSON object a line: id + instruction|messages\n"
+    "  --output FILE      results, JSONL, appended\n"
+    "  --method M         toa best-of-n prs ensemble seq-refine moa (config method.name)\n"
+    "  --samples N        generations per model per prompt (config method.samples)\n"
+    "  --set path=value   any config override, e.g. --set sampling.temperature=0.2\n"
+    "  --endpoint E       broker client endpoint (config broker.client_endpoint)\n"
+    "  --job ID           job id (default: YYYYMMDD-HHMMSS-<6 hex>)\n"
+    "  --timeout SECONDS  longest wait for the broker's answer (default 10)\n"
+    "  --quiet            no progress and no summary\n";
+
+static const char *s_usage_attach =
+    "usage: toa attach JOB --output RESULTS.jsonl [--config FILE] [--endpoint E]\n"
+    "                  [--timeout SECONDS] [--quiet]\n"
+    "\n"
+    "Follows JOB again: the broker resends every result not yet acknowledged;\n"
+    "prompts already in the output file are skipped.\n";
+
+static const char *s_usage_status =
+    "usage: toa status [JOB] [--config FILE] [--endpoint E] [--json] [--timeout SECONDS]\n"
+    "\n"
+    "Shows every job (or JOB): state, method, prompts done/total, prompts in\n"
+    "search, generations, failed generations, and what the job waits for.\n";
+
+static const char *s_usage_cancel =
+    "usage: toa cancel JOB [--config FILE] [--endpoint E] [--timeout SECONDS]\n"
+    "\n"
+    "Stops JOB: no more tasks are issued and its state is dropped from Redis.\n";
+
+static const char *s_usage_export =
+    "usage: toa export --input RESULTS.jsonl [--sft SFT.jsonl] [--dpo DPO.jsonl]\n"
+    "                  [--min-margin X]\n"
+    "\n"
+    "Writes training sets in the conversational shapes TRL reads:\n"
+    "  SFT: {\"messages\": [...prompt..., {\"role\": \"assistant\", \"content\": best}]}\n"
+    "  DPO: {\"prompt\": [...], \"chosen\": [{assistant: best}], \"rejected\": [{assistant: worst}]}\n"
+    "Best and worst are by raw reward. A prompt makes no DPO pair when\n"
+    "best - worst <= X (default 0: equal rewards never pair).\n";
+
+static const char *s_usage_tree =
+    "usage: toa tree --input RESULTS.jsonl --id ID [--dot]\n"
+    "\n"
+    "Draws the search tree of the TOA result of prompt ID as indented text, or as\n"
+    "Graphviz dot (toa tree ... --dot | dot -Tsvg > tree.svg). Results of other\n"
+    "methods are listed generation by generation.\n";
+
+/* Prints the usage error and returns TOA_EXIT_USAGE. */
+static int
+s_usage_error (const char *command, const char *fmt, const char *arg)
+{
+    fprintf (stderr, "toa %s: ", command);
+    fprintf (stderr, fmt, arg);
+    fprintf (stderr, "\ntry: toa %s --help\n", command);
+    return TOA_EXIT_USAGE;
+}
+
+/* The option getopt could not take (OPTION ':' = its value is missing). */
+static int
+s_bad_option (const char *command, char **argv, int option)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (option == ':')
+        return s_usage_error (command, "option '%s' needs a value", arg);
+    return s_usage_error (command, "unknown option '%s'", arg);
+}
+
+/* Seconds (> 0) to milliseconds; -1 when TEXT is not a positive number. */
+static int
+s_parse_timeout (const char *text)
+{
+    char *end;
+    double seconds = strtod (text, &end);
+    if (end == text || *end || !(seconds > 0) || seconds > 86400)
+        return -1;
+    return (int) (seconds * 1000);
+}
+
+enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES = 'n',
+       O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
+       O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
+       O_HELP = 'h' };
+
+static int
+s_cmd_submit (int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, O_CONFIG}, {"input", required_argument, NULL, O_INPUT},
+        {"output", required_argument, NULL, O_OUTPUT}, {"method", required_argument, NULL, O_METHOD},
+        {"samples", required_argument, NULL, O_SAMPLES}, {"set", required_argument, NULL, O_SET},
+        {"endpoint", required_argument, NULL, O_ENDPOINT}, {"job", required_argument, NULL, O_JOB},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    const char *sets[S_MAX_SETS];
+    toa_submit_options_t submit = {.timeout_ms = S_DEFAULT_TIMEOUT_MS, .sets = sets,
+                                   .interrupted = &s_interrupted};
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_CONFIG: submit.config_path = optarg; break;
+        case O_INPUT: submit.input_path = optarg; break;
+        case O_OUTPUT: submit.output_path = optarg; break;
+        case O_METHOD: submit.method = optarg; break;
+        case O_SAMPLES: {
+            char *end;
+            long samples = strtol (optarg, &end, 10);
+            if (end == optarg || *end || samples < 1 || samples > 100000)
+                return s_usage_error ("submit", "--samples '%s': a whole number from 1", optarg);
+            submit.samples = optarg;
+            break;
+        }
+        case O_SET:
+            if (!strchr (optarg, '='))
+                return s_usage_error ("submit", "--set '%s': expected path=value", optarg);
+            if (submit.n_sets == S_MAX_SETS)
+                return s_usage_error ("submit", "too many --set flags%s", "");
+            sets[submit.n_sets++] = optarg;
+            break;
+        case O_ENDPOINT: submit.endpoint = optarg; break;
+        case O_JOB: submit.job = optarg; break;
+        case O_TIMEOUT:
+            if ((submit.timeout_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error ("submit", "--timeout '%s': seconds, more than 0", optarg);
+            break;
+        case O_QUIET: submit.quiet = true; break;
+        case O_HELP: fputs (s_usage_submit, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option ("submit", argv, option);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error ("submit", "unexpected argument '%s'", argv[optind]);
+    if (!submit.config_path)
+        return s_usage_error ("submit", "%s--config is required", "");
+    if (!submit.input_path)
+        return s_usage_error ("submit", "%s--input is required", "");
+    if (!submit.output_path)
+        return s_usage_error ("submit", "%s--output is required", "");
+    s_catch_signals ();
+    return toa_submit_run (&submit);
+}
+
+static int
+s_cmd_attach (int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"output", required_argument, NULL, O_OUTPUT}, {"config", required_argument, NULL, O_CONFIG},
+        {"endpoint", required_argument, NULL, O_ENDPOINT},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    toa_attach_options_t attach = {.timeout_ms = S_DEFAULT_TIMEOUT_MS,
+                                   .interrupted = &s_interrupted};
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_OUTPUT: attach.output_path = optarg; break;
+        case O_CONFIG: attach.config_path = optarg; break;
+        case O_ENDPOINT: attach.endpoint = optarg; break;
+        case O_TIMEOUT:
+            if ((attach.timeout_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error ("attach", "--timeout '%s': seconds, more than 0", optarg);
+            break;
+        case O_QUIET: attach.quiet = true; break;
+        case O_HELP: fputs (s_usage_attach, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option ("attach", argv, option);
+        }
+    }
+    if (optind >= argc)
+        return s_usage_error ("attach", "%sthe JOB to attach to is required", "");
+    if (optind + 1 < argc)
+        return s_usage_error ("attach", "unexpected argument '%s'", argv[optind + 1]);
+    attach.job = argv[optind];
+    if (!attach.output_path)
+        return s_usage_error ("attach", "%s--output is required", "");
+    s_catch_signals ();
+    return toa_attach_run (&attach);
+}
+
+/* status and cancel share their options. */
+static int
+s_cmd_control (int argc, char **argv, bool cancel)
+{
+    const char *command = cancel ? "cancel" : "status";
+    static const struct option options[] = {
+        {"config", required_argument, NULL, O_CONFIG}, {"endpoint", required_argument, NULL, O_ENDPOINT},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    toa_control_options_t control = {.timeout_ms = S_DEFAULT_TIMEOUT_MS,
+                                     .interrupted = &s_interrupted};
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_CONFIG: control.config_path = optarg; break;
+        case O_ENDPOINT: control.endpoint = optarg; break;
+        case O_TIMEOUT:
+            if ((control.timeout_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error (command, "--timeout '%s': seconds, more than 0", optarg);
+            break;
+        case O_JSON:
+            if (cancel)
+                return s_usage_error (command, "unknown option '%s'", "--json");
+            control.json = true;
+            break;
+        case O_HELP: fputs (cancel ? s_usage_cancel : s_usage_status, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option (command, argv, option);
+        }
+    }
+    if (optind < argc)
+        control.job = argv[optind];
+    if (optind + 1 < argc)
+        return s_usage_error (command, "unexpected argument '%s'", argv[optind + 1]);
+    if (cancel && !control.job)
+        return s_usage_error (command, "%sthe JOB to cancel is required", "");
+    s_catch_signals ();
+    return cancel ? toa_control_cancel (&control) : toa_control_status (&control);
+}
+
+static void
+s_print_export_counts (const toa_export_counts_t *counts, const char *sft, const char *dpo)
+{
+    fprintf (stderr, "toa export: %zu results", counts->results);
+    if (sft)
+        fprintf (stderr, "; %zu SFT lines to %s", counts->sft, sft);
+    if (dpo)
+        fprintf (stderr, "; %zu DPO pairs to %s", counts->dpo, dpo);
+    fprintf (stderr, "\n  no pair: %zu ties or within the margin, %zu with one scored response"
+             "; skipped: %zu without a scored response, %zu duplicate ids, %zu bad lines\n",
+             counts->ties, counts->single, counts->no_response, counts->duplicates, counts->bad);
+}
+
+static int
+s_cmd_export (int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"input", required_argument, NULL, O_INPUT}, {"sft", required_argument, NULL, O_SFT},
+        {"dpo", required_argument, NULL, O_DPO}, {"min-margin", required_argument, NULL, O_MARGIN},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    const char *input = NULL, *sft = NULL, *dpo = NULL;
+    double margin = 0;
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_INPUT: input = optarg; break;
+        case O_SFT: sft = optarg; break;
+        case O_DPO: dpo = optarg; break;
+        case O_MARGIN: {
+            char *end;
+            margin = strtod (optarg, &end);
+            if (end == optarg || *end || !(margin >= 0))
+                return s_usage_error ("export", "--min-margin '%s': a number >= 0", optarg);
+            break;
+        }
+        case O_HELP: fputs (s_usage_export, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option ("export", argv, option);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error ("export", "unexpected argument '%s'", argv[optind]);
+    if (!input)
+        return s_usage_error ("export", "%s--input is required", "");
+    if (!sft && !dpo)
+        return s_usage_error ("export", "%s--sft or --dpo (or both) is required", "");
+    toa_export_counts_t counts;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    int rc = toa_export_files (input, sft, dpo, margin, &counts, &errors);
+    toa_errors_print (&errors, stderr);
+    toa_errors_clear (&errors);
+    if (rc != 0)
+        return counts.results == 0 && counts.bad == 0 ? TOA_EXIT_USAGE : TOA_EXIT_FAILED;
+    s_print_export_counts (&counts, sft, dpo);
+    return TOA_EXIT_OK;
+}
+
+static int
+s_cmd_tree (int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"input", required_argument, NULL, O_INPUT}, {"id", required_argument, NULL, O_ID},
+        {"dot", no_argument, NULL, O_DOT}, {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *input = NULL, *id = NULL;
+    bool dot = false;
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_INPUT: input = optarg; break;
+        case O_ID: id = optarg; break;
+        case O_DOT: dot = true; break;
+        case O_HELP: fputs (s_usage_tree, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option ("tree", argv, option);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error ("tree", "unexpected argument '%s'", argv[optind]);
+    if (!input || !id)
+        return s_usage_error ("tree", "%s--input and --id are required", "");
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    json_t *result = toa_tree_find_result (input, id, &errors);
+    int code = TOA_EXIT_FAILED;
+    if (result && (dot ? toa_tree_write_dot (result, stdout, &errors)
+                       : toa_tree_write_text (result, stdout, &errors)) == 0)
+        code = TOA_EXIT_OK;
+    toa_errors_print (&errors, stderr);
+    toa_errors_clear (&errors);
+    json_decref (result);
+    return code;
+}
+
+int
+main (int argc, char **argv)
+{
+    toa_log_set_name ("toa");
+    if (argc < 2) {
+        fputs (s_usage_main, stderr);
+        return TOA_EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp (command, "--help") == 0 || strcmp (command, "-h") == 0
+        || strcmp (command, "help") == 0) {
+        fputs (s_usage_main, stdout);
+        return TOA_EXIT_OK;
+    }
+    opterr = 0;
+    optind = 1;                  /* getopt starts at argv[1] of the command's argv */
+    argc -= 1;
+    argv += 1;
+    if (strcmp (command, "submit") == 0)
+        return s_cmd_submit (argc, argv);
+    if (strcmp (command, "attach") == 0)
+        return s_cmd_attach (argc, argv);
+    if (strcmp (command, "status") == 0)
+        return s_cmd_control (argc, argv, false);
+    if (strcmp (command, "cancel") == 0)
+        return s_cmd_control (argc, argv, true);
+    if (strcmp (command, "export") == 0)
+        return s_cmd_export (argc, argv);
+    if (strcmp (command, "tree") == 0)
+        return s_cmd_tree (argc, argv);
+    fprintf (stderr, "toa: unknown command '%s'\n\n%s", command, s_usage_main);
+    return TOA_EXIT_USAGE;
+}

@@ -1,0 +1,328 @@
+/* receive.c - follows a job: results to the output file, acks after fsync,
+ * progress, silence and re-attach, Ctrl-C detach (see receive.h). */
+#include "client/receive.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client/display.h"
+#include "client/exit_codes.h"
+#include "client/progress.h"
+#include "common/util.h"
+
+#define S_TICK_MS 250                 /* longest sleep between checks */
+#define S_SILENCE_NOTE_MS 10000       /* between "broker silent" notes */
+#define S_MIN_REATTACH_MS 2000        /* between attaches while silent */
+
+typedef struct {
+    const toa_receive_options_t *options;
+    toa_conn_t *conn;
+    toa_output_t *output;
+    toa_display_t display;
+    toa_progress_t progress;
+    toa_receive_stats_t stats;
+    int64_t start_ms;
+    int64_t last_heard_ms;
+    int64_t last_attach_ms;
+    int64_t last_note_ms;             /* last "broker silent" note */
+    bool heard;                       /* the broker answered at least once */
+    bool attached;                    /* accepted (submit) or following (attach) */
+    bool baseline;                    /* stored_upto is meaningful */
+    int64_t stored_upto;              /* results 0..stored_upto are in the file */
+    bool finished;
+    int exit_code;
+} s_loop_t;
+
+static void
+s_finish (s_loop_t *loop, int exit_code)
+{
+    loop->finished = true;
+    loop->exit_code = exit_code;
+}
+
+/* Syncs the output when due (or when FORCE) and acknowledges what is on disk.
+ * A failing sync ends the run: nothing unsynced is acknowledged. */
+static void
+s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
+{
+    if (toa_output_unsynced (loop->output) > 0
+        && (force || toa_output_sync_due (loop->output, now))) {
+        toa_errors_t errors = TOA_ERRORS_INIT;
+        if (toa_output_sync (loop->output, &errors) != 0) {
+            toa_display_note (&loop->display, "toa: %s", errors.count ? errors.messages[0] : "");
+            toa_errors_clear (&errors);
+            s_finish (loop, TOA_EXIT_FAILED);
+            return;
+        }
+    }
+    if (toa_output_unsynced (loop->output) == 0 && loop->baseline
+        && loop->stored_upto > loop->stats.acked) {
+        toa_msg_t ack;
+        memset (&ack, 0, sizeof ack);
+        ack.type = TOA_MSG_RESULT_ACK;
+        ack.u.result_ack.job = (char *) loop->options->job;
+        ack.u.result_ack.seq = loop->stored_upto;
+        if (toa_conn_send (loop->conn, &ack) == 0)
+            loop->stats.acked = loop->stored_upto;
+    }
+}
+
+static void
+s_attach (s_loop_t *loop, int64_t now, bool reconnect)
+{
+    if (reconnect)
+        toa_conn_reconnect (loop->conn);
+    toa_conn_send_job_ref (loop->conn, TOA_MSG_ATTACH, loop->options->job);
+    loop->last_attach_ms = now;
+    loop->stats.reattached++;
+}
+
+static void
+s_on_result (s_loop_t *loop, const toa_msg_result_t *result, int64_t now)
+{
+    loop->stats.results++;
+    loop->attached = true;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    int rc = toa_output_append (loop->output, result->result, strlen (result->result), now,
+                                &errors);
+    if (rc == 1)
+        loop->stats.written++;
+    else if (rc == 0)
+        loop->stats.duplicates++;
+    else if (rc == TOA_OUTPUT_INVALID) {
+        /* garbage from the broker: say so, count it, and move on */
+        toa_display_note (&loop->display, "toa: result %lld of job %s skipped: %s",
+                          (long long) result->seq, loop->options->job,
+                          errors.count ? errors.messages[0] : "");
+        loop->stats.invalid++;
+    }
+    else {
+        /* cannot write: acknowledge nothing more */
+        toa_display_note (&loop->display, "toa: %s", errors.count ? errors.messages[0] : "");
+        toa_errors_clear (&errors);
+        s_finish (loop, TOA_EXIT_FAILED);
+        return;
+    }
+    toa_errors_clear (&errors);
+    if (!loop->baseline) {
+        /* attach: the broker resends from the lowest unacknowledged seq */
+        loop->baseline = true;
+        loop->stored_upto = result->seq - 1;
+    }
+    if (result->seq == loop->stored_upto + 1)
+        loop->stored_upto = result->seq;
+    else if (result->seq > loop->stored_upto + 1 && now - loop->last_attach_ms >= S_MIN_REATTACH_MS)
+        s_attach (loop, now, false);          /* a gap: have the broker resend from it */
+}
+
+static void
+s_on_progress (s_loop_t *loop, const toa_job_status_t *status, int64_t now)
+{
+    if (!status->job || strcmp (status->job, loop->options->job) != 0)
+        return;
+    loop->attached = true;
+    toa_progress_update (&loop->progress, status, now);
+    if (strcmp (status->state, "done") == 0)
+        s_finish (loop, TOA_EXIT_OK);
+    else if (strcmp (status->state, "cancelled") == 0) {
+        toa_display_progress (&loop->display, &loop->progress, now, true);
+        toa_display_end (&loop->display);
+        toa_display_note (&loop->display, "toa: job %s was cancelled", loop->options->job);
+        s_finish (loop, TOA_EXIT_FAILED);
+    }
+    else
+        toa_display_progress (&loop->display, &loop->progress, now, false);
+}
+
+static void
+s_on_reject (s_loop_t *loop, const toa_msg_reject_t *reject)
+{
+    const char *input = loop->options->input_path ? loop->options->input_path : "input";
+    toa_display_note (&loop->display, "toa: job %s rejected by the broker: %s",
+                      loop->options->job, reject->message);
+    for (size_t i = 0; i < reject->n_errors; i++) {
+        const toa_line_error_t *error = &reject->errors[i];
+        if (error->line > 0)
+            toa_display_note (&loop->display, "%s:%lld: %s", input, (long long) error->line,
+                              error->reason);
+        else
+            toa_display_note (&loop->display, "%s", error->reason);
+    }
+    s_finish (loop, TOA_EXIT_USAGE);
+}
+
+static void
+s_on_error (s_loop_t *loop, const toa_msg_error_t *error)
+{
+    const char *job = loop->options->job;
+    const char *message = error->message ? error->message : "";
+    if (error->code == 503 && loop->attached) {
+        /* Redis is away; the broker resumes once it is back */
+        toa_display_note (&loop->display, "toa: broker: %s; still waiting", message);
+        return;
+    }
+    switch (error->code) {
+    case 409:
+        toa_display_note (&loop->display, "toa: job %s already exists (%s); choose another --job",
+                          job, message);
+        s_finish (loop, TOA_EXIT_USAGE);
+        break;
+    case 404:
+        toa_display_note (&loop->display, "toa: the broker does not know job %s (%s): never "
+                          "submitted, cancelled, or done and forgotten", job, message);
+        s_finish (loop, TOA_EXIT_FAILED);
+        break;
+    default:
+        toa_display_note (&loop->display, "toa: broker error %lld: %s", (long long) error->code,
+                          message);
+        s_finish (loop, TOA_EXIT_FAILED);
+        break;
+    }
+}
+
+static void
+s_on_message (s_loop_t *loop, const toa_msg_t *msg, int64_t now)
+{
+    switch (msg->type) {
+    case TOA_MSG_ACCEPT:
+        if (msg->u.accept.job && strcmp (msg->u.accept.job, loop->options->job) == 0)
+            loop->attached = true;
+        break;
+    case TOA_MSG_REJECT:
+        s_on_reject (loop, &msg->u.reject);
+        break;
+    case TOA_MSG_ERROR:
+        if (!msg->u.error.job || !*msg->u.error.job
+            || strcmp (msg->u.error.job, loop->options->job) == 0)
+            s_on_error (loop, &msg->u.error);
+        break;
+    case TOA_MSG_PROGRESS:
+        s_on_progress (loop, &msg->u.progress.status, now);
+        break;
+    case TOA_MSG_RESULT:
+        if (msg->u.result.job && strcmp (msg->u.result.job, loop->options->job) == 0)
+            s_on_result (loop, &msg->u.result, now);
+        break;
+    case TOA_MSG_DISCONNECT:
+        toa_display_note (&loop->display, "toa: the broker closed the conversation: %s",
+                          msg->u.disconnect.reason ? msg->u.disconnect.reason : "");
+        s_finish (loop, TOA_EXIT_FAILED);
+        break;
+    default:
+        break;                          /* heartbeats and others: liveness only */
+    }
+}
+
+/* No answer yet, or a silent broker: say so, and re-attach. */
+static void
+s_check_silence (s_loop_t *loop, int64_t now)
+{
+    const toa_receive_options_t *options = loop->options;
+    if (!loop->heard) {
+        if (now - loop->start_ms >= options->timeout_ms) {
+            toa_display_note (&loop->display, "toa: no answer from broker at %s",
+                              toa_conn_endpoint (loop->conn));
+            s_finish (loop, TOA_EXIT_NO_BROKER);
+        }
+        return;
+    }
+    int64_t silent_limit = 3 * (int64_t) options->heartbeat_ms;
+    int64_t silent = now - loop->last_heard_ms;
+    if (silent <= silent_limit)
+        return;
+    if (loop->last_note_ms < loop->last_heard_ms || now - loop->last_note_ms >= S_SILENCE_NOTE_MS) {
+        toa_display_note (&loop->display, "toa: broker silent for %lld s, still waiting",
+                          (long long) (silent / 1000));
+        loop->last_note_ms = now;
+    }
+    int64_t interval = silent_limit > S_MIN_REATTACH_MS ? silent_limit : S_MIN_REATTACH_MS;
+    if (now - loop->last_attach_ms >= interval)
+        s_attach (loop, now, true);
+}
+
+/* How long the next wait may last. */
+static int
+s_wait_ms (const s_loop_t *loop, int64_t now)
+{
+    int64_t wait = S_TICK_MS;
+    int64_t deadline = toa_output_sync_deadline (loop->output);
+    if (deadline != INT64_MAX && deadline - now < wait)
+        wait = deadline - now;
+    return wait > 0 ? (int) wait : 0;
+}
+
+static void
+s_summary (s_loop_t *loop, int64_t now)
+{
+    char wall[32];
+    toa_progress_duration ((double) (now - loop->start_ms) / 1000.0, wall, sizeof wall);
+    fprintf (stderr, "toa: job %s done: %lld prompts, %lld generations (%lld failed), wall "
+             "time %s; %lld results written to %s",
+             loop->options->job, (long long) loop->progress.total,
+             (long long) loop->progress.generations, (long long) loop->progress.failed, wall,
+             (long long) loop->stats.written, loop->options->output_path);
+    if (loop->stats.duplicates)
+        fprintf (stderr, " (%lld duplicates skipped)", (long long) loop->stats.duplicates);
+    fprintf (stderr, "\n");
+}
+
+int
+toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_options_t *options,
+                 toa_receive_stats_t *stats)
+{
+    s_loop_t loop;
+    memset (&loop, 0, sizeof loop);
+    loop.options = options;
+    loop.conn = conn;
+    loop.output = output;
+    loop.start_ms = loop.last_attach_ms = toa_now_ms ();
+    loop.stats.acked = -1;
+    loop.stored_upto = -1;
+    loop.baseline = options->mode == TOA_RECEIVE_SUBMIT;
+    toa_display_init (&loop.display, stderr, options->quiet);
+    toa_progress_init (&loop.progress, loop.start_ms, options->budget_per_prompt);
+
+    while (!loop.finished) {
+        if (*options->interrupted) {
+            s_sync_and_ack (&loop, toa_now_ms (), true);
+            toa_display_end (&loop.display);
+            fprintf (stderr, "detached; resume with: toa attach %s --output %s%s\n",
+                     options->job, options->output_path,
+                     options->resume_flags ? options->resume_flags : "");
+            s_finish (&loop, TOA_EXIT_DETACHED);
+            break;
+        }
+        toa_msg_t msg;
+        int rc = toa_conn_recv (conn, &msg, s_wait_ms (&loop, toa_now_ms ()));
+        int64_t now = toa_now_ms ();
+        if (rc >= 0) {
+            loop.heard = true;
+            loop.last_heard_ms = now;
+        }
+        if (rc == 0) {
+            s_on_message (&loop, &msg, now);
+            toa_msg_clear (&msg);
+        }
+        if (loop.finished && loop.exit_code != TOA_EXIT_OK)
+            break;
+        s_sync_and_ack (&loop, now, loop.finished);
+        if (loop.finished)
+            break;
+        s_check_silence (&loop, now);
+        toa_display_progress (&loop.display, &loop.progress, now, false);
+    }
+    int64_t now = toa_now_ms ();
+    if (loop.exit_code == TOA_EXIT_OK) {
+        s_sync_and_ack (&loop, now, true);
+        toa_display_progress (&loop.display, &loop.progress, now, true);
+        toa_display_end (&loop.display);
+        if (!options->quiet)
+            s_summary (&loop, now);
+    }
+    else
+        toa_display_end (&loop.display);
+    if (stats)
+        *stats = loop.stats;
+    return loop.exit_code;
+}
