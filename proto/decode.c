@@ -623,8 +623,8 @@ s_decode_field (s_ctx_t *ctx, const toa_schema_field_t *field, void *base)
 {
     static const char *const kinds[] = { "worker", "scorer" };
     static const char *const classes[] = { "transient", "permanent" };
-    char *value = (char *) base + field->offset;
-    char *aux = (char *) base + field->aux_offset;
+    void *value = (char *) base + field->offset;
+    void *aux = (char *) base + field->aux_offset;
     toa_proto_status_t status;
     int index = 0;
     if ((field->flags & TOA_SCHEMA_OPTIONAL) && s_take_nil (ctx))

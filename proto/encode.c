@@ -61,8 +61,8 @@ s_pack_strings (msgpack_packer *packer, char *const *items, size_t count)
 static int
 s_pack_value (msgpack_packer *packer, const toa_schema_field_t *field, const void *base)
 {
-    const char *value = (const char *) base + field->offset;
-    const char *aux = (const char *) base + field->aux_offset;
+    const void *value = (const char *) base + field->offset;
+    const void *aux = (const char *) base + field->aux_offset;
     switch (field->kind) {
     case TOA_SCHEMA_STRING:
         return s_pack_string (packer, field, *(char *const *) value);
