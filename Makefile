@@ -5,6 +5,8 @@
 # Unit tests: tests/unit/test_*.c, one binary each, linked with every library.
 
 BUILD   ?= build
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
 BIN     ?= bin
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -39,26 +41,29 @@ deps-check:
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 define LIB_RULE
 $(BUILD)/lib/libtoa_$(1).a: $(call lib_objs,$(1))
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$(Q)ar rcs $$@ $$^
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
 
 define PROG_RULE
 $(BIN)/$(2): $(BUILD)/obj/$(1)/main.o $(LIBS)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+	@echo "  LINK    $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS) -lcmocka
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(TEST_SUPPORT) $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS) -lcmocka
 
 unit-tests: $(UNIT_BINS)
 
@@ -89,3 +94,13 @@ chaos: all
 
 clean:
 	rm -rf build bin
+
+# Test harnesses: tests/harness/*.c, one program each (no cmocka), linked
+# like unit tests; integration tests run them from $(BUILD)/harness/.
+HARNESS_SRCS := $(wildcard tests/harness/*.c)
+HARNESS_BINS := $(patsubst tests/harness/%.c,$(BUILD)/harness/%,$(HARNESS_SRCS))
+all: $(HARNESS_BINS)
+$(BUILD)/harness/%: tests/harness/%.c $(LIBS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  HARNESS $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
