@@ -52,4 +52,9 @@ if [ "$rc" -ne 0 ]; then
     echo "fuzz: FAILED (exit $rc), see $OUT/fuzz.log and $OUT/crash-*"
     exit 1
 fi
+# Keep the corpus small: only inputs that add coverage survive to the next run.
+rm -rf "$OUT/corpus.min" && mkdir -p "$OUT/corpus.min"
+if "$OUT/fuzz_proto" -merge=1 "$OUT/corpus.min" "$OUT/corpus" >"$OUT/merge.log" 2>&1; then
+    rm -rf "$OUT/corpus" && mv "$OUT/corpus.min" "$OUT/corpus"
+fi
 echo "fuzz: ok, $(ls "$OUT/corpus" | wc -l) inputs in the corpus"
