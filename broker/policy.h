@@ -44,6 +44,8 @@ typedef struct {
     int moa_n_iter;          /* MoA */
     int moa_aggregate;       /* MoA */
     uint64_t seed;           /* method seed mixed with the prompt index */
+    bool allow_n;            /* plans may ask for n > 1 samples in one request */
+    int parallel_expansions; /* TOA: expansions in flight per prompt (>= 1) */
 } toa_policy_config_t;
 
 typedef struct toa_policy_s toa_policy_t;

@@ -1,0 +1,266 @@
+/* broker.c - toa-broker's event loop (see broker.h).
+ *
+ * One pass: poll both ROUTERs; handle client and peer messages (which apply
+ * results, queue Redis writes and queue new tasks); run timers (leases,
+ * back-offs, liveness, heartbeats); admit prompts; flush Redis in one round
+ * trip; only then dispatch queued tasks, and send progress and results. So
+ * every state change is in Redis before any task it led to is issued.
+ *
+ * Redis failure: the state in memory may be ahead of Redis, so it is dropped
+ * (leases stay charged to their peers), dispatching stops, and the broker
+ * reconnects with back-off (100 ms doubling to 5 s), then rebuilds the state
+ * from Redis exactly as at startup. */
+#include "broker/broker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "broker/clients.h"
+#include "broker/context.h"
+#include "broker/search.h"
+#include "broker/workers.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define S_POLL_MAX_MS 50
+#define S_DRAIN_MAX 1000     /* messages per socket per pass */
+#define S_RECONNECT_FIRST_MS 100
+#define S_RECONNECT_MAX_MS 5000
+#define S_STATS_EVERY_MS 5000
+
+static void *
+s_bind (void *zmq, int type, const char *endpoint, size_t max_message, char *err,
+        size_t err_size)
+{
+    void *socket = zmq_socket (zmq, type);
+    if (!socket || toa_transport_configure (socket, max_message) != 0
+        || zmq_bind (socket, endpoint) != 0) {
+        snprintf (err, err_size, "bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        if (socket)
+            zmq_close (socket);
+        return NULL;
+    }
+    return socket;
+}
+
+toa_broker_t *
+toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
+{
+    toa_broker_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    self->options = *options;
+    if (self->options.heartbeat_ms <= 0)
+        self->options.heartbeat_ms = 1000;
+    if (self->options.task_timeout_ms <= 0)
+        self->options.task_timeout_ms = 300000;
+    if (self->options.max_attempts <= 0)
+        self->options.max_attempts = 5;
+    self->client_endpoint = toa_strdup (options->client_endpoint);
+    self->worker_endpoint = toa_strdup (options->worker_endpoint);
+    self->redis_url = toa_strdup (options->redis_url);
+    self->redis_password = toa_strdup (options->redis_password);
+    self->options.client_endpoint = self->client_endpoint;
+    self->options.worker_endpoint = self->worker_endpoint;
+    self->options.redis_url = self->redis_url;
+    self->options.redis_password = self->redis_password;
+    /* Task ids start from the wall clock so that a restarted broker never
+     * reuses the id of a task an old worker may still answer. */
+    self->tasks = toa_tasks_new ((uint64_t) toa_wall_ms () << 16,
+                                 self->options.task_timeout_ms);
+    self->jobs = toa_jobs_new (options->max_active);
+    self->peers = toa_peers_new ();
+    self->router = toa_router_new ();
+    self->store = toa_store_new (options->redis_url, options->redis_password, err, err_size);
+    if (!self->tasks || !self->jobs || !self->peers || !self->router || !self->store) {
+        if (self->store)
+            snprintf (err, err_size, "out of memory");
+        toa_broker_destroy (&self);
+        return NULL;
+    }
+    self->zmq = zmq_ctx_new ();
+    if (!self->zmq
+        || !(self->clients = s_bind (self->zmq, ZMQ_ROUTER, options->client_endpoint,
+                                     options->max_message, err, err_size))
+        || !(self->workers = s_bind (self->zmq, ZMQ_ROUTER, options->worker_endpoint,
+                                     options->max_message, err, err_size))) {
+        toa_broker_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+toa_broker_destroy (toa_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    toa_broker_t *self = *self_p;
+    if (self->clients)
+        zmq_close (self->clients);
+    if (self->workers)
+        zmq_close (self->workers);
+    if (self->zmq)
+        zmq_ctx_term (self->zmq);
+    toa_jobs_destroy (&self->jobs);
+    toa_tasks_destroy (&self->tasks);
+    toa_peers_destroy (&self->peers);
+    toa_router_destroy (&self->router);
+    toa_store_destroy (&self->store);
+    toa_prompt_work_clear (&self->work);
+    free (self->saved);
+    free (self->deferred);
+    free (self->client_endpoint);
+    free (self->worker_endpoint);
+    free (self->redis_url);
+    if (self->redis_password) {
+        memset (self->redis_password, 0, strlen (self->redis_password));
+        free (self->redis_password);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+/* --- Redis state ----------------------------------------------------------- */
+
+/* Redis failed: drop what memory holds and plan a reconnect. */
+static void
+s_lose_state (toa_broker_t *b, int64_t now)
+{
+    b->stats.store_failures++;
+    if (b->state_ok)
+        toa_error ("redis: %s; dispatching stops until it is back",
+                   toa_store_error (b->store));
+    b->state_ok = false;
+    toa_search_drop_state (b, now);
+    if (b->reconnect_delay_ms <= 0)
+        b->reconnect_delay_ms = S_RECONNECT_FIRST_MS;
+    b->reconnect_at_ms = now + b->reconnect_delay_ms;
+}
+
+/* Reconnects when due and rebuilds the state from Redis. */
+static void
+s_recover (toa_broker_t *b, int64_t now)
+{
+    if (now < b->reconnect_at_ms)
+        return;
+    if (toa_store_connect (b->store) == 0) {
+        if (toa_search_reload (b) == 0 && toa_store_flush (b->store) == 0) {
+            b->state_ok = true;
+            b->reconnect_delay_ms = 0;
+            b->stats.reloads++;
+            toa_info ("redis: connected; %zu jobs, %d prompts in search",
+                      toa_jobs_count (b->jobs), toa_jobs_active (b->jobs));
+            return;
+        }
+    }
+    toa_warn ("redis: %s; retrying in %" PRId64 " ms", toa_store_error (b->store),
+              b->reconnect_delay_ms ? b->reconnect_delay_ms : S_RECONNECT_FIRST_MS);
+    toa_search_drop_state (b, now);
+    b->reconnect_delay_ms = b->reconnect_delay_ms ? b->reconnect_delay_ms * 2
+                                                  : S_RECONNECT_FIRST_MS;
+    if (b->reconnect_delay_ms > S_RECONNECT_MAX_MS)
+        b->reconnect_delay_ms = S_RECONNECT_MAX_MS;
+    b->reconnect_at_ms = now + b->reconnect_delay_ms;
+}
+
+/* --- loop ------------------------------------------------------------------ */
+
+static void
+s_drain (toa_broker_t *b, void *socket, bool clients, int64_t now)
+{
+    for (int i = 0; i < S_DRAIN_MAX; i++) {
+        toa_peer_id_t from;
+        toa_msg_t msg;
+        toa_proto_error_t error;
+        int status = toa_transport_recv (socket, &from, &msg, &error);
+        if (status < 0)
+            return;
+        if (clients)
+            toa_clients_handle (b, &from, status, &msg, &error, now);
+        else
+            toa_workers_handle (b, &from, status, &msg, &error, now);
+        toa_msg_clear (&msg);
+    }
+}
+
+static void
+s_log_stats (toa_broker_t *b, int64_t now, bool force)
+{
+    toa_tasks_stats_t tasks;
+    toa_tasks_stats (b->tasks, &tasks);
+    const toa_broker_stats_t *s = &b->stats;
+    uint64_t hash = tasks.applied * 31 + s->dropped_results * 37 + s->bad_messages * 41
+                    + s->requeued * 43 + s->failed_tasks * 47 + s->store_failures * 53
+                    + s->prompts_finished * 59 + s->dead_peers * 61;
+    if (!force && (now < b->next_stats_ms || hash == b->stats_logged_hash))
+        return;
+    b->next_stats_ms = now + S_STATS_EVERY_MS;
+    b->stats_logged_hash = hash;
+    toa_info ("stats: jobs=%zu active=%d tasks=%zu peers=%d applied=%" PRIu64
+              " dropped_results=%" PRIu64 " (stale=%" PRIu64 " unknown=%" PRIu64 ")"
+              " lease_expired=%" PRIu64 " requeued=%" PRIu64 " retries=%" PRIu64
+              " failed_tasks=%" PRIu64 " bad_messages=%" PRIu64 " dead_peers=%" PRIu64
+              " prompts_finished=%" PRIu64 " redis_failures=%" PRIu64 " round_trips=%" PRIu64,
+              toa_jobs_count (b->jobs), toa_jobs_active (b->jobs), toa_tasks_count (b->tasks),
+              toa_peers_count (b->peers), tasks.applied, s->dropped_results, tasks.stale,
+              tasks.unknown, s->lease_expired, s->requeued, s->retries, s->failed_tasks,
+              s->bad_messages, s->dead_peers, s->prompts_finished, s->store_failures,
+              toa_store_round_trips (b->store));
+}
+
+/* One pass of the loop. */
+static void
+s_pass (toa_broker_t *b)
+{
+    zmq_pollitem_t items[] = {
+        {b->clients, 0, ZMQ_POLLIN, 0},
+        {b->workers, 0, ZMQ_POLLIN, 0},
+    };
+    if (zmq_poll (items, 2, S_POLL_MAX_MS) < 0 && zmq_errno () != EINTR)
+        toa_warn ("poll: %s", zmq_strerror (zmq_errno ()));
+    int64_t now = toa_now_ms ();
+    if (items[0].revents & ZMQ_POLLIN)
+        s_drain (b, b->clients, true, now);
+    if (items[1].revents & ZMQ_POLLIN)
+        s_drain (b, b->workers, false, now);
+    toa_workers_tick (b, now);
+    if (b->state_ok && !b->stopping && toa_search_admit (b) < 0)
+        s_lose_state (b, now);
+    if (b->state_ok && toa_store_flush (b->store) != 0)
+        s_lose_state (b, now);
+    if (!b->state_ok) {
+        if (!b->stopping)
+            s_recover (b, now);
+    }
+    else {
+        toa_workers_dispatch (b, now);
+        if (toa_clients_tick (b, now) != 0)
+            s_lose_state (b, now);
+    }
+    s_log_stats (b, now, false);
+}
+
+int
+toa_broker_run (toa_broker_t *self, volatile sig_atomic_t *stop)
+{
+    toa_info ("listening: clients %s, workers %s; redis %s", self->options.client_endpoint,
+              self->options.worker_endpoint, self->options.redis_url);
+    self->reconnect_at_ms = 0;
+    while (!*stop)
+        s_pass (self);
+    self->stopping = true;
+    if (self->state_ok && toa_store_flush (self->store) != 0)
+        toa_error ("redis: last flush failed: %s (the next broker resumes from what Redis "
+                   "holds)", toa_store_error (self->store));
+    toa_workers_disconnect_all (self, "broker shutting down");
+    s_log_stats (self, toa_now_ms (), true);
+    toa_info ("stopped");
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* broker.h - toa-broker: one event loop (zmq_poll) over the client ROUTER
+ * and the worker ROUTER, with Redis (pipelined, synchronous) as the state
+ * that survives it. See docs/jobs.md for what clients and Redis see. */
+#ifndef TOA_BROKER_H
+#define TOA_BROKER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *client_endpoint;  /* ROUTER for clients */
+    const char *worker_endpoint;  /* ROUTER for workers and scorers */
+    int heartbeat_ms;             /* heartbeats to peers, progress to clients */
+    int max_active;               /* prompts in search at once, across jobs */
+    int task_timeout_ms;          /* lease of a task */
+    size_t max_message;           /* ZMQ_MAXMSGSIZE */
+    const char *redis_url;
+    const char *redis_password;   /* may be NULL; never logged */
+    int max_attempts;             /* failures of a task before it fails for good */
+} toa_broker_options_t;
+
+typedef struct toa_broker_s toa_broker_t;
+
+/* Binds both sockets (Redis is connected by toa_broker_run, which retries).
+ * Returns the broker, or NULL with the reason in ERR. */
+toa_broker_t *toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size);
+
+/* Runs until *STOP becomes non-zero, then stops dispatching, flushes Redis,
+ * tells peers to disconnect and returns 0. */
+int toa_broker_run (toa_broker_t *self, volatile sig_atomic_t *stop);
+
+/* Closes sockets and frees everything; nulls *SELF_P; safe on NULL. */
+void toa_broker_destroy (toa_broker_t **self_p);
+
+#endif

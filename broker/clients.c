@@ -1,0 +1,411 @@
+/* clients.c - the client conversation (see clients.h, docs/jobs.md). */
+#include "broker/clients.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/input.h"
+#include "broker/search.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define S_REASON_MAX 1000    /* proto: reasons are names of at most 1024 bytes */
+#define S_MAX_LINE_ERRORS 1000
+#define S_PROGRESS_MIN_MS 100 /* progress on prompt finish: at most 10 per second */
+
+/* --- sending --------------------------------------------------------------- */
+
+/* Sends MSG to client TO. Returns 0, or -1 (EHOSTUNREACH: the client is gone). */
+static int
+s_send (toa_broker_t *b, const toa_peer_id_t *to, const toa_msg_t *msg)
+{
+    if (toa_transport_send (b->clients, to, msg) == 0)
+        return 0;
+    int saved = errno;
+    toa_debug ("message to a client not sent: %s", strerror (saved));
+    errno = saved;
+    return -1;
+}
+
+static void
+s_error (toa_broker_t *b, const toa_peer_id_t *to, int64_t code, const char *job,
+         const char *message)
+{
+    toa_msg_t msg = {.type = TOA_MSG_ERROR};
+    msg.u.error.code = code;
+    msg.u.error.message = (char *) message;
+    msg.u.error.job = (char *) (job ? job : "");
+    s_send (b, to, &msg);
+}
+
+/* Fills STATUS from JOB; WAITING is a buffer of at least 512 bytes. */
+static void
+s_status (toa_broker_t *b, toa_job_t *job, toa_job_status_t *status, char *waiting,
+          size_t waiting_size, int64_t now)
+{
+    status->job = job->id;
+    status->state = (char *) toa_job_state_name (job);
+    status->method = job->method;
+    status->total = job->total;
+    status->done = job->done;
+    status->fetched = job->acked;
+    status->active = (int64_t) job->n_active;
+    status->generations = job->generations;
+    status->failed = job->failed;
+    status->waiting = (char *) toa_search_waiting (b, job, now, waiting, waiting_size);
+}
+
+/* Sends progress for JOB to its client; detaches a client that is gone. */
+static void
+s_progress (toa_broker_t *b, toa_job_t *job, int64_t now)
+{
+    char waiting[512];
+    toa_msg_t msg = {.type = TOA_MSG_PROGRESS};
+    s_status (b, job, &msg.u.progress.status, waiting, sizeof waiting, now);
+    if (s_send (b, &job->client, &msg) != 0 && errno == EHOSTUNREACH)
+        job->attached = false;
+    job->last_progress_ms = now;
+    job->progress_due = false;
+}
+
+/* --- submit ---------------------------------------------------------------- */
+
+typedef struct {
+    toa_line_error_t *items;
+    size_t count, capacity;
+    size_t total;            /* errors found, including those not listed */
+} s_errors_t;
+
+static void
+s_add_error (s_errors_t *errors, int64_t line, const char *reason)
+{
+    errors->total++;
+    if (errors->count >= S_MAX_LINE_ERRORS)
+        return;
+    if (errors->count == errors->capacity) {
+        size_t capacity = errors->capacity ? errors->capacity * 2 : 16;
+        toa_line_error_t *items = realloc (errors->items, capacity * sizeof *items);
+        if (!items)
+            return;
+        errors->items = items;
+        errors->capacity = capacity;
+    }
+    char *copy = strndup (reason, S_REASON_MAX);
+    if (!copy)
+        return;
+    errors->items[errors->count].line = line;
+    errors->items[errors->count++].reason = copy;
+}
+
+static void
+s_free_errors (s_errors_t *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        free (errors->items[i].reason);
+    free (errors->items);
+}
+
+/* Validates every line of SUBMIT into LINES (borrowed texts) and ERRORS. */
+static void
+s_check_lines (const toa_msg_submit_t *submit, const char **lines, size_t *n_lines,
+               s_errors_t *errors)
+{
+    toa_input_checker_t *checker = toa_input_checker_new ();
+    if (!checker) {
+        s_add_error (errors, 0, "the broker is out of memory");
+        return;
+    }
+    for (size_t i = 0; i < submit->n_prompts; i++) {
+        const toa_prompt_line_t *line = &submit->prompts[i];
+        char reason[512];
+        json_t *prompt = NULL;
+        int rc = toa_input_check (checker, line->text, strlen (line->text),
+                                  (size_t) line->line, &prompt, reason, sizeof reason);
+        json_decref (prompt);
+        if (rc < 0)
+            s_add_error (errors, line->line, reason);
+        else if (rc > 0)
+            lines[(*n_lines)++] = line->text;
+    }
+    toa_input_checker_destroy (&checker);
+    if (*n_lines == 0 && errors->total == 0)
+        s_add_error (errors, 0, "the batch has no prompts");
+}
+
+static void
+s_reject (toa_broker_t *b, const toa_peer_id_t *to, const char *job, s_errors_t *errors)
+{
+    char message[256];
+    snprintf (message, sizeof message, "%zu problem%s in the batch%s; nothing was stored",
+              errors->total, errors->total == 1 ? "" : "s",
+              errors->total > errors->count ? " (first ones listed)" : "");
+    toa_msg_t msg = {.type = TOA_MSG_REJECT};
+    msg.u.reject.job = (char *) job;
+    msg.u.reject.message = message;
+    msg.u.reject.errors = errors->items;
+    msg.u.reject.n_errors = errors->count;
+    toa_info ("job %s rejected: %s", job, message);
+    s_send (b, to, &msg);
+}
+
+static void
+s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *submit,
+          int64_t now)
+{
+    if (!b->state_ok) {
+        s_error (b, from, 503, submit->job, "redis unavailable; try again later");
+        return;
+    }
+    int exists = toa_jobs_find (b->jobs, submit->job) ? 1
+                                                      : toa_store_job_exists (b->store,
+                                                                              submit->job);
+    if (exists != 0) {
+        s_error (b, from, exists > 0 ? 409 : 503, submit->job,
+                 exists > 0 ? "a job with this id exists" : "redis unavailable");
+        return;
+    }
+    s_errors_t errors = {0};
+    toa_errors_t settings_errors = TOA_ERRORS_INIT;
+    toa_job_settings_t *settings = toa_job_settings_parse (submit->settings, submit->method,
+                                                           &settings_errors);
+    for (size_t i = 0; i < settings_errors.count; i++)
+        s_add_error (&errors, 0, settings_errors.messages[i]);
+    toa_errors_clear (&settings_errors);
+    const char **lines = calloc (submit->n_prompts + 1, sizeof *lines);
+    size_t n_lines = 0;
+    if (!lines)
+        s_add_error (&errors, 0, "the broker is out of memory");
+    else
+        s_check_lines (submit, lines, &n_lines, &errors);
+    if (errors.total > 0) {
+        s_reject (b, from, submit->job, &errors);
+        toa_job_settings_destroy (&settings);
+    }
+    else {
+        toa_store_job_create (b->store, submit->job, submit->method, submit->settings,
+                              toa_wall_ms (), lines, n_lines);
+        toa_job_t *job = NULL;
+        if (toa_store_flush (b->store) != 0) {
+            b->stats.store_failures++;
+            toa_error ("job %s: could not store it: %s", submit->job,
+                       toa_store_error (b->store));
+            s_error (b, from, 503, submit->job, "redis unavailable; nothing was stored");
+            toa_job_settings_destroy (&settings);
+        }
+        else if (!(job = toa_jobs_add (b->jobs, submit->job, submit->method, submit->settings,
+                                       settings)))
+            s_error (b, from, 503, submit->job, "the broker is out of memory");
+        else {
+            job->total = (int64_t) n_lines;
+            job->created_ms = toa_wall_ms ();
+            job->attached = true;
+            job->client = *from;
+            toa_msg_t msg = {.type = TOA_MSG_ACCEPT};
+            msg.u.accept.job = job->id;
+            msg.u.accept.n_prompts = job->total;
+            toa_info ("job %s accepted: %" PRId64 " prompts, method %s, %zu models", job->id,
+                      job->total, job->method, job->settings->n_models);
+            s_send (b, from, &msg);
+            s_progress (b, job, now);
+        }
+    }
+    free (lines);
+    s_free_errors (&errors);
+}
+
+/* --- other requests -------------------------------------------------------- */
+
+static void
+s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_ack_t *ack)
+{
+    toa_job_t *job = toa_jobs_find (b->jobs, ack->job);
+    if (!job) {
+        s_error (b, from, b->state_ok ? 404 : 503, ack->job,
+                 b->state_ok ? "unknown job" : "redis unavailable");
+        return;
+    }
+    int64_t to = ack->seq + 1;
+    if (to > job->next_seq) {
+        s_error (b, from, 400, ack->job, "result-ack for a result not sent yet");
+        return;
+    }
+    if (to <= job->acked)
+        return;
+    toa_store_acked (b->store, job->id, job->acked, to);
+    job->acked = to;
+    if (job->sent < to)
+        job->sent = to;
+}
+
+static void
+s_attach (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
+{
+    toa_job_t *job = toa_jobs_find (b->jobs, id);
+    if (!job) {
+        s_error (b, from, b->state_ok ? 404 : 503, id,
+                 b->state_ok ? "unknown job" : "redis unavailable");
+        return;
+    }
+    job->attached = true;
+    job->client = *from;
+    job->sent = job->acked;  /* resend every unacknowledged result */
+    toa_info ("job %s: client attached; resending from result %" PRId64, job->id, job->acked);
+    s_progress (b, job, now);
+}
+
+static void
+s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
+{
+    size_t n = toa_jobs_count (b->jobs);
+    toa_job_status_t *statuses = calloc (n + 1, sizeof *statuses);
+    char (*waiting)[512] = calloc (n + 1, sizeof *waiting);
+    if (!statuses || !waiting) {
+        free (statuses);
+        free (waiting);
+        s_error (b, from, 503, id, "the broker is out of memory");
+        return;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        toa_job_t *job = toa_jobs_at (b->jobs, i);
+        if (!*id || strcmp (job->id, id) == 0) {
+            s_status (b, job, &statuses[count], waiting[count], sizeof waiting[count], now);
+            count++;
+        }
+    }
+    if (*id && count == 0)
+        s_error (b, from, b->state_ok ? 404 : 503, id,
+                 b->state_ok ? "unknown job" : "redis unavailable");
+    else {
+        toa_msg_t msg = {.type = TOA_MSG_STATUS};
+        msg.u.status.jobs = statuses;
+        msg.u.status.n_jobs = count;
+        s_send (b, from, &msg);
+    }
+    free (statuses);
+    free (waiting);
+}
+
+static void
+s_cancel (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
+{
+    toa_job_t *job = toa_jobs_find (b->jobs, id);
+    if (!job) {
+        s_error (b, from, b->state_ok ? 404 : 503, id,
+                 b->state_ok ? "unknown job" : "redis unavailable");
+        return;
+    }
+    job->state = TOA_JOB_CANCELLED;
+    char waiting[8] = "";
+    toa_job_status_t status;
+    s_status (b, job, &status, waiting, sizeof waiting, now);
+    status.active = 0;
+    status.waiting = "";
+    toa_msg_t msg = {.type = TOA_MSG_STATUS};
+    msg.u.status.jobs = &status;
+    msg.u.status.n_jobs = 1;
+    s_send (b, from, &msg);      /* before the job (owner of its strings) goes */
+    if (job->attached && (job->client.size != from->size
+                          || memcmp (job->client.data, from->data, from->size) != 0))
+        s_send (b, &job->client, &(toa_msg_t) {.type = TOA_MSG_PROGRESS,
+                                               .u.progress.status = status});
+    toa_search_cancel (b, job, now);
+}
+
+void
+toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
+                    const toa_msg_t *msg, const toa_proto_error_t *error, int64_t now)
+{
+    if (status != 0) {
+        b->stats.bad_messages++;
+        char reason[256];
+        snprintf (reason, sizeof reason, "bad message: %s at %s",
+                  toa_proto_status_text (error->status),
+                  error->field[0] ? error->field : "top level");
+        toa_warn ("client: %s", reason);
+        s_error (b, from, 400, NULL, reason);
+        return;
+    }
+    switch (msg->type) {
+    case TOA_MSG_SUBMIT:
+        s_submit (b, from, &msg->u.submit, now);
+        break;
+    case TOA_MSG_RESULT_ACK:
+        s_result_ack (b, from, &msg->u.result_ack);
+        break;
+    case TOA_MSG_ATTACH:
+        s_attach (b, from, msg->u.job_ref.job, now);
+        break;
+    case TOA_MSG_STATUS_REQUEST:
+        s_status_request (b, from, msg->u.job_ref.job, now);
+        break;
+    case TOA_MSG_CANCEL:
+        s_cancel (b, from, msg->u.job_ref.job, now);
+        break;
+    case TOA_MSG_HEARTBEAT:
+        break;
+    default:
+        b->stats.bad_messages++;
+        s_error (b, from, 400, NULL, "not a client request");
+        break;
+    }
+}
+
+/* --- progress and results -------------------------------------------------- */
+
+/* Sends JOB's results that the window allows. Returns -1 when Redis failed. */
+static int
+s_pump_results (toa_broker_t *b, toa_job_t *job)
+{
+    int64_t limit = job->acked + TOA_CLIENTS_WINDOW;
+    if (limit > job->next_seq)
+        limit = job->next_seq;
+    if (job->sent < job->acked)
+        job->sent = job->acked;
+    if (job->sent >= limit)
+        return 0;
+    size_t n = (size_t) (limit - job->sent);
+    char **lines = NULL;
+    if (toa_store_results (b->store, job->id, job->sent, n, &lines) != 0)
+        return -1;
+    for (size_t i = 0; i < n && job->attached; i++) {
+        int64_t seq = job->sent;
+        toa_msg_t msg = {.type = TOA_MSG_RESULT};
+        msg.u.result.job = job->id;
+        msg.u.result.seq = seq;
+        msg.u.result.result = lines[i] ? lines[i] : "{}";
+        if (!lines[i])
+            toa_error ("job %s: result %" PRId64 " is missing from Redis", job->id, seq);
+        if (s_send (b, &job->client, &msg) != 0) {
+            if (errno == EHOSTUNREACH) {
+                toa_info ("job %s: client gone; results wait in Redis", job->id);
+                job->attached = false;
+            }
+            break;           /* EAGAIN: its queue is full, try next pass */
+        }
+        job->sent++;
+    }
+    toa_store_strings_free (lines, n);
+    return 0;
+}
+
+int
+toa_clients_tick (toa_broker_t *b, int64_t now)
+{
+    for (size_t i = toa_jobs_count (b->jobs); i-- > 0;) {
+        toa_job_t *job = toa_jobs_at (b->jobs, i);
+        if (job->attached && b->state_ok && s_pump_results (b, job) != 0)
+            return -1;
+        bool finished = job->state == TOA_JOB_DONE && job->acked >= job->total;
+        if (job->attached
+            && (finished || now - job->last_progress_ms >= b->options.heartbeat_ms
+                || (job->progress_due && now - job->last_progress_ms >= S_PROGRESS_MIN_MS)))
+            s_progress (b, job, now);
+        if (finished)
+            toa_search_forget (b, job);
+    }
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* clients.h - the broker's side of the client conversation (docs/jobs.md):
+ * submit (validated as a whole; stored in one transaction or not at all),
+ * attach, result-ack, status-request, cancel; progress and results, in seq
+ * order within a window of unacknowledged results. Private to broker/. */
+#ifndef TOA_BROKER_CLIENTS_H
+#define TOA_BROKER_CLIENTS_H
+
+#include <stdint.h>
+
+#include "broker/context.h"
+
+/* Results sent and not yet acknowledged, at most. */
+#define TOA_CLIENTS_WINDOW 64
+
+/* Handles one message from client FROM (STATUS 1: undecodable, ERROR says why). */
+void toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
+                         const toa_msg_t *msg, const toa_proto_error_t *error, int64_t now);
+
+/* Sends due progress and the results the window allows (read from Redis),
+ * and forgets jobs that are done with every result acknowledged. Call after
+ * the pass's writes are flushed. Returns -1 when a Redis read failed. */
+int toa_clients_tick (toa_broker_t *b, int64_t now);
+
+#endif

@@ -1,0 +1,63 @@
+/* context.h - private to broker/: the state one broker process shares
+ * between its event-loop modules (broker.c, search.c, workers.c,
+ * clients.c). Not a public API. */
+#ifndef TOA_BROKER_CONTEXT_H
+#define TOA_BROKER_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "broker/jobs.h"
+#include "broker/peers.h"
+#include "broker/prompt.h"
+#include "broker/router.h"
+#include "broker/store.h"
+#include "broker/tasks.h"
+
+typedef struct {
+    uint64_t bad_messages;        /* undecodable or unexpected messages */
+    uint64_t dropped_results;     /* results/failures not applied (stale, unknown) */
+    uint64_t lease_expired;       /* leases that ran out */
+    uint64_t requeued;            /* tasks given to another peer (expiry, death, send) */
+    uint64_t retries;             /* transient failures retried */
+    uint64_t failed_tasks;        /* tasks failed for good */
+    uint64_t dead_peers;
+    uint64_t send_failures;
+    uint64_t store_failures;      /* Redis flushes or reads that failed */
+    uint64_t reloads;             /* state rebuilt from Redis */
+    uint64_t prompts_finished;
+} toa_broker_stats_t;
+
+/* A client attachment kept across a rebuild of the state from Redis. */
+typedef struct {
+    char job[80];
+    toa_peer_id_t client;
+} toa_broker_attachment_t;
+
+struct toa_broker_s {
+    toa_broker_options_t options;
+    char *client_endpoint, *worker_endpoint, *redis_url, *redis_password;
+    void *zmq;                    /* libzmq context */
+    void *clients;                /* ROUTER for clients */
+    void *workers;                /* ROUTER for workers and scorers */
+    toa_store_t *store;
+    toa_jobs_t *jobs;
+    toa_tasks_t *tasks;
+    toa_peers_t *peers;
+    toa_router_t *router;
+    toa_prompt_work_t work;       /* scratch for prompt operations */
+    bool state_ok;                /* memory mirrors Redis; dispatching allowed */
+    bool stopping;
+    int64_t reconnect_at_ms, reconnect_delay_ms;
+    int64_t next_heartbeat_ms, next_due_ms, next_stats_ms;
+    toa_broker_attachment_t *saved; /* attachments to restore after a rebuild */
+    size_t n_saved;
+    toa_task_t **deferred;        /* tasks that failed while dispatching */
+    size_t n_deferred, deferred_capacity;
+    int dispatch_start;           /* queue the next dispatch starts from */
+    toa_broker_stats_t stats;
+    uint64_t stats_logged_hash;   /* to log stats only when they change */
+};
+
+#endif

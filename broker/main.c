@@ -1,0 +1,193 @@
+/* main.c - toa-broker: command line, configuration, signals; the loop is
+ * broker/broker.c. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/config.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_signal (int signal_number)
+{
+    (void) signal_number;
+    s_stop = 1;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: toa-broker [--config FILE] [--set path=value]... [--redis URL]\n"
+             "                  [--client-endpoint E] [--worker-endpoint E] [--max-active N]\n"
+             "                  [--log-level error|warn|info|debug] [--help]\n"
+             "\n"
+             "Runs the search for every job: admits prompts, sends generation tasks to\n"
+             "workers and scoring tasks to scorers over ZeroMQ, keeps the state in Redis.\n"
+             "Settings come from the config file (docs/config.md, sections broker and\n"
+             "redis); --set and the options above override them. SIGTERM or SIGINT stops\n"
+             "it cleanly; a new broker resumes every job from Redis.\n");
+}
+
+typedef struct {
+    const char *config_path;
+    const char **overrides;
+    size_t n_overrides;
+    char **owned;            /* override strings built from options */
+    size_t n_owned;
+    const char *log_level;
+} s_args_t;
+
+static int
+s_add_override (s_args_t *args, const char *path, const char *value)
+{
+    size_t size = strlen (path) + strlen (value) + 2;
+    char *text = malloc (size);
+    if (!text)
+        return -1;
+    snprintf (text, size, "%s=%s", path, value);
+    args->owned[args->n_owned++] = text;
+    args->overrides[args->n_overrides++] = text;
+    return 0;
+}
+
+/* Parses ARGV. Returns 0, 1 (--help), or 2 (usage error, printed). */
+static int
+s_parse_args (int argc, char **argv, s_args_t *args)
+{
+    static const struct { const char *option, *path; } mapped[] = {
+        {"--redis", "redis.url"},
+        {"--client-endpoint", "broker.client_endpoint"},
+        {"--worker-endpoint", "broker.worker_endpoint"},
+        {"--max-active", "broker.max_active_prompts"},
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
+            return 1;
+        if (i + 1 >= argc) {
+            fprintf (stderr, "toa-broker: %s: missing value (or unknown option)\n", arg);
+            return 2;
+        }
+        const char *value = argv[++i];
+        bool known = true;
+        if (strcmp (arg, "--config") == 0)
+            args->config_path = value;
+        else if (strcmp (arg, "--set") == 0)
+            args->overrides[args->n_overrides++] = value;
+        else if (strcmp (arg, "--log-level") == 0)
+            args->log_level = value;
+        else {
+            known = false;
+            for (size_t m = 0; m < sizeof mapped / sizeof *mapped; m++)
+                if (strcmp (arg, mapped[m].option) == 0) {
+                    if (s_add_override (args, mapped[m].path, value) != 0)
+                        return 2;
+                    known = true;
+                }
+        }
+        if (!known) {
+            fprintf (stderr, "toa-broker: unknown option %s (see --help)\n", arg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int
+s_run (const toa_config_t *config)
+{
+    const char *password = NULL;
+    if (config->redis.password_env) {
+        password = getenv (config->redis.password_env);
+        if (!password) {
+            fprintf (stderr, "%s: redis.password_env: environment variable %s is not set\n",
+                     config->path, config->redis.password_env);
+            return 2;
+        }
+    }
+    if (config->broker.log_file && toa_log_set_file (config->broker.log_file) != 0) {
+        fprintf (stderr, "%s: broker.log_file: cannot open %s\n", config->path,
+                 config->broker.log_file);
+        return 2;
+    }
+    toa_broker_options_t options = {
+        .client_endpoint = config->broker.client_endpoint,
+        .worker_endpoint = config->broker.worker_endpoint,
+        .heartbeat_ms = config->broker.heartbeat_ms,
+        .max_active = config->broker.max_active_prompts,
+        .task_timeout_ms = config->broker.task_timeout_ms,
+        .max_message = config->broker.max_message_bytes,
+        .redis_url = config->redis.url,
+        .redis_password = password,
+        .max_attempts = 5,
+    };
+    char err[512];
+    toa_broker_t *broker = toa_broker_new (&options, err, sizeof err);
+    if (!broker) {
+        toa_error ("cannot start: %s", err);
+        return 1;
+    }
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int rc = toa_broker_run (broker, &s_stop);
+    toa_broker_destroy (&broker);
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    toa_log_set_name ("toa-broker");
+    s_args_t args = {0};
+    args.overrides = calloc ((size_t) argc + 1, sizeof *args.overrides);
+    args.owned = calloc ((size_t) argc + 1, sizeof *args.owned);
+    if (!args.overrides || !args.owned) {
+        fprintf (stderr, "toa-broker: out of memory\n");
+        return 1;
+    }
+    int rc = s_parse_args (argc, argv, &args);
+    bool help = rc == 1;
+    if (help) {
+        s_usage (stdout);
+        rc = 0;
+    }
+    if (!help && rc == 0 && args.log_level) {
+        toa_log_level_t level;
+        if (toa_log_parse_level (args.log_level, &level) != 0) {
+            fprintf (stderr, "toa-broker: --log-level: unknown level %s\n", args.log_level);
+            rc = 2;
+        }
+        else
+            toa_log_set_level (level);
+    }
+    if (!help && rc == 0) {
+        toa_errors_t errors = TOA_ERRORS_INIT;
+        toa_config_t *config = toa_config_load (args.config_path, args.overrides,
+                                                args.n_overrides, &errors);
+        if (!config) {
+            toa_errors_print (&errors, stderr);
+            rc = 2;
+        }
+        else
+            rc = s_run (config);
+        toa_errors_clear (&errors);
+        toa_config_destroy (&config);
+    }
+    for (size_t i = 0; i < args.n_owned; i++)
+        free (args.owned[i]);
+    free (args.owned);
+    free (args.overrides);
+    return rc;
+}

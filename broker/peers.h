@@ -1,0 +1,95 @@
+/* peers.h - the workers and scorers connected to the broker: what each
+ * serves, its credit and the tasks it holds, and its liveness.
+ *
+ * A peer exists once it has sent READY. Any message from it counts as a
+ * heartbeat; a peer silent for 3 of its heartbeat intervals is dead. Peers
+ * live in slots (indexes stay valid until the peer is removed). Pure: no
+ * I/O. */
+#ifndef TOA_BROKER_PEERS_H
+#define TOA_BROKER_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "proto/transport.h"
+
+/* Credit still used by a lease that ended without an answer (expired, or
+ * its prompt is gone): the peer may still be working on it. */
+typedef struct {
+    uint64_t task;
+    int64_t attempt;
+    int64_t forget_ms;       /* released then even without an answer */
+} toa_peer_charge_t;
+
+typedef struct {
+    bool used;               /* the slot holds a peer */
+    toa_peer_id_t id;        /* ZeroMQ routing id */
+    toa_peer_kind_t kind;
+    char *name;              /* for logs */
+    char **serves;           /* model names (workers) or backends (scorers) */
+    size_t n_serves;
+    int64_t credit;          /* tasks it takes at once */
+    int64_t held;            /* tasks it holds: live leases + charges */
+    toa_peer_charge_t *charges; /* ended leases still holding credit */
+    size_t n_charges, charges_capacity;
+    int64_t heartbeat_ms;    /* its heartbeat interval */
+    int64_t last_seen_ms;    /* last message from it */
+    int64_t last_sent_ms;    /* last message to it (heartbeats fill silences) */
+    uint64_t tasks_sent;     /* for stats */
+} toa_peer_t;
+
+typedef struct toa_peers_s toa_peers_t;
+
+toa_peers_t *toa_peers_new (void);
+
+/* Frees every peer; nulls *SELF_P; safe on NULL. */
+void toa_peers_destroy (toa_peers_t **self_p);
+
+/* The slot of the peer with routing id ID, or -1. */
+int toa_peers_find (const toa_peers_t *self, const toa_peer_id_t *id);
+
+/* Adds the peer ID that sent READY at NOW. The caller removed any earlier
+ * peer with the same id first. Returns its slot, or -1 when out of memory. */
+int toa_peers_add (toa_peers_t *self, const toa_peer_id_t *id, const toa_msg_ready_t *ready,
+                   int64_t now);
+
+/* Frees slot SLOT (its tasks must have been taken back). */
+void toa_peers_remove (toa_peers_t *self, int slot);
+
+/* The peer in SLOT, or NULL when the slot is free or out of range. */
+toa_peer_t *toa_peers_get (const toa_peers_t *self, int slot);
+
+/* Number of slots to scan (used or not). */
+int toa_peers_slots (const toa_peers_t *self);
+
+/* Number of peers. */
+int toa_peers_count (const toa_peers_t *self);
+
+/* Marks SLOT as heard from at NOW. */
+void toa_peers_seen (toa_peers_t *self, int slot, int64_t now);
+
+/* True when the peer has been silent for 3 of its heartbeat intervals. */
+bool toa_peer_is_dead (const toa_peer_t *peer, int64_t now);
+
+/* True when PEER is of KIND and serves NAME. */
+bool toa_peer_serves (const toa_peer_t *peer, toa_peer_kind_t kind, const char *name);
+
+/* The lease (TASK, ATTEMPT) of SLOT ended unanswered: its credit stays
+ * held until the peer answers it or FORGET_MS passes. Returns 0 or -1 (out
+ * of memory: the credit is released instead). */
+int toa_peers_keep_charge (toa_peers_t *self, int slot, uint64_t task, int64_t attempt,
+                           int64_t forget_ms);
+
+/* An answer for (TASK, ATTEMPT) came from SLOT: releases a kept charge.
+ * Returns true when there was one. */
+bool toa_peers_release_charge (toa_peers_t *self, int slot, uint64_t task, int64_t attempt);
+
+/* Releases charges whose time passed by NOW. Returns how many. */
+size_t toa_peers_expire_charges (toa_peers_t *self, int64_t now);
+
+/* Credit left: credit - held (never below 0). */
+int64_t toa_peer_free_credit (const toa_peer_t *peer);
+
+#endif

@@ -1,0 +1,30 @@
+/* policy.c - the registry of search methods (see policy.h). */
+#include "broker/policy.h"
+
+#include <string.h>
+
+#include "broker/policy_best_of_n.h"
+#include "broker/policy_toa.h"
+
+static const toa_policy_ops_t *const s_policies[] = {
+    &toa_policy_toa,
+    &toa_policy_best_of_n,
+};
+#define S_COUNT (sizeof s_policies / sizeof s_policies[0])
+
+const toa_policy_ops_t *
+toa_policy_find (const char *method)
+{
+    if (!method)
+        return NULL;
+    for (size_t i = 0; i < S_COUNT; i++)
+        if (strcmp (s_policies[i]->name, method) == 0)
+            return s_policies[i];
+    return NULL;
+}
+
+const char *
+toa_policy_names (void)
+{
+    return "toa best-of-n";
+}

@@ -1,0 +1,593 @@
+/* search.c - prompts in search inside the event loop (see search.h). */
+#include "broker/search.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/input.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define S_ADMIT_BATCH 64
+#define S_BACKOFF_FIRST_MS 100
+#define S_BACKOFF_MAX_MS 5000
+
+/* --- tasks ----------------------------------------------------------------- */
+
+static void
+s_add_task (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, toa_task_kind_t kind,
+            const toa_gen_plan_t *plan, int response)
+{
+    const char *route_name = kind == TOA_TASK_GEN ? job->settings->models[plan->model]
+                                                  : job->settings->reward_backend;
+    int route = toa_router_route (b->router, kind == TOA_TASK_GEN ? TOA_PEER_WORKER
+                                                                  : TOA_PEER_SCORER,
+                                  route_name);
+    toa_task_t *task = route >= 0 ? toa_tasks_add (b->tasks, kind) : NULL;
+    if (!task) {
+        /* Out of memory: nothing sensible to do but say so; the prompt will
+         * look stuck and be finished with what it has. */
+        toa_error ("job %s prompt %" PRId64 ": out of memory creating a task", job->id,
+                   toa_prompt_index (prompt));
+        return;
+    }
+    task->job = job;
+    task->prompt = prompt;
+    task->route = route;
+    if (plan)
+        task->plan = *plan;
+    task->response = response;
+    toa_router_push (b->router, task);
+}
+
+/* Removes TASK from its queue (if queued) and from the table; a leased task
+ * leaves a charge on its peer. */
+static void
+s_drop_task (toa_broker_t *b, toa_task_t *task, int64_t now)
+{
+    toa_router_unlink (b->router, task);
+    if (task->state == TOA_TASK_LEASED
+        && toa_peers_keep_charge (b->peers, task->peer, task->id, task->attempt,
+                                  now + 2 * toa_tasks_lease_ms (b->tasks)) != 0)
+        toa_debug ("task %" PRIu64 ": its peer's credit is released now", task->id);
+    toa_tasks_remove (b->tasks, task);
+}
+
+/* --- prompts --------------------------------------------------------------- */
+
+static void s_finish (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, bool stuck);
+
+/* Sorts and dedupes the persist list of WORK. */
+static size_t
+s_unique (int *items, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < kept && !seen; j++)
+            seen = items[j] == items[i];
+        if (!seen)
+            items[kept++] = items[i];
+    }
+    return kept;
+}
+
+/* Turns the work of PROMPT into Redis writes and tasks, then finishes the
+ * prompt when it is done. PROMPT may be destroyed on return. */
+static void
+s_process (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt)
+{
+    toa_prompt_work_t *work = &b->work;
+    size_t n_persist = s_unique (work->persist, work->n_persist);
+    if (n_persist > 0) {
+        char **texts = calloc (n_persist, sizeof *texts);
+        size_t count = 0;
+        for (size_t i = 0; texts && i < n_persist; i++) {
+            texts[count] = toa_prompt_record_json (prompt, work->persist[i]);
+            if (texts[count])
+                work->persist[count++] = work->persist[i];
+        }
+        if (count != n_persist)
+            toa_error ("job %s prompt %" PRId64 ": out of memory encoding records", job->id,
+                       toa_prompt_index (prompt));
+        toa_store_records (b->store, job->id, toa_prompt_index (prompt),
+                           (int64_t) toa_prompt_n_records (prompt), work->persist, texts, count);
+        toa_store_strings_free (texts, count);
+    }
+    for (size_t i = 0; i < work->n_score; i++)
+        s_add_task (b, job, prompt, TOA_TASK_SCORE, NULL, work->score[i]);
+    for (size_t i = 0; i < work->n_plans; i++)
+        s_add_task (b, job, prompt, TOA_TASK_GEN, &work->plans[i], -1);
+    toa_prompt_work_reset (work);
+    bool stuck;
+    if (toa_prompt_finished (prompt, &stuck))
+        s_finish (b, job, prompt, stuck);
+}
+
+/* A result line for a prompt that could not be searched at all. */
+static char *
+s_broken_line (const char *line, const char *method, const char *reason)
+{
+    json_t *object = line ? json_loads (line, 0, NULL) : NULL;
+    if (!json_is_object (object)) {
+        json_decref (object);
+        object = json_object ();
+    }
+    json_object_set_new (object, "responses", json_array ());
+    json_object_set_new (object, "actions", json_array ());
+    json_object_set_new (object, "rewards", json_array ());
+    json_object_set_new (object, "failures",
+                         json_pack ("[{s:n, s:n, s:s, s:s}]", "index", "model", "stage",
+                                    "prompt", "reason", reason));
+    json_object_set_new (object, "best_response", json_null ());
+    json_object_set_new (object, "best_model", json_null ());
+    json_object_set_new (object, "best_reward", json_null ());
+    json_object_set_new (object, "method", json_string (method));
+    char *text = json_dumps (object, JSON_COMPACT);
+    json_decref (object);
+    return text;
+}
+
+/* Writes result LINE of prompt INDEX and counts the prompt done. */
+static void
+s_store_result (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line)
+{
+    int64_t seq = job->next_seq++;
+    job->done++;
+    toa_store_finish (b->store, job->id, index, seq, line ? line : "{}", job->done);
+    job->progress_due = true;
+    b->stats.prompts_finished++;
+    if (job->done >= job->total && job->state == TOA_JOB_RUNNING) {
+        job->state = TOA_JOB_DONE;
+        toa_store_job_state (b->store, job->id, "done");
+        toa_info ("job %s: all %" PRId64 " prompts finished", job->id, job->total);
+    }
+}
+
+static void
+s_finish (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, bool stuck)
+{
+    int64_t index = toa_prompt_index (prompt);
+    if (stuck)
+        toa_error ("job %s prompt %" PRId64 ": the %s policy stopped before its budget; "
+                   "finishing with %zu responses", job->id, index, job->method,
+                   toa_prompt_n_records (prompt));
+    char *line = toa_prompt_result_line (prompt);
+    if (!line)
+        toa_error ("job %s prompt %" PRId64 ": out of memory building its result", job->id,
+                   index);
+    s_store_result (b, job, index, line);
+    free (line);
+    toa_job_remove_prompt (b->jobs, job, prompt);
+}
+
+/* Prompt INDEX of JOB cannot be searched: it gets a result that says why. */
+static void
+s_finish_broken (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
+                 const char *reason)
+{
+    toa_error ("job %s prompt %" PRId64 ": %s", job->id, index, reason);
+    char *result = s_broken_line (line, job->method, reason);
+    s_store_result (b, job, index, result);
+    free (result);
+}
+
+/* Creates prompt INDEX from LINE, adds it to JOB and starts it (or replays
+ * RECORDS when N_RECORDS > 0). */
+static void
+s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
+                bool planned, char **records, size_t n_records)
+{
+    char err[256];
+    toa_prompt_t *prompt = line ? toa_prompt_new (job->settings, index, line, err, sizeof err)
+                                : NULL;
+    if (!line)
+        snprintf (err, sizeof err, "its input line is missing from Redis");
+    if (!prompt || toa_job_add_prompt (b->jobs, job, prompt, planned) != 0) {
+        if (prompt)
+            snprintf (err, sizeof err, "out of memory");
+        toa_prompt_destroy (&prompt);
+        if (planned)
+            toa_jobs_unadmit (b->jobs);
+        s_finish_broken (b, job, index, line, err);
+        return;
+    }
+    toa_prompt_work_reset (&b->work);
+    if (n_records > 0
+        && toa_prompt_replay (prompt, (const char *const *) records, n_records, &b->work, err,
+                              sizeof err) != 0) {
+        /* Records this policy cannot replay: start the prompt afresh. */
+        toa_error ("job %s prompt %" PRId64 ": cannot replay its records (%s); restarting it",
+                   job->id, index, err);
+        toa_job_remove_prompt (b->jobs, job, prompt);
+        toa_store_records_reset (b->store, job->id, index);
+        s_start_prompt (b, job, index, line, false, NULL, 0);
+        return;
+    }
+    if (n_records == 0 && toa_prompt_start (prompt, &b->work) != 0)
+        toa_error ("job %s prompt %" PRId64 ": out of memory starting it", job->id, index);
+    s_process (b, job, prompt);
+}
+
+int
+toa_search_admit (toa_broker_t *b)
+{
+    toa_admission_t plan[S_ADMIT_BATCH];
+    size_t n = toa_jobs_plan_admission (b->jobs, plan, S_ADMIT_BATCH);
+    int64_t indexes[S_ADMIT_BATCH];
+    bool handled[S_ADMIT_BATCH] = {false};
+    for (size_t i = 0; i < n; i++) {
+        if (handled[i])
+            continue;
+        toa_job_t *job = plan[i].job;
+        size_t count = 0;
+        for (size_t k = i; k < n; k++)
+            if (plan[k].job == job)
+                indexes[count++] = plan[k].index;
+        char **lines = NULL;
+        if (toa_store_lines (b->store, job->id, indexes, count, &lines) != 0) {
+            for (size_t k = i; k < n; k++)
+                toa_jobs_unadmit (b->jobs);
+            return -1;
+        }
+        size_t at = 0;
+        for (size_t k = i; k < n; k++)
+            if (plan[k].job == job) {
+                handled[k] = true;
+                toa_store_admit (b->store, job->id, plan[k].index, plan[k].index + 1);
+                s_start_prompt (b, job, plan[k].index, lines[at++], true, NULL, 0);
+            }
+        toa_store_strings_free (lines, count);
+    }
+    return (int) n;
+}
+
+/* --- results --------------------------------------------------------------- */
+
+void
+toa_search_generated (toa_broker_t *b, toa_task_t *task, const toa_msg_gen_result_t *msg)
+{
+    toa_job_t *job = task->job;
+    toa_prompt_t *prompt = task->prompt;
+    toa_gen_plan_t plan = task->plan;
+    toa_tasks_applied (b->tasks, task);
+    toa_tasks_remove (b->tasks, task);
+    int wanted = plan.n > 0 ? plan.n : 1;
+    int64_t made = msg->n_outputs < (size_t) wanted ? (int64_t) msg->n_outputs : wanted;
+    job->generations += made;
+    toa_store_job_add (b->store, job->id, "generations", made);
+    if (made < wanted) {
+        job->failed += wanted - made;
+        toa_store_job_add (b->store, job->id, "failed", wanted - made);
+    }
+    if (toa_prompt_generated (prompt, &plan, msg->outputs, msg->n_outputs, &b->work) != 0)
+        toa_error ("job %s prompt %" PRId64 ": could not record a generation", job->id,
+                   toa_prompt_index (prompt));
+    s_process (b, job, prompt);
+}
+
+void
+toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward)
+{
+    toa_job_t *job = task->job;
+    toa_prompt_t *prompt = task->prompt;
+    int g = task->response;
+    toa_tasks_applied (b->tasks, task);
+    toa_tasks_remove (b->tasks, task);
+    if (toa_prompt_scored (prompt, g, reward, &b->work) != 0)
+        toa_error ("job %s prompt %" PRId64 ": could not apply the reward of response %d",
+                   job->id, toa_prompt_index (prompt), g);
+    s_process (b, job, prompt);
+}
+
+/* TASK failed for good: recorded in its prompt, counted in its job. */
+static void
+s_fail_for_good (toa_broker_t *b, toa_task_t *task, const char *reason)
+{
+    toa_job_t *job = task->job;
+    toa_prompt_t *prompt = task->prompt;
+    toa_gen_plan_t plan = task->plan;
+    int g = task->response;
+    toa_task_kind_t kind = task->kind;
+    toa_router_unlink (b->router, task);
+    toa_tasks_remove (b->tasks, task);
+    b->stats.failed_tasks++;
+    int count = kind == TOA_TASK_GEN ? (plan.n > 0 ? plan.n : 1) : 1;
+    job->failed += count;
+    toa_store_job_add (b->store, job->id, "failed", count);
+    toa_warn ("job %s prompt %" PRId64 ": %s task failed: %s", job->id,
+              toa_prompt_index (prompt), kind == TOA_TASK_GEN ? "generation" : "scoring",
+              reason);
+    int rc = kind == TOA_TASK_GEN
+                 ? toa_prompt_generation_failed (prompt, &plan, reason, &b->work)
+                 : toa_prompt_scoring_failed (prompt, g, reason, &b->work);
+    if (rc != 0)
+        toa_error ("job %s prompt %" PRId64 ": could not record a failure", job->id,
+                   toa_prompt_index (prompt));
+    s_process (b, job, prompt);
+}
+
+void
+toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,
+                   int64_t now)
+{
+    task->retries++;
+    if (permanent || task->retries >= b->options.max_attempts) {
+        char why[512];
+        snprintf (why, sizeof why, "%s%s", reason ? reason : "failed",
+                  permanent ? "" : " (retries exhausted)");
+        s_fail_for_good (b, task, why);
+        return;
+    }
+    b->stats.retries++;
+    int64_t delay = (int64_t) S_BACKOFF_FIRST_MS << (task->retries - 1 < 6 ? task->retries - 1 : 6);
+    task->state = TOA_TASK_BACKOFF;
+    task->peer = -1;
+    task->ready_ms = now + (delay < S_BACKOFF_MAX_MS ? delay : S_BACKOFF_MAX_MS);
+}
+
+void
+toa_search_expired (toa_broker_t *b, toa_task_t *task, int64_t now)
+{
+    b->stats.lease_expired++;
+    toa_peers_keep_charge (b->peers, task->peer, task->id, task->attempt,
+                           now + 2 * toa_tasks_lease_ms (b->tasks));
+    task->retries++;
+    if (task->retries >= b->options.max_attempts) {
+        char why[128];
+        snprintf (why, sizeof why, "no answer within the task timeout (%d attempts)",
+                  task->retries);
+        s_fail_for_good (b, task, why);
+        return;
+    }
+    b->stats.requeued++;
+    toa_router_push_front (b->router, task);
+}
+
+void
+toa_search_requeue (toa_broker_t *b, toa_task_t *task)
+{
+    b->stats.requeued++;
+    task->retries++;
+    if (task->retries >= b->options.max_attempts) {
+        s_fail_for_good (b, task, "its workers kept disappearing");
+        return;
+    }
+    toa_router_push_front (b->router, task);
+}
+
+/* --- jobs ------------------------------------------------------------------ */
+
+typedef struct {
+    toa_task_t **items;
+    size_t count, capacity;
+    const toa_job_t *job;    /* NULL: every task */
+} s_task_list_t;
+
+static void
+s_collect (toa_task_t *task, void *arg)
+{
+    s_task_list_t *list = arg;
+    if (list->job && task->job != list->job)
+        return;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        toa_task_t **items = realloc (list->items, capacity * sizeof *items);
+        if (!items)
+            return;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = task;
+}
+
+/* Drops every task of JOB (NULL: of every job). */
+static void
+s_drop_tasks (toa_broker_t *b, const toa_job_t *job, int64_t now)
+{
+    s_task_list_t list = {.job = job};
+    toa_tasks_each (b->tasks, s_collect, &list);
+    for (size_t i = 0; i < list.count; i++)
+        s_drop_task (b, list.items[i], now);
+    free (list.items);
+}
+
+static void
+s_delete_job (toa_broker_t *b, toa_job_t *job)
+{
+    int64_t *active = calloc (job->n_active + 1, sizeof *active);
+    size_t n = 0;
+    for (size_t i = 0; active && i < job->n_active; i++)
+        active[n++] = toa_prompt_index (job->active[i]);
+    toa_store_job_delete (b->store, job->id, active, n);
+    free (active);
+    toa_jobs_remove (b->jobs, job);
+}
+
+void
+toa_search_cancel (toa_broker_t *b, toa_job_t *job, int64_t now)
+{
+    toa_info ("job %s: cancelled (%" PRId64 " of %" PRId64 " prompts done)", job->id, job->done,
+              job->total);
+    s_drop_tasks (b, job, now);
+    s_delete_job (b, job);
+}
+
+void
+toa_search_forget (toa_broker_t *b, toa_job_t *job)
+{
+    toa_info ("job %s: done, every result acknowledged; forgotten", job->id);
+    s_delete_job (b, job);
+}
+
+void
+toa_search_drop_state (toa_broker_t *b, int64_t now)
+{
+    /* Attachments of an earlier drop stay until a rebuild has used them. */
+    size_t n_jobs = toa_jobs_count (b->jobs);
+    toa_broker_attachment_t *saved = n_jobs ? realloc (b->saved, (b->n_saved + n_jobs)
+                                                                     * sizeof *saved)
+                                            : NULL;
+    if (saved) {
+        b->saved = saved;
+        for (size_t i = 0; i < n_jobs; i++) {
+            toa_job_t *job = toa_jobs_at (b->jobs, i);
+            if (!job->attached)
+                continue;
+            snprintf (saved[b->n_saved].job, sizeof saved[b->n_saved].job, "%s", job->id);
+            saved[b->n_saved++].client = job->client;
+        }
+    }
+    s_drop_tasks (b, NULL, now);
+    toa_jobs_clear (b->jobs);
+    b->n_deferred = 0;
+}
+
+/* --- rebuild from Redis ---------------------------------------------------- */
+
+static void
+s_restore_attachment (toa_broker_t *b, toa_job_t *job)
+{
+    for (size_t i = 0; i < b->n_saved; i++)
+        if (strcmp (b->saved[i].job, job->id) == 0) {
+            job->attached = true;
+            job->client = b->saved[i].client;
+        }
+}
+
+/* Loads the active prompts of JOB and replays them. */
+static int
+s_reload_prompts (toa_broker_t *b, toa_job_t *job)
+{
+    int64_t *active = NULL;
+    size_t n = 0;
+    char **lines = NULL;
+    if (toa_store_active (b->store, job->id, &active, &n) != 0
+        || toa_store_lines (b->store, job->id, active, n, &lines) != 0) {
+        free (active);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char **records = NULL;
+        size_t n_records = 0;
+        if (toa_store_records_load (b->store, job->id, active[i], &records, &n_records) != 0) {
+            rc = -1;
+            break;
+        }
+        s_start_prompt (b, job, active[i], lines[i], false, records, n_records);
+        toa_store_strings_free (records, n_records);
+    }
+    toa_store_strings_free (lines, n);
+    free (active);
+    return rc;
+}
+
+/* Loads job ID. Returns 0 (loaded or skipped) or -1 (Redis failed). */
+static int
+s_reload_job (toa_broker_t *b, const char *id)
+{
+    toa_store_job_t stored;
+    int rc = toa_store_job_load (b->store, id, &stored);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        toa_warn ("job %s: listed in toa:jobs but its hash is missing; removing it", id);
+        toa_store_job_delete (b->store, id, NULL, 0);
+        return 0;
+    }
+    if (strcmp (stored.state, "cancelled") == 0) {
+        toa_store_job_delete (b->store, id, NULL, 0);
+        toa_store_job_clear (&stored);
+        return 0;
+    }
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_job_settings_t *settings = toa_job_settings_parse (stored.settings, stored.method,
+                                                           &errors);
+    if (!settings) {
+        toa_error ("job %s: its stored settings are invalid (%s); leaving it alone", id,
+                   errors.count ? errors.messages[0] : "?");
+        toa_errors_clear (&errors);
+        toa_store_job_clear (&stored);
+        return 0;
+    }
+    toa_job_t *job = toa_jobs_add (b->jobs, id, stored.method, stored.settings, settings);
+    if (!job) {
+        toa_store_job_clear (&stored);
+        return -1;
+    }
+    job->total = stored.total;
+    job->created_ms = stored.created_ms;
+    job->admitted = stored.admitted;
+    job->done = stored.done;
+    job->next_seq = stored.next_seq;
+    job->acked = stored.acked;
+    job->sent = stored.acked;
+    job->generations = stored.generations;
+    job->failed = stored.failed;
+    job->state = strcmp (stored.state, "done") == 0 ? TOA_JOB_DONE : TOA_JOB_RUNNING;
+    toa_store_job_clear (&stored);
+    s_restore_attachment (b, job);
+    if (job->state == TOA_JOB_DONE && job->acked >= job->total) {
+        toa_search_forget (b, job);
+        return 0;
+    }
+    rc = s_reload_prompts (b, job);
+    if (rc == 0)
+        toa_info ("job %s: reloaded (%" PRId64 " of %" PRId64 " done, %zu in search)",
+                  job->id, job->done, job->total, job->n_active);
+    return rc;
+}
+
+int
+toa_search_reload (toa_broker_t *b)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    if (toa_store_job_ids (b->store, &ids, &n) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (ids[i])
+            rc = s_reload_job (b, ids[i]);
+    toa_store_strings_free (ids, n);
+    if (rc == 0) {
+        free (b->saved);
+        b->saved = NULL;
+        b->n_saved = 0;
+    }
+    return rc;
+}
+
+/* --- status ---------------------------------------------------------------- */
+
+const char *
+toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer, size_t size)
+{
+    size_t used = 0;
+    buffer[0] = '\0';
+    if (!b->state_ok) {
+        snprintf (buffer, size, "redis unavailable");
+        return buffer;
+    }
+    if (job->state != TOA_JOB_RUNNING)
+        return buffer;
+    for (size_t m = 0; m <= job->settings->n_models && used < size; m++) {
+        bool scoring = m == job->settings->n_models;
+        const char *name = scoring ? job->settings->reward_backend : job->settings->models[m];
+        toa_peer_kind_t kind = scoring ? TOA_PEER_SCORER : TOA_PEER_WORKER;
+        int route = toa_router_route (b->router, kind, name);
+        if (route < 0 || toa_router_queued (b->router, route) == 0
+            || toa_router_served (b->peers, kind, name, now))
+            continue;
+        int written = snprintf (buffer + used, size - used, "%sno %s serves %s %s",
+                                used ? "; " : "", scoring ? "scorer" : "worker",
+                                scoring ? "backend" : "model", name);
+        used += written > 0 ? (size_t) written : 0;
+    }
+    if (used == 0 && job->n_active == 0 && job->admitted < job->total)
+        snprintf (buffer, size, "queued behind other jobs (max active prompts reached)");
+    return buffer;
+}

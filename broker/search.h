@@ -1,0 +1,59 @@
+/* search.h - prompts in search, inside the broker's event loop: admission,
+ * turning a prompt's work into tasks and Redis writes, applying results and
+ * failures, finishing prompts into result lines, cancelling and forgetting
+ * jobs, and rebuilding all of it from Redis (at start and after Redis came
+ * back). Private to broker/. */
+#ifndef TOA_BROKER_SEARCH_H
+#define TOA_BROKER_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/context.h"
+
+/* Admits prompts up to the active limit (at most one batch per call).
+ * Returns how many, or -1 when Redis failed (state must be rebuilt). */
+int toa_search_admit (toa_broker_t *b);
+
+/* The generation of TASK (its current lease) came back. Frees TASK. */
+void toa_search_generated (toa_broker_t *b, toa_task_t *task, const toa_msg_gen_result_t *msg);
+
+/* The scoring of TASK (its current lease) came back with REWARD. Frees TASK. */
+void toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward);
+
+/* TASK (its current lease, already released from its peer) failed: a
+ * transient failure is retried after a back-off until max_attempts, then it
+ * fails for good like a permanent one (recorded in the prompt's result). */
+void toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,
+                        int64_t now);
+
+/* TASK's lease ran out at NOW: its peer keeps the charge, the task goes to
+ * another peer (or fails for good after max_attempts). */
+void toa_search_expired (toa_broker_t *b, toa_task_t *task, int64_t now);
+
+/* TASK's peer is gone: the task waits for another peer (counted as a failed
+ * attempt). */
+void toa_search_requeue (toa_broker_t *b, toa_task_t *task);
+
+/* Stops JOB: its tasks are dropped (peers keep charges for leased ones), its
+ * keys deleted, the job forgotten. */
+void toa_search_cancel (toa_broker_t *b, toa_job_t *job, int64_t now);
+
+/* Forgets a finished job whose results are all acknowledged: keys deleted. */
+void toa_search_forget (toa_broker_t *b, toa_job_t *job);
+
+/* Drops every job, prompt and task from memory (leased tasks stay charged to
+ * their peers) and remembers client attachments for the rebuild. */
+void toa_search_drop_state (toa_broker_t *b, int64_t now);
+
+/* Rebuilds jobs, prompts and tasks from Redis (replaying each active
+ * prompt's records) and restores remembered attachments. Returns 0, or -1
+ * when Redis failed (the caller drops the state and retries later). */
+int toa_search_reload (toa_broker_t *b);
+
+/* Why JOB is not progressing ("" when it is), into BUFFER. */
+const char *toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer,
+                                size_t size);
+
+#endif

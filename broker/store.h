@@ -1,0 +1,133 @@
+/* store.h - the broker's Redis: the key layout of docs/jobs.md and the
+ * pipelined writes and reads on it. The only file that knows key names.
+ *
+ * Writes are queued (hiredis' output buffer) and sent with toa_store_flush in
+ * one round trip; a reply that is an error, or a lost connection, fails the
+ * flush and leaves the store disconnected until toa_store_connect succeeds
+ * again. Reads flush what is queued first, then pipeline their own commands.
+ * Synchronous, with socket timeouts, so a hung Redis cannot hang the broker
+ * forever. The password is never logged. */
+#ifndef TOA_BROKER_STORE_H
+#define TOA_BROKER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct toa_store_s toa_store_t;
+
+/* A job's hash (toa:job:{J}). */
+typedef struct {
+    char *method;
+    char *settings;          /* JSON text */
+    char *state;             /* running, done, cancelled */
+    int64_t total, created_ms, admitted, done, next_seq, acked, generations, failed;
+} toa_store_job_t;
+
+/* A store for URL (redis://host[:port][/db]) authenticating with PASSWORD
+ * (may be NULL). Does not connect. NULL with a reason in ERR when the URL is
+ * bad. */
+toa_store_t *toa_store_new (const char *url, const char *password, char *err,
+                            size_t err_size);
+
+/* Closes and frees; nulls *SELF_P; safe on NULL. */
+void toa_store_destroy (toa_store_t **self_p);
+
+/* (Re)connects, authenticates, selects the database. Queued writes of a
+ * broken connection are lost. Returns 0, or -1 (reason in toa_store_error). */
+int toa_store_connect (toa_store_t *self);
+
+bool toa_store_connected (const toa_store_t *self);
+
+/* The latest failure, "" if none. */
+const char *toa_store_error (const toa_store_t *self);
+
+/* Commands queued and not yet flushed. */
+size_t toa_store_pending (const toa_store_t *self);
+
+/* Sends every queued command and reads every reply. Returns 0, or -1 when
+ * the connection failed or any reply is an error (the store is then
+ * disconnected). */
+int toa_store_flush (toa_store_t *self);
+
+/* Round trips so far (flushes and reads that reached Redis). */
+uint64_t toa_store_round_trips (const toa_store_t *self);
+
+/* --- queued writes --------------------------------------------------------- */
+
+/* A new job (one MULTI/EXEC): its hash, its N input LINES (line i is prompt
+ * i), and its id in toa:jobs. */
+void toa_store_job_create (toa_store_t *self, const char *job, const char *method,
+                           const char *settings, int64_t created_ms,
+                           const char *const *lines, size_t n);
+
+/* Sets an integer field of the job hash. */
+void toa_store_job_set (toa_store_t *self, const char *job, const char *field, int64_t value);
+
+/* Sets the job's state. */
+void toa_store_job_state (toa_store_t *self, const char *job, const char *state);
+
+/* Adds DELTA to an integer field of the job hash. */
+void toa_store_job_add (toa_store_t *self, const char *job, const char *field, int64_t delta);
+
+/* Prompt INDEX enters search: added to the active set, admitted = ADMITTED. */
+void toa_store_admit (toa_store_t *self, const char *job, int64_t index, int64_t admitted);
+
+/* Writes COUNT generation records (G[i] -> TEXTS[i]) of prompt INDEX and
+ * its record count N, in one HSET. */
+void toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
+                        const int *g, char *const *texts, size_t count);
+
+/* Deletes the records of prompt INDEX (it restarts from scratch). */
+void toa_store_records_reset (toa_store_t *self, const char *job, int64_t index);
+
+/* Prompt INDEX finished (one MULTI/EXEC): its RESULT stored as result SEQ,
+ * done = DONE, next_seq = SEQ + 1, removed from active, its records and its
+ * input line deleted. */
+void toa_store_finish (toa_store_t *self, const char *job, int64_t index, int64_t seq,
+                       const char *result, int64_t done);
+
+/* Results FROM .. TO-1 are acknowledged: deleted, acked = TO. */
+void toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t to);
+
+/* Deletes every key of the job, including the records of the N prompts in
+ * ACTIVE, and removes it from toa:jobs. */
+void toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
+                           size_t n);
+
+/* --- reads (flush first; -1 on failure, store disconnected) ---------------- */
+
+/* 1 when the job exists (in toa:jobs or its hash), 0 when not, -1. */
+int toa_store_job_exists (toa_store_t *self, const char *job);
+
+/* The ids in toa:jobs. Returns 0 with *IDS (toa_store_strings_free) or -1. */
+int toa_store_job_ids (toa_store_t *self, char ***ids, size_t *n);
+
+/* The job's hash. Returns 0, 1 when the hash is missing or incomplete, -1. */
+int toa_store_job_load (toa_store_t *self, const char *job, toa_store_job_t *out);
+
+/* Frees what OUT owns and zeroes it. */
+void toa_store_job_clear (toa_store_job_t *out);
+
+/* The job's active prompt indexes (sorted). Returns 0 with *INDEXES (free) or -1. */
+int toa_store_active (toa_store_t *self, const char *job, int64_t **indexes, size_t *n);
+
+/* The input lines of the N prompts INDEXES (NULL for a missing one).
+ * Returns 0 with *LINES (toa_store_strings_free, N entries) or -1. */
+int toa_store_lines (toa_store_t *self, const char *job, const int64_t *indexes, size_t n,
+                     char ***lines);
+
+/* The records of prompt INDEX in g order (*N = its count field; a missing
+ * record is NULL). Returns 0 with *TEXTS (toa_store_strings_free) or -1. */
+int toa_store_records_load (toa_store_t *self, const char *job, int64_t index,
+                            char ***texts, size_t *n);
+
+/* Results FROM .. FROM+N-1 (NULL for a missing one). Returns 0 with *LINES
+ * (toa_store_strings_free, N entries) or -1. */
+int toa_store_results (toa_store_t *self, const char *job, int64_t from, size_t n,
+                       char ***lines);
+
+/* Frees a list of N strings (entries may be NULL). */
+void toa_store_strings_free (char **list, size_t n);
+
+#endif

@@ -1,0 +1,391 @@
+/* workers.c - the worker/scorer conversation and task dispatch (see workers.h). */
+#include "broker/workers.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/search.h"
+#include "common/log.h"
+
+#define S_DUE_EVERY_MS 50
+#define S_DUE_BATCH 256
+
+static const char *
+s_peer_text (const toa_peer_id_t *id, char *buffer, size_t size)
+{
+    return toa_peer_id_text (id, buffer, size);
+}
+
+static void
+s_send_disconnect (toa_broker_t *b, const toa_peer_id_t *to, const char *reason)
+{
+    toa_msg_t msg = {.type = TOA_MSG_DISCONNECT};
+    msg.u.disconnect.reason = (char *) reason;
+    if (toa_transport_send (b->workers, to, &msg) != 0)
+        toa_debug ("disconnect to a peer not sent: %s", strerror (errno));
+}
+
+typedef struct {
+    toa_task_t **items;
+    size_t count, capacity;
+    int peer;
+} s_leases_t;
+
+static void
+s_collect_leases (toa_task_t *task, void *arg)
+{
+    s_leases_t *leases = arg;
+    if (task->state != TOA_TASK_LEASED || task->peer != leases->peer)
+        return;
+    if (leases->count == leases->capacity) {
+        size_t capacity = leases->capacity ? leases->capacity * 2 : 16;
+        toa_task_t **items = realloc (leases->items, capacity * sizeof *items);
+        if (!items)
+            return;
+        leases->items = items;
+        leases->capacity = capacity;
+    }
+    leases->items[leases->count++] = task;
+}
+
+/* The peer in SLOT is gone: its tasks go back to the queues. */
+static void
+s_peer_lost (toa_broker_t *b, int slot, const char *why)
+{
+    toa_peer_t *peer = toa_peers_get (b->peers, slot);
+    if (!peer)
+        return;
+    s_leases_t leases = {.peer = slot};
+    toa_tasks_each (b->tasks, s_collect_leases, &leases);
+    toa_info ("%s %s is gone (%s); %zu of its tasks go back to the queue",
+              peer->kind == TOA_PEER_WORKER ? "worker" : "scorer", peer->name, why,
+              leases.count);
+    b->stats.dead_peers++;
+    toa_peers_remove (b->peers, slot);
+    for (size_t i = 0; i < leases.count; i++)
+        toa_search_requeue (b, leases.items[i]);
+    free (leases.items);
+}
+
+static void
+s_ready (toa_broker_t *b, int slot, const toa_peer_id_t *from, const toa_msg_ready_t *ready,
+         int64_t now)
+{
+    if (slot >= 0)
+        s_peer_lost (b, slot, "sent ready again");
+    slot = toa_peers_add (b->peers, from, ready, now);
+    if (slot < 0) {
+        toa_error ("out of memory adding a peer");
+        return;
+    }
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < ready->n_serves && used < sizeof list; i++)
+        used += (size_t) snprintf (list + used, sizeof list - used, "%s%s", i ? " " : "",
+                                   ready->serves[i]);
+    toa_info ("%s %s ready: serves [%s], credit %" PRId64 ", heartbeat %" PRId64 " ms",
+              ready->kind == TOA_PEER_WORKER ? "worker" : "scorer", ready->name, list,
+              ready->credit, ready->heartbeat_ms);
+}
+
+/* A gen-result, score-result or task-failure for (ID, ATTEMPT) from SLOT. */
+static void
+s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg_t *msg,
+          int64_t now)
+{
+    if (slot >= 0 && toa_peers_release_charge (b->peers, slot, id, attempt)) {
+        toa_tasks_count_stale (b->tasks);
+        b->stats.dropped_results++;
+        toa_info ("dropped a late answer for task %" PRIu64 " attempt %" PRId64
+                  " (its lease had ended)", id, attempt);
+        return;
+    }
+    toa_task_t *task;
+    toa_tasks_match_t match = toa_tasks_match (b->tasks, id, attempt, &task);
+    if (match != TOA_TASKS_CURRENT) {
+        b->stats.dropped_results++;
+        toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64,
+                  match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
+        return;
+    }
+    toa_peer_t *leaser = toa_peers_get (b->peers, task->peer);
+    if (leaser && leaser->held > 0)
+        leaser->held--;
+    bool gen = task->kind == TOA_TASK_GEN;
+    if (msg->type == TOA_MSG_TASK_FAILURE) {
+        const toa_msg_task_failure_t *failure = &msg->u.task_failure;
+        toa_search_failed (b, task, failure->failure_class == TOA_FAILURE_PERMANENT,
+                           failure->reason, now);
+    }
+    else if (msg->type == TOA_MSG_GEN_RESULT && gen)
+        toa_search_generated (b, task, &msg->u.gen_result);
+    else if (msg->type == TOA_MSG_SCORE_RESULT && !gen)
+        toa_search_scored (b, task, msg->u.score_result.reward);
+    else {
+        b->stats.bad_messages++;
+        toa_search_failed (b, task, false, "the peer answered with the wrong message type",
+                           now);
+    }
+}
+
+void
+toa_workers_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
+                    const toa_msg_t *msg, const toa_proto_error_t *error, int64_t now)
+{
+    int slot = toa_peers_find (b->peers, from);
+    char id_text[2 * sizeof from->data + 1];
+    if (status != 0) {
+        b->stats.bad_messages++;
+        char reason[256];
+        snprintf (reason, sizeof reason, "bad message: %s at %s",
+                  toa_proto_status_text (error->status),
+                  error->field[0] ? error->field : "top level");
+        toa_warn ("peer %s: %s; told to disconnect", s_peer_text (from, id_text, sizeof id_text),
+                  reason);
+        s_send_disconnect (b, from, reason);
+        if (slot >= 0)
+            s_peer_lost (b, slot, "sent a bad message");
+        return;
+    }
+    if (slot >= 0)
+        toa_peers_seen (b->peers, slot, now);
+    switch (msg->type) {
+    case TOA_MSG_READY:
+        s_ready (b, slot, from, &msg->u.ready, now);
+        return;
+    case TOA_MSG_HEARTBEAT:
+        break;
+    case TOA_MSG_GEN_RESULT:
+        s_answer (b, slot, msg->u.gen_result.task, msg->u.gen_result.attempt, msg, now);
+        break;
+    case TOA_MSG_SCORE_RESULT:
+        s_answer (b, slot, msg->u.score_result.task, msg->u.score_result.attempt, msg, now);
+        break;
+    case TOA_MSG_TASK_FAILURE:
+        s_answer (b, slot, msg->u.task_failure.task, msg->u.task_failure.attempt, msg, now);
+        break;
+    case TOA_MSG_DISCONNECT:
+        if (slot >= 0)
+            s_peer_lost (b, slot, msg->u.disconnect.reason ? msg->u.disconnect.reason
+                                                          : "disconnected");
+        return;
+    default:
+        b->stats.bad_messages++;
+        toa_warn ("peer %s sent %s on the worker socket; told to disconnect",
+                  s_peer_text (from, id_text, sizeof id_text), toa_msg_type_name (msg->type));
+        s_send_disconnect (b, from, "unexpected command on the worker socket");
+        if (slot >= 0)
+            s_peer_lost (b, slot, "sent an unexpected command");
+        return;
+    }
+    if (slot < 0)
+        s_send_disconnect (b, from, "unknown peer: send ready first");
+}
+
+/* --- timers ---------------------------------------------------------------- */
+
+static void
+s_due_tasks (toa_broker_t *b, int64_t now)
+{
+    toa_task_t *due[S_DUE_BATCH];
+    size_t n;
+    do {
+        n = toa_tasks_due (b->tasks, now, due, S_DUE_BATCH);
+        for (size_t i = 0; i < n; i++) {
+            if (due[i]->state == TOA_TASK_LEASED) {
+                toa_peer_t *peer = toa_peers_get (b->peers, due[i]->peer);
+                toa_info ("task %" PRIu64 " attempt %" PRId64 ": no answer from %s within "
+                          "%" PRId64 " ms; re-issuing it", due[i]->id, due[i]->attempt,
+                          peer ? peer->name : "its peer", toa_tasks_lease_ms (b->tasks));
+                toa_search_expired (b, due[i], now);
+            }
+            else
+                toa_router_push (b->router, due[i]);
+        }
+    } while (n == S_DUE_BATCH);
+    toa_peers_expire_charges (b->peers, now);
+}
+
+void
+toa_workers_tick (toa_broker_t *b, int64_t now)
+{
+    if (now >= b->next_due_ms) {
+        b->next_due_ms = now + S_DUE_EVERY_MS;
+        s_due_tasks (b, now);
+    }
+    for (int slot = 0; slot < toa_peers_slots (b->peers); slot++) {
+        toa_peer_t *peer = toa_peers_get (b->peers, slot);
+        if (!peer)
+            continue;
+        if (toa_peer_is_dead (peer, now)) {
+            s_peer_lost (b, slot, "silent for 3 heartbeat intervals");
+            continue;
+        }
+        if (now - peer->last_sent_ms < b->options.heartbeat_ms)
+            continue;
+        toa_msg_t msg = {.type = TOA_MSG_HEARTBEAT};
+        if (toa_transport_send (b->workers, &peer->id, &msg) == 0)
+            peer->last_sent_ms = now;
+        else if (errno == EHOSTUNREACH)
+            s_peer_lost (b, slot, "unreachable");
+    }
+}
+
+/* --- dispatch -------------------------------------------------------------- */
+
+/* Builds TASK's message for the peer; MESSAGES holds what must outlive it. */
+static int
+s_build (toa_broker_t *b, toa_task_t *task, toa_msg_t *msg, toa_chat_list_t *messages)
+{
+    (void) b;
+    toa_job_t *job = task->job;
+    toa_prompt_t *prompt = task->prompt;
+    if (task->kind == TOA_TASK_GEN) {
+        char err[256];
+        if (toa_prompt_render (prompt, &task->plan, messages, err, sizeof err) != 0) {
+            toa_error ("job %s prompt %" PRId64 ": cannot build a generation: %s", job->id,
+                       toa_prompt_index (prompt), err);
+            return -1;
+        }
+        toa_msg_gen_task_t *gen = &msg->u.gen_task;
+        msg->type = TOA_MSG_GEN_TASK;
+        gen->job = job->id;
+        gen->model = job->settings->models[task->plan.model];
+        gen->messages = messages->items;
+        gen->n_messages = messages->count;
+        gen->temperature = job->settings->temperature;
+        gen->top_p = job->settings->top_p;
+        gen->max_tokens = job->settings->max_tokens;
+        gen->has_seed = job->settings->has_seed;
+        gen->seed = job->settings->has_seed ? toa_prompt_plan_seed (prompt, &task->plan) : 0;
+        gen->n = task->plan.n > 0 ? task->plan.n : 1;
+        return 0;
+    }
+    const toa_gen_record_t *record = toa_prompt_record (prompt, task->response);
+    if (!record || !record->text) {
+        toa_error ("job %s prompt %" PRId64 ": response %d has nothing to score", job->id,
+                   toa_prompt_index (prompt), task->response);
+        return -1;
+    }
+    const toa_chat_list_t *original = toa_prompt_original_messages (prompt);
+    toa_msg_score_task_t *score = &msg->u.score_task;
+    msg->type = TOA_MSG_SCORE_TASK;
+    score->job = job->id;
+    score->backend = job->settings->reward_backend;
+    score->messages = original->items;
+    score->n_messages = original->count;
+    score->response = record->text;
+    score->reference = (char *) toa_prompt_reference (prompt);
+    return 0;
+}
+
+typedef enum { S_SENT, S_BUILD_FAILED, S_WOULD_BLOCK, S_GONE } s_send_t;
+
+static s_send_t
+s_send_task (toa_broker_t *b, toa_task_t *task, int slot, int64_t now)
+{
+    toa_peer_t *peer = toa_peers_get (b->peers, slot);
+    toa_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    toa_chat_list_t messages = {0};
+    if (s_build (b, task, &msg, &messages) != 0)
+        return S_BUILD_FAILED;
+    /* The lease's attempt goes into the message. */
+    int64_t attempt = task->attempt + 1;
+    if (msg.type == TOA_MSG_GEN_TASK) {
+        msg.u.gen_task.task = task->id;
+        msg.u.gen_task.attempt = attempt;
+    }
+    else {
+        msg.u.score_task.task = task->id;
+        msg.u.score_task.attempt = attempt;
+    }
+    int rc = toa_transport_send (b->workers, &peer->id, &msg);
+    int saved = errno;
+    toa_chat_list_clear (&messages);
+    if (rc != 0) {
+        b->stats.send_failures++;
+        return saved == EHOSTUNREACH ? S_GONE : saved == EAGAIN ? S_WOULD_BLOCK
+                                                                : S_BUILD_FAILED;
+    }
+    toa_tasks_lease (b->tasks, task, slot, now);
+    peer->held++;
+    peer->tasks_sent++;
+    peer->last_sent_ms = now;
+    return S_SENT;
+}
+
+static void
+s_defer (toa_broker_t *b, toa_task_t *task)
+{
+    if (b->n_deferred == b->deferred_capacity) {
+        size_t capacity = b->deferred_capacity ? b->deferred_capacity * 2 : 16;
+        toa_task_t **items = realloc (b->deferred, capacity * sizeof *items);
+        if (!items) {
+            toa_router_push (b->router, task);
+            return;
+        }
+        b->deferred = items;
+        b->deferred_capacity = capacity;
+    }
+    task->state = TOA_TASK_BACKOFF;
+    b->deferred[b->n_deferred++] = task;
+}
+
+/* Sends what ROUTE's queue holds while peers have credit. */
+static void
+s_dispatch_route (toa_broker_t *b, int route, int64_t now)
+{
+    const char *name = toa_router_name (b->router, route);
+    toa_peer_kind_t kind = toa_router_kind (b->router, route);
+    toa_task_t *task;
+    while ((task = toa_router_head (b->router, route))) {
+        int slot = toa_router_pick (b->peers, kind, name, now);
+        if (slot < 0)
+            return;
+        toa_router_unlink (b->router, task);
+        switch (s_send_task (b, task, slot, now)) {
+        case S_SENT:
+            break;
+        case S_BUILD_FAILED:
+            s_defer (b, task);
+            break;
+        case S_WOULD_BLOCK:
+            toa_router_push_front (b->router, task);
+            return;          /* its queue is full: try again next pass */
+        case S_GONE:
+            toa_router_push_front (b->router, task);
+            s_peer_lost (b, slot, "unreachable");
+            break;
+        }
+    }
+}
+
+void
+toa_workers_dispatch (toa_broker_t *b, int64_t now)
+{
+    if (!b->state_ok || b->stopping)
+        return;
+    /* Start from a different queue each pass, so none is always last. */
+    int n_routes = toa_router_routes (b->router);
+    for (int i = 0; i < n_routes; i++)
+        s_dispatch_route (b, (b->dispatch_start + i) % n_routes, now);
+    b->dispatch_start = n_routes ? (b->dispatch_start + 1) % n_routes : 0;
+    size_t n = b->n_deferred;
+    b->n_deferred = 0;
+    for (size_t i = 0; i < n; i++)
+        toa_search_failed (b, b->deferred[i], true, "the broker could not build the task", now);
+}
+
+void
+toa_workers_disconnect_all (toa_broker_t *b, const char *reason)
+{
+    for (int slot = 0; slot < toa_peers_slots (b->peers); slot++) {
+        toa_peer_t *peer = toa_peers_get (b->peers, slot);
+        if (peer)
+            s_send_disconnect (b, &peer->id, reason);
+    }
+}
