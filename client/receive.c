@@ -233,7 +233,7 @@ s_check_silence (s_loop_t *loop, int64_t now)
         return;
     if (loop->last_note_ms < loop->last_heard_ms || now - loop->last_note_ms >= S_SILENCE_NOTE_MS) {
         toa_display_note (&loop->display, "toa: broker silent for %lld s, still waiting",
-                          (long long) (silent / 1000));
+                          (long long) ((silent + 999) / 1000));
         loop->last_note_ms = now;
     }
     int64_t interval = silent_limit > S_MIN_REATTACH_MS ? silent_limit : S_MIN_REATTACH_MS;
@@ -256,7 +256,11 @@ static void
 s_summary (s_loop_t *loop, int64_t now)
 {
     char wall[32];
-    toa_progress_duration ((double) (now - loop->start_ms) / 1000.0, wall, sizeof wall);
+    double seconds = (double) (now - loop->start_ms) / 1000.0;
+    if (seconds < 60)
+        snprintf (wall, sizeof wall, "%.1fs", seconds);
+    else
+        toa_progress_duration (seconds, wall, sizeof wall);
     fprintf (stderr, "toa: job %s done: %lld prompts, %lld generations (%lld failed), wall "
              "time %s; %lld results written to %s",
              loop->options->job, (long long) loop->progress.total,
