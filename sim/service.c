@@ -374,6 +374,8 @@ s_score_inputs (toa_sim_service_t *self, const char *body, size_t length, bool p
     json_t *inputs = json_is_object (root) ? s_texts (json_object_get (root, "input"), &made)
                                            : NULL;
     if (!model || !inputs) {
+        if (made)
+            json_decref (inputs);
         json_decref (root);
         return s_reply_json (reply, 400,
                              json_pack ("{s:s, s:s, s:s, s:n, s:i}", "object", "error",
