@@ -143,17 +143,19 @@ s_rate_text (double rate, char *buf, size_t size)
 char *
 toa_progress_bar (const toa_progress_t *self, int width, char *buf, size_t size)
 {
-    char rate[32], eta[32], tail[512];
+    char rate[32], eta[32], core[256];
     s_rate_text (toa_progress_rate (self), rate, sizeof rate);
     toa_progress_duration (toa_progress_eta (self), eta, sizeof eta);
-    snprintf (tail, sizeof tail, " %lld/%lld prompts  %lld gen  %s gen/s  ETA %s%s%s",
+    snprintf (core, sizeof core, " %lld/%lld prompts  %lld gen  %s gen/s  ETA %s",
               (long long) self->done, (long long) self->total, (long long) self->generations,
-              rate, eta, self->waiting[0] ? "  waiting: " : "", self->waiting);
+              rate, eta);
     int limit = width > 1 ? width - 1 : 0;
-    int bar = limit - (int) strlen (tail) - 2;
+    /* the bar gives way to the numbers, and leaves room for a waiting reason */
+    int bar = limit - (int) strlen (core) - 2 - (self->waiting[0] ? 24 : 0);
     if (bar > 30)
         bar = 30;
-    buf[0] = '\0';
+    if (bar < 10 && limit - (int) strlen (core) - 2 >= 10)
+        bar = 10;
     size_t used = 0;
     if (bar >= 10 && size > (size_t) bar + 3) {
         int filled = self->total > 0 ? (int) ((double) bar * (double) self->done
@@ -164,9 +166,9 @@ toa_progress_bar (const toa_progress_t *self, int width, char *buf, size_t size)
         for (int i = 0; i < bar; i++)
             buf[used++] = i < filled ? '#' : (i == filled ? '>' : ' ');
         buf[used++] = ']';
-        buf[used] = '\0';
     }
-    snprintf (buf + used, size - used, "%s", used ? tail : tail + 1);
+    snprintf (buf + used, size - used, "%s%s%s", used ? core : core + 1,
+              self->waiting[0] ? "  waiting: " : "", self->waiting);
     if (limit > 0 && strlen (buf) > (size_t) limit)
         buf[limit] = '\0';
     return buf;

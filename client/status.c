@@ -1,6 +1,7 @@
 /* status.c - the table and JSON of `toa status` (see status.h). */
 #include "client/status.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define S_COLUMNS 8
@@ -31,17 +32,17 @@ s_cells (const toa_job_status_t *job, char cells[S_COLUMNS][256])
 static void
 s_row (FILE *out, const char *const cells[S_COLUMNS], const int widths[S_COLUMNS])
 {
+    char line[S_COLUMNS * 260];
+    size_t used = 0;
     for (int c = 0; c < S_COLUMNS; c++) {
-        bool last = c == S_COLUMNS - 1;
         bool numeric = c >= 3 && c <= 6;
-        if (last)
-            fprintf (out, "%s", cells[c]);
-        else if (numeric)
-            fprintf (out, "%*s  ", widths[c], cells[c]);
-        else
-            fprintf (out, "%-*s  ", widths[c], cells[c]);
+        int width = c == S_COLUMNS - 1 ? 0 : widths[c];
+        used += (size_t) snprintf (line + used, sizeof line - used, numeric ? "%*s  " : "%-*s  ",
+                                   width, cells[c]);
     }
-    fprintf (out, "\n");
+    while (used > 0 && line[used - 1] == ' ')
+        used--;                          /* no trailing blanks */
+    fprintf (out, "%.*s\n", (int) used, line);
 }
 
 void

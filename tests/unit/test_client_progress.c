@@ -115,6 +115,11 @@ test_bar_and_plain_lines (void **state)
     toa_progress_bar (&progress, 200, line, sizeof line);
     assert_string_equal (line, "[###############>              ] 50/100 prompts  200 gen  "
                                "20.0 gen/s  ETA 50s  waiting: no worker serves model sim-beta");
+    /* 80 columns: a short bar, the waiting reason is cut, not the bar */
+    toa_progress_bar (&progress, 80, line, sizeof line);
+    assert_int_equal (strlen (line), 79);
+    assert_memory_equal (line, "[#####>    ] 50/100 prompts", 26);
+    assert_non_null (strstr (line, "ETA 50s  waiting: no worker"));
     /* a narrow terminal: no wrap, the line is cut to width - 1 */
     toa_progress_bar (&progress, 40, line, sizeof line);
     assert_int_equal (strlen (line), 39);
