@@ -143,8 +143,8 @@ test_multiline_json_is_rewritten_on_one_line (void **state)
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_output_t *output = toa_output_open (s_path, &errors);
     assert_int_equal (s_append (output, "{\"id\": 5,\n \"x\": [1,\n 2]}", 0), 1);
-    assert_int_equal (s_append (output, "[1, 2]", 0), -1);
-    assert_int_equal (s_append (output, "{\"id\": 6", 0), -1);
+    assert_int_equal (s_append (output, "[1, 2]", 0), TOA_OUTPUT_INVALID);
+    assert_int_equal (s_append (output, "{\"id\": 6", 0), TOA_OUTPUT_INVALID);
     toa_output_destroy (&output);
     char *text = toa_read_file (s_path, NULL);
     assert_string_equal (text, "{\"id\":5,\"x\":[1,2]}\n");
