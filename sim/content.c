@@ -471,13 +471,13 @@ s_filler (const toa_sim_prompt_t *prompt, uint64_t *rng)
     return s_finish (&text);
 }
 
-/* True if NEEDLE (lower case) occurs in TEXT, ignoring ASCII case. */
-static bool
-s_contains_nocase (const char *text, size_t length, const char *needle)
+/* Where NEEDLE (lower case) occurs in TEXT, ignoring ASCII case, or NULL. */
+static const char *
+s_find_nocase (const char *text, size_t length, const char *needle)
 {
     size_t needle_length = strlen (needle);
     if (!text || needle_length == 0 || needle_length > length)
-        return false;
+        return NULL;
     for (size_t at = 0; at + needle_length <= length; at++) {
         if (tolower ((unsigned char) text[at]) != needle[0])
             continue;
@@ -485,9 +485,9 @@ s_contains_nocase (const char *text, size_t length, const char *needle)
         while (i < needle_length && tolower ((unsigned char) text[at + i]) == needle[i])
             i++;
         if (i == needle_length)
-            return true;
+            return text + at;
     }
-    return false;
+    return NULL;
 }
 
 static bool
@@ -495,10 +495,30 @@ s_is_judge (const toa_sim_prompt_t *prompt)
 {
     static const char *const markers[] = {"scale of 1 to", "[[rating]]", "rate the response"};
     for (size_t i = 0; i < 3; i++)
-        if (s_contains_nocase (prompt->user, prompt->user_length, markers[i])
-            || s_contains_nocase (prompt->system, prompt->system_length, markers[i]))
+        if (s_find_nocase (prompt->user, prompt->user_length, markers[i])
+            || s_find_nocase (prompt->system, prompt->system_length, markers[i]))
             return true;
     return false;
+}
+
+/* The top of the judge's scale: N of "scale of 1 to N" (2..100), else 10. */
+static long
+s_judge_scale (const toa_sim_prompt_t *prompt)
+{
+    const char *texts[2] = {prompt->user, prompt->system};
+    size_t lengths[2] = {prompt->user_length, prompt->system_length};
+    for (int i = 0; i < 2; i++) {
+        const char *at = s_find_nocase (texts[i], lengths[i], "scale of 1 to");
+        if (!at)
+            continue;
+        at += strlen ("scale of 1 to");
+        while (*at == ' ')
+            at++;
+        long top = strtol (at, NULL, 10);
+        if (top >= 2 && top <= 100)
+            return top;
+    }
+    return 10;
 }
 
 static char *
@@ -506,14 +526,16 @@ s_judge (const toa_sim_knowledge_t *knowledge, const toa_sim_prompt_t *prompt, u
 {
     double score = toa_sim_reward_score (knowledge, prompt->user, prompt->user_length,
                                          NULL, NULL);
-    long rating = 1 + lround ((score + 1.0) / 2.0 * 9.0);
+    long top = s_judge_scale (prompt);
+    long rating = 1 + lround ((score + 1.0) / 2.0 * (double) (top - 1));
     double wobble = toa_random_uniform (rng);
     rating += wobble < 0.15 ? -1 : wobble > 0.85 ? 1 : 0;
-    rating = rating < 1 ? 1 : rating > 10 ? 10 : rating;
+    rating = rating < 1 ? 1 : rating > top ? top : rating;
+    double share = (double) (rating - 1) / (double) (top - 1);
     s_text_t text = {0};
     s_appendf (&text, "The response %s.\nRating: [[%ld]]",
-               rating >= 7 ? "is accurate and helpful"
-               : rating >= 4 ? "is partly helpful but has gaps" : "has serious problems",
+               share >= 0.65 ? "is accurate and helpful"
+               : share >= 0.35 ? "is partly helpful but has gaps" : "has serious problems",
                rating);
     return s_finish (&text);
 }

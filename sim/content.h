@@ -13,8 +13,9 @@
  *   earlier translation the noise is translation_noise * (1 - refine_gain),
  *   halved for words the earlier attempt had and raised by half for words it
  *   missed.
- * - A judge prompt ("on a scale of 1 to 10", "[[rating]]"): "Rating: [[N]]"
- *   from the simulated reward model.
+ * - A judge prompt ("on a scale of 1 to N", "[[rating]]", "rate the
+ *   response"): "Rating: [[R]]", R in 1..N (default 10) from the simulated
+ *   reward model (reward.h), give or take one.
  * - Anything else: filler text of a plausible length. */
 #ifndef TOA_SIM_CONTENT_H
 #define TOA_SIM_CONTENT_H

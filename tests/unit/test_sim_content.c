@@ -422,6 +422,17 @@ test_filler_and_judge (void **state)
     assert_non_null (rating);
     assert_true (atoi (rating + 2) <= 3);
     free (text);
+    snprintf (judge, sizeof judge,
+              "Rate the response on a scale of 1 to 5.\n[Question]\n%s\n\n"
+              "[The Start of Assistant's Answer]\n#### 12\n[The End of Assistant's Answer]",
+              s_question);
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        text = s_generate (&model, knowledge, judge, seed);
+        rating = strstr (text, "[[");
+        assert_non_null (rating);
+        assert_true (atoi (rating + 2) >= 3 && atoi (rating + 2) <= 5);   /* 4..5, wobble 1 */
+        free (text);
+    }
     toa_sim_knowledge_destroy (&knowledge);
 }
 
