@@ -205,6 +205,28 @@ s_describe (const s_tree_t *tree, size_t i, char *buf, size_t size)
     }
 }
 
+/* True for an action the search never tried: no response under it, no
+ * reward. The text tree lists these on one line per parent. */
+static bool
+s_untried (const s_tree_t *tree, size_t i)
+{
+    const json_t *node = json_array_get (tree->nodes, i);
+    return strcmp (s_str (node, "kind", ""), "action") == 0 && tree->first_child[i] == tree->n
+           && !json_is_number (json_object_get (node, "mean_reward"));
+}
+
+/* "sim-alpha refine #4" for an action node. */
+static void
+s_action_name (const s_tree_t *tree, size_t i, char *buf, size_t size)
+{
+    char line[512];
+    s_describe (tree, i, line, sizeof line);
+    char *end = strstr (line, "  visits");
+    if (end)
+        *end = '\0';
+    snprintf (buf, size, "%s", line);
+}
+
 /* Writes node I and its subtree; PREFIX is the drawing of the levels above. */
 static int
 s_write_subtree (const s_tree_t *tree, size_t i, char *prefix, size_t prefix_len,
@@ -213,14 +235,31 @@ s_write_subtree (const s_tree_t *tree, size_t i, char *prefix, size_t prefix_len
     char line[512];
     s_describe (tree, i, line, sizeof line);
     fprintf (out, "%s\n", line);
+    if (prefix_len + 4 >= prefix_cap)
+        return -1;
+    size_t untried = 0, tried_left = 0;
+    for (size_t c = tree->first_child[i]; c < tree->n; c = tree->next_sibling[c])
+        s_untried (tree, c) ? untried++ : tried_left++;
     for (size_t c = tree->first_child[i]; c < tree->n; c = tree->next_sibling[c]) {
-        bool last = tree->next_sibling[c] == tree->n;
+        if (s_untried (tree, c))
+            continue;
+        bool last = --tried_left == 0 && untried == 0;
         fprintf (out, "%.*s%s", (int) prefix_len, prefix, last ? "`-- " : "+-- ");
-        if (prefix_len + 4 >= prefix_cap)
-            return -1;
         memcpy (prefix + prefix_len, last ? "    " : "|   ", 4);
         if (s_write_subtree (tree, c, prefix, prefix_len + 4, prefix_cap, out) != 0)
             return -1;
+    }
+    if (untried) {
+        fprintf (out, "%.*s`-- untried:", (int) prefix_len, prefix);
+        const char *separator = " ";
+        for (size_t c = tree->first_child[i]; c < tree->n; c = tree->next_sibling[c])
+            if (s_untried (tree, c)) {
+                char name[512];
+                s_action_name (tree, c, name, sizeof name);
+                fprintf (out, "%s%s", separator, name);
+                separator = ", ";
+            }
+        fprintf (out, "\n");
     }
     return 0;
 }
@@ -308,7 +347,7 @@ toa_tree_write_dot (const json_t *result, FILE *out, toa_errors_t *errors)
         s_dot_escape (out, label);
         fprintf (out, "\"");
         if (strcmp (kind, "action") == 0)
-            fprintf (out, ", shape=ellipse");
+            fprintf (out, ", shape=ellipse%s", s_untried (&tree, i) ? ", style=dashed" : "");
         else if (strcmp (kind, "response") == 0 && s_int (node, "g", -1) == tree.best_g)
             fprintf (out, ", style=filled, fillcolor=\"palegreen\"");
         fprintf (out, "];\n");

@@ -33,7 +33,11 @@ static const char *s_result_text =
     "{\"id\": 6, \"parent\": 4, \"kind\": \"response\", \"model\": \"alpha\", \"depth\": 1,"
     " \"g\": 1, \"raw\": 0.9, \"reward\": 0.999, \"visits\": 1, \"mean_reward\": null},"
     "{\"id\": 7, \"parent\": 2, \"kind\": \"response\", \"model\": \"beta\", \"depth\": 0,"
-    " \"g\": 2, \"raw\": 0.2, \"reward\": 0.88, \"visits\": 1, \"mean_reward\": null}"
+    " \"g\": 2, \"raw\": 0.2, \"reward\": 0.88, \"visits\": 1, \"mean_reward\": null},"
+    "{\"id\": 8, \"parent\": 6, \"kind\": \"action\", \"model\": \"alpha\", \"depth\": 2, \"j\": 1,"
+    " \"visits\": 1, \"mean_reward\": null},"
+    "{\"id\": 9, \"parent\": 6, \"kind\": \"action\", \"model\": \"beta\", \"depth\": 2, \"j\": 1,"
+    " \"visits\": 1, \"mean_reward\": null}"
     "]}}";
 
 static json_t *
@@ -72,7 +76,8 @@ test_text_tree (void **state)
         "|   `-- #0 alpha  raw 0.500  reward 0.990  visits 2  \"It is 4.\"\n"
         "|       +-- alpha refine #0  visits 2  mean 0.900\n"
         "|       |   `-- #1 alpha  raw 0.900  reward 0.999  visits 1  (best)  \"Four for sure\"\n"
-        "|       `-- beta answer afresh  visits 1  mean -\n"
+        "|       |       `-- untried: alpha refine #1, beta refine #1\n"
+        "|       `-- untried: beta answer afresh\n"
         "`-- beta answer  visits 1  mean -\n"
         "    `-- #2 beta  raw 0.200  reward 0.880  visits 1  \"The answer is definitely four, "
         "and here is a ver...\"\n";
@@ -120,6 +125,9 @@ test_dot (void **state)
     assert_non_null (strstr (text, "  n0 [label=\"root\\n visits 4  mean 0.600\"];\n"));
     assert_non_null (strstr (text, "  n4 [label=\"alpha refine #0\\n visits 2  mean 0.900\", "
                                    "shape=ellipse];\n  n3 -> n4;\n"));
+    /* untried actions are dashed */
+    assert_non_null (strstr (text, "  n5 [label=\"beta answer afresh\\n visits 1  mean -\", "
+                                   "shape=ellipse, style=dashed];\n"));
     /* the best response is filled; quotes inside labels are escaped */
     assert_non_null (strstr (text, "n6 [label=\"#1 alpha\\n raw 0.900  reward 0.999  visits 1  "
                                    "(best)  \\\"Four for sure\\\"\", style=filled"));
