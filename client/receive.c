@@ -233,7 +233,7 @@ s_check_silence (s_loop_t *loop, int64_t now)
         return;
     if (loop->last_note_ms < loop->last_heard_ms || now - loop->last_note_ms >= S_SILENCE_NOTE_MS) {
         toa_display_note (&loop->display, "toa: broker silent for %lld s, still waiting",
-                          (long long) ((silent + 999) / 1000));
+                          (long long) (silent < 1000 ? 1 : (silent + 500) / 1000));
         loop->last_note_ms = now;
     }
     int64_t interval = silent_limit > S_MIN_REATTACH_MS ? silent_limit : S_MIN_REATTACH_MS;
