@@ -60,6 +60,8 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         self->options.heartbeat_ms = 1000;
     if (self->options.task_timeout_ms <= 0)
         self->options.task_timeout_ms = 300000;
+    if (self->options.max_active <= 0)
+        self->options.max_active = 256;
     if (self->options.max_attempts <= 0)
         self->options.max_attempts = 5;
     self->client_endpoint = toa_strdup (options->client_endpoint);
@@ -74,7 +76,7 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
      * reuses the id of a task an old worker may still answer. */
     self->tasks = toa_tasks_new ((uint64_t) toa_wall_ms () << 16,
                                  self->options.task_timeout_ms);
-    self->jobs = toa_jobs_new (options->max_active);
+    self->jobs = toa_jobs_new (self->options.max_active);
     self->peers = toa_peers_new ();
     self->router = toa_router_new ();
     self->store = toa_store_new (options->redis_url, options->redis_password, err, err_size);

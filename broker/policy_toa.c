@@ -25,6 +25,7 @@ struct toa_policy_s {
     toa_mcts_action_t action;/* that selection */
     uint64_t tag;            /* plan tag of that selection */
     int *response_of_g;      /* tree g -> broker response index */
+    int *depth_of_response;  /* broker response index -> its depth (0: an answer) */
 };
 
 static toa_policy_t *
@@ -48,11 +49,13 @@ s_create (const toa_policy_config_t *config, uint64_t prompt_seed, char *err,
     self->budget = config->n_models * config->samples;
     self->mcts = toa_mcts_new (&params, err, err_size);
     self->response_of_g = calloc ((size_t) self->budget + 1, sizeof (int));
-    if (!self->mcts || !self->response_of_g) {
+    self->depth_of_response = calloc ((size_t) self->budget + 1, sizeof (int));
+    if (!self->mcts || !self->response_of_g || !self->depth_of_response) {
         if (self->mcts)
             snprintf (err, err_size, "out of memory");
         toa_mcts_destroy (&self->mcts);
         free (self->response_of_g);
+        free (self->depth_of_response);
         free (self);
         return NULL;
     }
@@ -79,7 +82,9 @@ s_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
     plans[0] = (toa_gen_plan_t) {
         .kind = input >= 0 ? TOA_GEN_REFINE : TOA_GEN_ANSWER,
         .model = action.model,
-        .depth = action.depth,
+        /* Depth as the result reports it: 0 answers the prompt (afresh
+         * samples too), d refines a response of depth d - 1. */
+        .depth = input >= 0 ? self->depth_of_response[input] + 1 : 0,
         .n_inputs = input >= 0 ? 1 : 0,
         .n = 1,
         .tag = self->tag,
@@ -93,7 +98,7 @@ s_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, double ra
          bool failed)
 {
     if (!self->pending || plan->tag != self->tag || plan->model != self->action.model
-        || response < 0)
+        || response < 0 || response > self->budget)
         return -1;
     if (failed) {
         self->failed++;
@@ -106,6 +111,8 @@ s_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, double ra
     self->pending = false;
     self->applied++;
     self->response_of_g[g] = response;
+    if (response <= self->budget)
+        self->depth_of_response[response] = plan->depth;
     return 0;
 }
 
@@ -149,6 +156,7 @@ s_destroy (toa_policy_t **self_p)
     toa_policy_t *self = *self_p;
     toa_mcts_destroy (&self->mcts);
     free (self->response_of_g);
+    free (self->depth_of_response);
     free (self);
     *self_p = NULL;
 }

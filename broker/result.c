@@ -81,7 +81,9 @@ toa_result_line (json_t *input, const char *method, const char *const *models,
     json_object_set_new (line, "method", json_string (method));
     if (tree)
         json_object_set (line, "tree", tree);
-    text = json_dumps (line, JSON_COMPACT | JSON_REAL_PRECISION (17) | JSON_PRESERVE_ORDER);
+    /* 15 significant digits: readable (0.812, not 0.81200000000000006) and
+     * more than any reward backend resolves. Records keep 17 for replay. */
+    text = json_dumps (line, JSON_COMPACT | JSON_REAL_PRECISION (15));
 done:
     json_decref (line);
     json_decref (responses);

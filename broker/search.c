@@ -587,7 +587,8 @@ toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer, 
                                 scoring ? "backend" : "model", name);
         used += written > 0 ? (size_t) written : 0;
     }
-    if (used == 0 && job->n_active == 0 && job->admitted < job->total)
+    if (used == 0 && job->n_active == 0 && job->admitted < job->total
+        && toa_jobs_active (b->jobs) >= b->options.max_active)
         snprintf (buffer, size, "queued behind other jobs (max active prompts reached)");
     return buffer;
 }

@@ -1,0 +1,227 @@
+/* test_broker_tasks.c - unit tests of broker/tasks (ids, leases, the
+ * exactly-once rule), broker/router (queues, credit, choice of peer) and
+ * broker/peers (liveness, charges of unanswered leases). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/peers.h"
+#include "broker/router.h"
+#include "broker/tasks.h"
+
+static void
+test_ids_unique_and_from_base (void **state)
+{
+    (void) state;
+    toa_tasks_t *tasks = toa_tasks_new (1000ull << 16, 500);
+    assert_non_null (tasks);
+    toa_task_t *first = toa_tasks_add (tasks, TOA_TASK_GEN);
+    assert_int_equal (first->id, 1000ull << 16);
+    for (int i = 0; i < 5000; i++)
+        assert_non_null (toa_tasks_add (tasks, TOA_TASK_SCORE));
+    assert_int_equal (toa_tasks_count (tasks), 5001);
+    assert_ptr_equal (toa_tasks_find (tasks, first->id), first);
+    toa_task_t *last = toa_tasks_find (tasks, first->id + 5000);
+    assert_non_null (last);
+    assert_int_equal (last->kind, TOA_TASK_SCORE);
+    assert_null (toa_tasks_find (tasks, first->id + 5001));
+    toa_tasks_remove (tasks, first);
+    assert_null (toa_tasks_find (tasks, 1000ull << 16));
+    assert_int_equal (toa_tasks_count (tasks), 5000);
+    toa_tasks_destroy (&tasks);
+    assert_null (tasks);
+    toa_tasks_destroy (&tasks);
+}
+
+static void
+test_lease_and_exactly_once (void **state)
+{
+    (void) state;
+    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_GEN), *found;
+    uint64_t id = task->id;
+    /* Not leased yet: any answer is stale. */
+    assert_int_equal (toa_tasks_match (tasks, id, 1, &found), TOA_TASKS_STALE);
+    toa_tasks_lease (tasks, task, 3, 10000);
+    assert_int_equal (task->attempt, 1);
+    assert_int_equal (task->deadline_ms, 10500);
+    assert_int_equal (task->peer, 3);
+    /* Lease ran out; re-issued as attempt 2. */
+    toa_task_t *due[4];
+    assert_int_equal (toa_tasks_due (tasks, 10499, due, 4), 0);
+    assert_int_equal (toa_tasks_due (tasks, 10500, due, 4), 1);
+    toa_tasks_lease (tasks, task, 4, 10600);
+    assert_int_equal (task->attempt, 2);
+    /* The late answer to attempt 1 is dropped, attempt 2 is the one. */
+    assert_int_equal (toa_tasks_match (tasks, id, 1, &found), TOA_TASKS_STALE);
+    assert_int_equal (toa_tasks_match (tasks, id, 3, &found), TOA_TASKS_STALE);
+    assert_int_equal (toa_tasks_match (tasks, id, 2, &found), TOA_TASKS_CURRENT);
+    assert_ptr_equal (found, task);
+    toa_tasks_applied (tasks, task);
+    toa_tasks_remove (tasks, task);
+    /* A duplicate after it was applied is unknown. */
+    assert_int_equal (toa_tasks_match (tasks, id, 2, &found), TOA_TASKS_UNKNOWN);
+    assert_int_equal (toa_tasks_match (tasks, 999999, 1, &found), TOA_TASKS_UNKNOWN);
+    toa_tasks_stats_t stats;
+    toa_tasks_stats (tasks, &stats);
+    assert_int_equal (stats.applied, 1);
+    assert_int_equal (stats.stale, 3);
+    assert_int_equal (stats.unknown, 2);
+    assert_int_equal (stats.expired, 1);
+    toa_tasks_destroy (&tasks);
+}
+
+static void
+test_backoff_due (void **state)
+{
+    (void) state;
+    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_SCORE), *due[2];
+    task->state = TOA_TASK_BACKOFF;
+    task->ready_ms = 200;
+    assert_int_equal (toa_tasks_due (tasks, 199, due, 2), 0);
+    assert_int_equal (toa_tasks_due (tasks, 200, due, 2), 1);
+    assert_ptr_equal (due[0], task);
+    toa_tasks_destroy (&tasks);
+}
+
+static toa_msg_ready_t
+s_ready (toa_peer_kind_t kind, char **serves, size_t n, int64_t credit)
+{
+    toa_msg_ready_t ready = {kind, "peer", serves, n, credit, 100};
+    return ready;
+}
+
+static toa_peer_id_t
+s_id (int n)
+{
+    toa_peer_id_t id = {{0}, 2};
+    id.data[0] = 'p';
+    id.data[1] = (unsigned char) n;
+    return id;
+}
+
+static void
+test_pick_respects_credit_and_kind (void **state)
+{
+    (void) state;
+    toa_peers_t *peers = toa_peers_new ();
+    char *ab[] = {"a", "b"}, *a[] = {"a"}, *rm[] = {"a"};
+    toa_peer_id_t id0 = s_id (0), id1 = s_id (1), id2 = s_id (2);
+    toa_msg_ready_t r0 = s_ready (TOA_PEER_WORKER, ab, 2, 1);
+    toa_msg_ready_t r1 = s_ready (TOA_PEER_WORKER, a, 1, 3);
+    toa_msg_ready_t r2 = s_ready (TOA_PEER_SCORER, rm, 1, 10);
+    int p0 = toa_peers_add (peers, &id0, &r0, 0);
+    int p1 = toa_peers_add (peers, &id1, &r1, 0);
+    int p2 = toa_peers_add (peers, &id2, &r2, 0);
+    assert_int_equal (toa_peers_find (peers, &id1), p1);
+    /* Most free credit first; scorers never get worker tasks. */
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), p1);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 10), p0);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_SCORER, "a", 10), p2);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "c", 10), -1);
+    /* Never beyond credit. */
+    toa_peers_get (peers, p1)->held = 3;
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), p0);
+    toa_peers_get (peers, p0)->held = 1;
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 10), -1);
+    assert_true (toa_router_served (peers, TOA_PEER_WORKER, "b", 10));
+    /* A peer silent for 3 heartbeats (100 ms) is dead: neither picked nor serving. */
+    toa_peers_get (peers, p0)->held = 0;
+    assert_false (toa_peer_is_dead (toa_peers_get (peers, p0), 300));
+    assert_true (toa_peer_is_dead (toa_peers_get (peers, p0), 301));
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 301), -1);
+    assert_false (toa_router_served (peers, TOA_PEER_WORKER, "b", 301));
+    toa_peers_seen (peers, p0, 301);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 350), p0);
+    toa_peers_remove (peers, p0);
+    assert_int_equal (toa_peers_find (peers, &id0), -1);
+    assert_int_equal (toa_peers_count (peers), 2);
+    toa_peers_destroy (&peers);
+    assert_null (peers);
+}
+
+static void
+test_charges_hold_credit_until_answer (void **state)
+{
+    (void) state;
+    toa_peers_t *peers = toa_peers_new ();
+    char *a[] = {"a"};
+    toa_peer_id_t id = s_id (7);
+    toa_msg_ready_t ready = s_ready (TOA_PEER_WORKER, a, 1, 1);
+    int slot = toa_peers_add (peers, &id, &ready, 0);
+    toa_peer_t *peer = toa_peers_get (peers, slot);
+    peer->held = 1;                       /* a lease */
+    assert_int_equal (toa_peers_keep_charge (peers, slot, 42, 1, 1000), 0);
+    assert_int_equal (toa_peer_free_credit (peer), 0);
+    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
+    assert_false (toa_peers_release_charge (peers, slot, 42, 2));
+    assert_true (toa_peers_release_charge (peers, slot, 42, 1));
+    assert_false (toa_peers_release_charge (peers, slot, 42, 1));
+    assert_int_equal (toa_peer_free_credit (peer), 1);
+    /* A charge nobody answers is released after its time. */
+    peer->held = 1;
+    toa_peers_keep_charge (peers, slot, 43, 1, 1000);
+    assert_int_equal (toa_peers_expire_charges (peers, 999), 0);
+    assert_int_equal (toa_peers_expire_charges (peers, 1000), 1);
+    assert_int_equal (peer->held, 0);
+    toa_peers_destroy (&peers);
+}
+
+static void
+test_router_queues_fifo (void **state)
+{
+    (void) state;
+    toa_router_t *router = toa_router_new ();
+    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    int ra = toa_router_route (router, TOA_PEER_WORKER, "a");
+    int rs = toa_router_route (router, TOA_PEER_SCORER, "a");
+    assert_int_not_equal (ra, rs);
+    assert_int_equal (toa_router_route (router, TOA_PEER_WORKER, "a"), ra);
+    assert_string_equal (toa_router_name (router, rs), "a");
+    assert_int_equal (toa_router_kind (router, rs), TOA_PEER_SCORER);
+    toa_task_t *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = toa_tasks_add (tasks, TOA_TASK_GEN);
+        t[i]->route = ra;
+        toa_router_push (router, t[i]);
+    }
+    toa_router_push (router, t[1]);       /* already queued: no change */
+    assert_int_equal (toa_router_queued (router, ra), 4);
+    toa_router_unlink (router, t[1]);
+    toa_router_unlink (router, t[1]);
+    assert_int_equal (toa_router_queued (router, ra), 3);
+    assert_ptr_equal (toa_router_head (router, ra), t[0]);
+    toa_router_unlink (router, t[0]);
+    assert_ptr_equal (toa_router_head (router, ra), t[2]);
+    toa_router_push_front (router, t[0]);  /* a failed send keeps its turn */
+    assert_ptr_equal (toa_router_head (router, ra), t[0]);
+    toa_router_unlink (router, t[0]);
+    toa_router_unlink (router, t[2]);
+    toa_router_unlink (router, t[3]);
+    assert_null (toa_router_head (router, ra));
+    assert_int_equal (toa_router_queued (router, ra), 0);
+    toa_router_destroy (&router);
+    toa_tasks_destroy (&tasks);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_ids_unique_and_from_base),
+        cmocka_unit_test (test_lease_and_exactly_once),
+        cmocka_unit_test (test_backoff_due),
+        cmocka_unit_test (test_pick_respects_credit_and_kind),
+        cmocka_unit_test (test_charges_hold_credit_until_answer),
+        cmocka_unit_test (test_router_queues_fifo),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
