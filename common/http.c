@@ -475,9 +475,12 @@ s_replica_open (const toa_http_t *self, const s_group_t *group, const s_replica_
     return now >= replica->cool_until_ms && !replica->probing;
 }
 
-/* The open replica allowed by MASK with the fewest requests in flight, or -1. */
+/* The open replica allowed by MASK with the fewest requests in flight, or
+ * -1. AVOID (a replica that just failed this request, or -1) is taken only
+ * when no other replica is open. */
 static int
-s_pick_replica (const toa_http_t *self, const s_group_t *group, uint64_t mask, int64_t now)
+s_pick_replica (const toa_http_t *self, const s_group_t *group, uint64_t mask, int avoid,
+                int64_t now)
 {
     int best = -1;
     for (size_t i = 0; i < group->n_replicas; i++) {
@@ -486,7 +489,8 @@ s_pick_replica (const toa_http_t *self, const s_group_t *group, uint64_t mask, i
         const s_replica_t *replica = &group->replicas[i];
         if (!s_replica_open (self, group, replica, now))
             continue;
-        if (best < 0 || replica->in_flight < group->replicas[best].in_flight)
+        if (best < 0 || (best == avoid && (int) i != avoid)
+            || ((int) i != avoid && replica->in_flight < group->replicas[best].in_flight))
             best = (int) i;
     }
     return best;
@@ -559,9 +563,10 @@ s_dispatch (toa_http_t *self, int group_index, int64_t now)
     s_request_t *request = group->queue.head;
     while (request) {
         s_request_t *next = request->next;
-        if (s_pick_replica (self, group, 0, now) < 0)
+        if (s_pick_replica (self, group, 0, -1, now) < 0)
             return;                           /* nothing open at all */
-        int replica = s_pick_replica (self, group, request->replica_mask, now);
+        int replica = s_pick_replica (self, group, request->replica_mask, request->replica,
+                                      now);
         if (replica >= 0) {
             s_list_remove (&group->queue, request);
             if (s_start (self, request, replica, now) != 0) {

@@ -12,6 +12,7 @@
 #include "common/util.h"
 
 #define S_MAX_CHOICES 1024           /* n of one task */
+#define S_MAX_FINISH_REASON 64       /* bytes kept of a finish_reason */
 
 typedef struct {
     const toa_model_config_t *config;
@@ -376,6 +377,31 @@ s_note_rejects_n (s_model_t *model, int replica, const char *how)
               model->config->model_id ? model->config->model_id : model->config->name, how);
 }
 
+/* Cuts TEXT before a UTF-8 sequence that snprintf may have truncated. */
+static void
+s_trim_utf8 (char *text)
+{
+    size_t length = strlen (text), start = length;
+    while (start > 0 && ((unsigned char) text[start - 1] & 0xc0) == 0x80)
+        start--;                                 /* continuation bytes */
+    if (start == 0 || (unsigned char) text[start - 1] < 0xc0)
+        return;                                  /* ASCII last: complete */
+    unsigned char lead = (unsigned char) text[start - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    if (length - (start - 1) < need)
+        text[start - 1] = 0;
+}
+
+/* Whether every choice of REPLY fits in a gen-result. */
+static bool
+s_reply_fits (const toa_openai_reply_t *reply)
+{
+    for (size_t i = 0; i < reply->n_choices; i++)
+        if (strlen (reply->choices[i].content) > TOA_PROTO_MAX_TEXT)
+            return false;
+    return true;
+}
+
 static toa_http_verdict_t
 s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t suggested,
             char *reason, size_t reason_size)
@@ -388,8 +414,14 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
     if (suggested == TOA_HTTP_DONE) {
         char why[200];
         if (toa_openai_parse_reply (response->body, response->body_size, &part->reply, why,
-                                    sizeof why) == 0)
-            return TOA_HTTP_DONE;
+                                    sizeof why) == 0) {
+            if (s_reply_fits (&part->reply))
+                return TOA_HTTP_DONE;
+            snprintf (reason, reason_size, "a choice is longer than %u bytes",
+                      TOA_PROTO_MAX_TEXT);
+            toa_openai_reply_clear (&part->reply);
+            return TOA_HTTP_FAIL;
+        }
         snprintf (reason, reason_size, "HTTP %ld with a malformed reply: %s", response->status,
                   why);
         return TOA_HTTP_RETRY;                   /* never an empty success */
@@ -400,6 +432,7 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
     const char *label = *error.code ? error.code : error.type;
     snprintf (reason, reason_size, "HTTP %ld: %s%s%s%s", response->status, error.message,
               *label ? " [" : "", label, *label ? "]" : "");
+    s_trim_utf8 (reason);
     toa_http_verdict_t verdict = suggested;
     if (response->status == 429 && toa_openai_error_is_quota (&error))
         verdict = TOA_HTTP_FAIL;
@@ -422,6 +455,10 @@ s_take_choices (s_part_t *part)
         toa_gen_output_t *output = &task->outputs[part->first + i];
         output->text = reply->choices[i].content;
         output->finish_reason = reply->choices[i].finish_reason;
+        if (strlen (output->finish_reason) > S_MAX_FINISH_REASON) {
+            output->finish_reason[S_MAX_FINISH_REASON] = 0;
+            s_trim_utf8 (output->finish_reason);
+        }
         reply->choices[i].content = NULL;
         reply->choices[i].finish_reason = NULL;
         /* usage covers every choice: the prompt once, completions summed */
@@ -470,6 +507,7 @@ s_part_done (void *arg, const toa_http_result_t *result)
                   result->reason);
     else
         snprintf (reason, sizeof reason, "%s", result->reason);
+    s_trim_utf8 (reason);
     s_task_fail (task, result->exhausted ? TOA_FAILURE_TRANSIENT : TOA_FAILURE_PERMANENT,
                  reason, result->response ? result->response->status : 0);
 }

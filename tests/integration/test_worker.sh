@@ -172,6 +172,9 @@ run once "$TOA_TMP/once.json" "$TOA_TMP/once.jsonl" --max-tasks 1
 fetch_stats
 check_eq "a replica refusing n is asked with n > 1 only once" "1 4" \
     "$(echo "$STATS" | jq -r '"\([.requests[] | select(.n > 1)] | length) \([.requests[] | select(.n == 1)] | length)"')"
+# one task at a time, at most 2 requests at once: keep-alive needs 2 connections
+check_eq "connections are kept alive and reused" 2 \
+    "$(echo "$STATS" | jq '[.requests[] | .client_port] | unique | length')"
 
 # ------------------------------------------------------------ replicas, limits, cool-down
 reset_script

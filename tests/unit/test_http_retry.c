@@ -1,5 +1,6 @@
-/* test_http_retry.c - unit tests of common/http's pure retry policy: which
- * outcomes are retried, Retry-After / retry-after-ms parsing, backoff. */
+/* test_http_retry.c - unit tests of the pure retry policies: common/http's
+ * (which outcomes are retried, Retry-After / retry-after-ms parsing, backoff)
+ * and common/peer's reconnection back-off. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/http.h"
+#include "common/peer.h"
 
 static void
 test_classify_status (void **state)
@@ -112,6 +114,22 @@ test_backoff (void **state)
     }
 }
 
+static void
+test_reconnect_backoff (void **state)
+{
+    (void) state;
+    /* 1 s doubling to 32 s, times a jitter factor in [0.8, 1.2) */
+    assert_int_equal (toa_peer_backoff_ms (1, 1000, 32000, 0.5), 1000);
+    assert_int_equal (toa_peer_backoff_ms (2, 1000, 32000, 0.5), 2000);
+    assert_int_equal (toa_peer_backoff_ms (6, 1000, 32000, 0.5), 32000);
+    assert_int_equal (toa_peer_backoff_ms (7, 1000, 32000, 0.5), 32000);
+    assert_int_equal (toa_peer_backoff_ms (100, 1000, 32000, 0.5), 32000);
+    assert_int_equal (toa_peer_backoff_ms (1, 1000, 32000, 0.0), 800);
+    assert_true (toa_peer_backoff_ms (1, 1000, 32000, 0.999) < 1200);
+    assert_true (toa_peer_backoff_ms (1, 1000, 32000, 0.999) >= 1199);
+    assert_int_equal (toa_peer_backoff_ms (3, 100, 50, 0.5), 100);    /* max below min */
+}
+
 int
 main (void)
 {
@@ -122,6 +140,7 @@ main (void)
         cmocka_unit_test (test_retry_after_ms),
         cmocka_unit_test (test_retry_after_date),
         cmocka_unit_test (test_backoff),
+        cmocka_unit_test (test_reconnect_backoff),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

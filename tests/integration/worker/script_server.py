@@ -22,7 +22,8 @@ the last step repeating. Steps:
   ignoren       200 with one choice whatever n is
   sleepNNN      ok after NNN ms
 GET /stats answers {"requests": [...every request: model, n, seed,
-authorization (true/false), port, t...], "count": N}; POST /stats/reset clears.
+authorized (true/false), port, client_port (one per
+connection), attempt, t...], "count": N}; POST /stats/reset clears.
 """
 import email.utils
 import json
@@ -97,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
                              "authorized": auth == "Bearer " + API_KEY,
                              "stop": body.get("stop"), "max_tokens": body.get("max_tokens"),
                              "port": self.server.server_address[1], "attempt": attempt,
+                             "client_port": self.client_address[1],
                              "t": time.time()})
         steps = model.split(":", 1)[1].split(",") if model.startswith("seq:") else ["ok"]
         step = steps[min(attempt, len(steps)) - 1]
