@@ -113,6 +113,17 @@ s_send_submit (toa_conn_t *conn, const char *job, const char *method, char *sett
     return rc;
 }
 
+/* Bytes the submit takes on the wire, a little over (msgpack adds a few per
+ * string and per prompt). */
+static size_t
+s_submit_size (const toa_input_t *input, const char *settings)
+{
+    size_t size = strlen (settings) + 256;
+    for (size_t i = 0; i < toa_input_count (input); i++)
+        size += strlen (toa_input_text (input, i)) + 32;
+    return size;
+}
+
 /* " --config F --endpoint E" for the resume hint, as given. */
 static void
 s_resume_flags (const toa_submit_options_t *options, char *buf, size_t size)
@@ -135,6 +146,11 @@ s_run (const toa_submit_options_t *options, const toa_config_t *config,
         toa_errors_print (&errors, stderr);
         toa_errors_clear (&errors);
         return TOA_EXIT_NO_BROKER;
+    }
+    if (*options->interrupted) {
+        fprintf (stderr, "toa submit: interrupted; nothing sent\n");
+        toa_conn_destroy (&conn);
+        return TOA_EXIT_DETACHED;
     }
     if (s_send_submit (conn, job, config->method.name, settings, input) != 0) {
         fprintf (stderr, "toa submit: cannot send to %s: %s\n", endpoint, strerror (errno));
@@ -161,6 +177,48 @@ s_run (const toa_submit_options_t *options, const toa_config_t *config,
     return code;
 }
 
+/* Reads and checks what a submit needs before anything is sent: the input,
+ * the settings, the output file. Returns 0, or an exit code with the reason
+ * printed. */
+static int
+s_prepare (const toa_submit_options_t *options, const toa_config_t *config,
+           toa_input_t **input, char **settings, toa_output_t **output)
+{
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    int code = 0;
+    if (!(*input = toa_input_read (options->input_path, &errors))) {
+        toa_errors_print (&errors, stderr);
+        fprintf (stderr, "toa submit: %s: nothing sent\n", options->input_path);
+        code = TOA_EXIT_USAGE;
+    }
+    else if (!(*settings = toa_settings_text (config))) {
+        fprintf (stderr, "toa submit: out of memory\n");
+        code = TOA_EXIT_FAILED;
+    }
+    else if (s_submit_size (*input, *settings) > config->broker.max_message_bytes) {
+        fprintf (stderr, "toa submit: %s: about %zu bytes, more than one message may carry "
+                 "(broker.max_message_bytes = %zu); split the file; nothing sent\n",
+                 options->input_path, s_submit_size (*input, *settings),
+                 config->broker.max_message_bytes);
+        code = TOA_EXIT_USAGE;
+    }
+    else if (!(*output = toa_output_open (options->output_path, &errors))) {
+        toa_errors_print (&errors, stderr);
+        code = TOA_EXIT_USAGE;
+    }
+    else {
+        if (toa_output_removed_tail (*output))
+            fprintf (stderr, "toa: %s: cut off an incomplete last line (%zu bytes)\n",
+                     options->output_path, toa_output_removed_tail (*output));
+        if (toa_output_count_at_open (*output))
+            fprintf (stderr, "toa: %s already holds %zu results; those prompts are not "
+                     "written again\n", options->output_path,
+                     toa_output_count_at_open (*output));
+    }
+    toa_errors_clear (&errors);
+    return code;
+}
+
 int
 toa_submit_run (const toa_submit_options_t *options)
 {
@@ -172,25 +230,11 @@ toa_submit_run (const toa_submit_options_t *options)
     toa_config_t *config = s_load_config (options);
     if (!config)
         return TOA_EXIT_USAGE;
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_input_t *input = toa_input_read (options->input_path, &errors);
-    toa_output_t *output = input ? toa_output_open (options->output_path, &errors) : NULL;
-    char *settings = output ? toa_settings_text (config) : NULL;
-    int code = TOA_EXIT_USAGE;
-    if (!settings) {
-        toa_errors_print (&errors, stderr);
-        if (output)
-            fprintf (stderr, "toa submit: out of memory\n");
-        else if (!input)
-            fprintf (stderr, "toa submit: %s: nothing sent\n", options->input_path);
-    }
-    else {
-        if (toa_output_removed_tail (output))
-            fprintf (stderr, "toa: %s: cut off an incomplete last line (%zu bytes)\n",
-                     options->output_path, toa_output_removed_tail (output));
-        if (toa_output_count_at_open (output))
-            fprintf (stderr, "toa: %s already holds %zu results; those prompts are not "
-                     "written again\n", options->output_path, toa_output_count_at_open (output));
+    toa_input_t *input = NULL;
+    toa_output_t *output = NULL;
+    char *settings = NULL;
+    int code = s_prepare (options, config, &input, &settings, &output);
+    if (code == 0) {
         char job[80];
         if (options->job)
             snprintf (job, sizeof job, "%s", options->job);
@@ -199,7 +243,6 @@ toa_submit_run (const toa_submit_options_t *options)
         code = s_run (options, config, input, output, settings, job);
     }
     free (settings);
-    toa_errors_clear (&errors);
     toa_output_destroy (&output);
     toa_input_destroy (&input);
     toa_config_destroy (&config);

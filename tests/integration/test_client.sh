@@ -96,13 +96,19 @@ check_eq "--samples 0: usage error 2" 2 $?
 "$TOA" submit --config "$T/cfg.json" --input "$T/bad.jsonl" --output "$T/o.jsonl" --set method.samples=many 2>"$T/set.err"
 check_eq "bad --set: exit 2" 2 $?
 check "bad --set is explained" grep -q "method.samples" "$T/set.err"
+prompts "$T/p40.jsonl" 40
+"$TOA" submit --config "$T/cfg.json" --input "$T/p40.jsonl" --output "$T/big.jsonl" \
+    --set broker.max_message_bytes=2048 2>"$T/big.err"
+check_eq "a batch over the message limit: exit 2" 2 $?
+check "a batch over the message limit: says to split it" grep -q "split the file; nothing sent" "$T/big.err"
+sleep 0.3
+check_eq "bad input and oversize batch: the broker never got a submit" 0 "$(grep -c '^submit' "$T/local.events")"
 stop "$BROKER_PID"
 
 # --- a whole job ---------------------------------------------------------
 PORT=$(toa_free_port)
 config "$T/cfg.json" "$PORT"
 broker normal "$PORT"
-prompts "$T/p40.jsonl" 40
 "$TOA" submit --config "$T/cfg.json" --input "$T/p40.jsonl" --output "$T/out40.jsonl" \
     --job test-normal-1 --method best-of-n --samples 2 2>"$T/normal.err"
 check_eq "submit: exit 0" 0 $?
