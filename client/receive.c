@@ -106,7 +106,8 @@ s_on_result (s_loop_t *loop, const toa_msg_result_t *result, int64_t now)
     }
     toa_errors_clear (&errors);
     if (!loop->baseline) {
-        /* attach: the broker resends from the lowest unacknowledged seq */
+        /* attach without a progress first: the broker resends from the
+           lowest unacknowledged seq */
         loop->baseline = true;
         loop->stored_upto = result->seq - 1;
     }
@@ -122,6 +123,12 @@ s_on_progress (s_loop_t *loop, const toa_job_status_t *status, int64_t now)
     if (!status->job || strcmp (status->job, loop->options->job) != 0)
         return;
     loop->attached = true;
+    if (!loop->baseline) {
+        /* attach: results 0..fetched-1 are acknowledged, the rest come again */
+        loop->baseline = true;
+        loop->stored_upto = status->fetched - 1;
+        loop->stats.acked = status->fetched - 1;
+    }
     toa_progress_update (&loop->progress, status, now);
     if (strcmp (status->state, "done") == 0)
         s_finish (loop, TOA_EXIT_OK);

@@ -196,6 +196,14 @@ check_eq "attach: 30 lines" 30 "$(wc -l <"$T/stall.jsonl")"
 check_eq "attach: each prompt exactly once" yes "$(once "$T/stall.jsonl")"
 check_eq "attach: the broker saw the attach" 1 "$(grep -c '^attach test-stall-1' "$T/stall.events")"
 stop "$BROKER_PID"
+# a broker that resends everything (nothing acknowledged): the file stays as it is
+broker again "$PORT" --resume test-stall-1 --input "$T/p30.jsonl" --acked 0
+"$TOA" attach test-stall-1 --output "$T/stall.jsonl" --config "$T/cfg.json" 2>"$T/again.err"
+check_eq "attach again: exit 0" 0 $?
+check_eq "attach again: the broker resent all 30" 30 "$(grep -c '^result' "$T/again.events")"
+check_eq "attach again: still 30 lines, each once" "30 yes" "$(wc -l <"$T/stall.jsonl") $(once "$T/stall.jsonl")"
+check "attach again: the 30 repeats were skipped" grep -q "0 results written.*(30 duplicates skipped)" "$T/again.err"
+stop "$BROKER_PID"
 
 # cancel: the attached client learns it and stops
 PORT=$(toa_free_port)
