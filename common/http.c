@@ -552,9 +552,6 @@ s_start (toa_http_t *self, s_request_t *request, int replica_index, int64_t now)
     return 0;
 }
 
-static void s_finish (toa_http_t *self, s_request_t *request, toa_http_verdict_t verdict,
-                      bool exhausted, const toa_http_response_t *response, const char *reason);
-
 /* Starts queued requests of GROUP while replicas have room. */
 static void
 s_dispatch (toa_http_t *self, int group_index, int64_t now)
@@ -570,12 +567,14 @@ s_dispatch (toa_http_t *self, int group_index, int64_t now)
         if (replica >= 0) {
             s_list_remove (&group->queue, request);
             if (s_start (self, request, replica, now) != 0) {
-                toa_http_response_t response = {
-                    .curl_error = "", .body = "", .retry_after_ms = -1, .replica = replica,
-                    .attempt = request->attempts };
-                s_finish (self, request, TOA_HTTP_FAIL, false, &response,
-                          "out of memory starting a request");
-                return;                       /* the callback may have changed the queue */
+                /* out of memory or curl refused: try again shortly, never
+                 * calling back from here (submit and cancel call this) */
+                toa_warn ("http: %s: cannot start a request; trying again in 100 ms",
+                          group->name);
+                request->not_before_ms = now + 100;
+                request->state = S_DELAYED;
+                s_list_push_back (&self->delayed, request);
+                return;
             }
         }
         request = next;
@@ -753,7 +752,7 @@ s_note_health (toa_http_t *self, s_request_t *request, const toa_http_response_t
 {
     s_group_t *group = &self->groups[request->group];
     s_replica_t *replica = &group->replicas[request->replica];
-    bool failure = response->status == 0
+    bool failure = response->curl_code != CURLE_OK
                  ? toa_http_classify (0, response->curl_code) == TOA_HTTP_RETRY
                  : response->status >= 500;
     if (request->probe)
@@ -796,7 +795,7 @@ s_header (CURL *easy, const char *name)
 static void
 s_default_reason (const toa_http_response_t *response, char *reason, size_t size)
 {
-    if (response->status == 0)
+    if (response->curl_code != CURLE_OK)
         snprintf (reason, size, "%s", *response->curl_error ? response->curl_error
                                       : curl_easy_strerror ((CURLcode) response->curl_code));
     else

@@ -71,6 +71,7 @@ s_send (toa_peer_t *self, const toa_msg_t *msg)
     if (!self->socket)
         return -1;
     if (toa_transport_send (self->socket, NULL, msg) != 0) {
+        self->last_send_ms = toa_now_ms ();  /* a heartbeat waits its next turn */
         self->stats.send_errors++;
         toa_warn ("peer: cannot send %s to the broker: %s", toa_msg_type_name (msg->type),
                   zmq_strerror (errno));

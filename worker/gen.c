@@ -409,7 +409,7 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
     s_part_t *part = arg;
     toa_openai_reply_clear (&part->reply);
     part->rejected_n = false;
-    if (response->status == 0)
+    if (response->status == 0 || response->curl_code != 0)
         return suggested;                        /* transport error: curl's reason */
     if (suggested == TOA_HTTP_DONE) {
         char why[200];
