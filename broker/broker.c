@@ -255,6 +255,7 @@ toa_broker_run (toa_broker_t *self, volatile sig_atomic_t *stop)
     toa_info ("listening: clients %s, workers %s; redis %s", self->options.client_endpoint,
               self->options.worker_endpoint, self->options.redis_url);
     self->reconnect_at_ms = 0;
+    s_recover (self, toa_now_ms ());   /* before any client is answered */
     while (!*stop)
         s_pass (self);
     self->stopping = true;

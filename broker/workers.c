@@ -100,7 +100,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
         toa_tasks_count_stale (b->tasks);
         b->stats.dropped_results++;
         toa_info ("dropped a late answer for task %" PRIu64 " attempt %" PRId64
-                  " (its lease had ended)", id, attempt);
+                  " (that lease had ended: the task was re-issued or dropped)", id, attempt);
         return;
     }
     toa_task_t *task;

@@ -9,7 +9,8 @@
  *   attaches to J with --attach; appends each result to --out unless its id
  *   is there already, acknowledges it, and exits 0 when progress says done.
  *   Sends attach again when the broker is silent for --reattach-ms (it may
- *   have restarted). Exit: 0 done, 1 timeout, 3 rejected, 4 error message.
+ *   have restarted); an error 503 (Redis away) is waited out the same way.
+ *   Exit: 0 done, 1 timeout, 3 rejected, 4 error message.
  * broker_peers status|cancel --endpoint E [--job J]
  *   Prints the status (or error) answered.
  * broker_peers worker --endpoint E [--models a,b] [--backends x,y]
@@ -308,8 +309,10 @@ s_client (void *zmq, const s_options_t *o)
         else if (msg.type == TOA_MSG_ERROR) {
             s_emit ("error", json_pack ("{s:I, s:s}", "code", (json_int_t) msg.u.error.code,
                                         "message", msg.u.error.message));
-            rc = 4;
-            stop = true;
+            if (msg.u.error.code != 503) {   /* 503: Redis is away; attach again later */
+                rc = 4;
+                stop = true;
+            }
         }
         else if (msg.type == TOA_MSG_RESULT) {
             int written = s_store_result (out, seen, msg.u.result.result);

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# test_broker.sh - the real toa-broker with a real redis-server, driven over
+# real ZeroMQ by tests/harness/broker_peers (a client, and a worker + scorer
+# answering with deterministic texts and rewards): best-of-n and TOA jobs to
+# the end, rejected batches that leave no trace in Redis, credit never
+# exceeded, a model no worker serves, cancel, a late answer to a re-issued
+# task, kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM.
+source "$(dirname "$0")/../lib.sh"
+
+BROKER=$TOA_BIN/toa-broker
+PEERS=$(dirname "$TOA_BIN")/harness/broker_peers
+[ -x "$PEERS" ] || PEERS=$TOA_ROOT/build/harness/broker_peers
+[ -x "$PEERS" ] || (cd "$TOA_ROOT" && make -s build/harness/broker_peers >/dev/null 2>&1)
+for program in "$BROKER" "$PEERS"; do
+    if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
+done
+T=$TOA_TMP
+
+toa_start_redis yes || { not_ok "redis-server starts"; toa_done; }
+CPORT=$(toa_free_port)
+WPORT=$(toa_free_port)
+CLIENT_EP=tcp://127.0.0.1:$CPORT
+WORKER_EP=tcp://127.0.0.1:$WPORT
+rcli () { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# start_broker NAME: a broker with a 200 ms heartbeat and 1.5 s leases.
+# (Started here rather than with toa_start so that `wait` gets its status.)
+start_broker () {
+    "$BROKER" --redis "$REDIS_URL" --client-endpoint "$CLIENT_EP" \
+        --worker-endpoint "$WORKER_EP" --set broker.heartbeat_ms=200 \
+        --set broker.task_timeout_ms=1500 --max-active 4 >"$T/$1.log" 2>&1 &
+    BROKER_PID=$!
+    TOA_PIDS+=("$BROKER_PID")
+    toa_wait_port "$CPORT" 10 && toa_wait_port "$WPORT" 10
+}
+
+# settings FILE METHOD MODELS SAMPLES [EXTRA]: job settings JSON.
+settings () {
+    echo "{\"models\": $3, \"method\": {\"name\": \"$2\", \"samples\": $4 ${5:-}}," \
+         "\"sampling\": {\"seed\": 11}," \
+         "\"reward\": {\"backend\": \"fake\", \"reference_field\": \"gold_answer\"}}" >"$1"
+}
+
+# prompts FILE N: N prompts, ids p1 2 p3 ..., half with a gold answer.
+prompts () {
+    : >"$1"
+    for i in $(seq "$2"); do
+        if [ $((i % 2)) -eq 1 ]; then
+            echo "{\"id\": \"p$i\", \"instruction\": \"What is $i + $i?\", \"gold_answer\": $((2 * i))}" >>"$1"
+        else
+            echo "{\"id\": $i, \"messages\": [{\"role\": \"user\", \"content\": \"Say $i\"}]}" >>"$1"
+        fi
+    done
+}
+
+# client NAME JOB METHOD SETTINGS PROMPTS [options]: runs the client to the end.
+client () {
+    local name=$1 job=$2 method=$3 settings_file=$4 prompts_file=$5
+    shift 5
+    "$PEERS" client --endpoint "$CLIENT_EP" --job "$job" --method "$method" \
+        --settings "$settings_file" --prompts "$prompts_file" --out "$T/$name.jsonl" "$@" \
+        >"$T/$name.events" 2>&1
+}
+
+# check_results NAME N RESPONSES [tree]: N result lines, unique ids, each with
+# RESPONSES scored responses and every result field.
+check_results () {
+    python3 - "$T/$1.jsonl" "$2" "$3" "${4:-}" <<'EOF'
+import json, sys
+path, n, responses, tree = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+lines = [json.loads(l) for l in open(path)]
+assert len(lines) == n, f"{len(lines)} lines, expected {n}"
+ids = [json.dumps(l["id"]) for l in lines]
+assert len(set(ids)) == n, f"duplicate ids {ids}"
+for l in lines:
+    for key in ("responses", "actions", "rewards", "n_prompt_tokens", "n_completion_tokens",
+                "total_tokens", "best_response", "best_model", "best_reward", "method"):
+        assert key in l, f"{key} missing"
+    assert len(l["responses"]) == responses, f"{len(l['responses'])} responses"
+    assert all(isinstance(r, float) or isinstance(r, int) for r in l["rewards"]), l["rewards"]
+    assert all(isinstance(t, str) for t in l["responses"])
+    assert len(l["actions"]) == responses and len(l["total_tokens"]) == responses
+    assert l["best_reward"] == max(l["rewards"])
+    assert l["best_response"] == l["responses"][l["rewards"].index(max(l["rewards"]))]
+    assert "failures" not in l
+    assert ("instruction" in l) or ("messages" in l)
+    if tree:
+        assert len([x for x in l["tree"]["nodes"] if x["kind"] == "response"]) == responses
+        assert any(a["depth"] > 0 for a in l["actions"]), "no refinement"
+EOF
+}
+
+# no_keys JOB: nothing of the job is left in Redis.
+no_keys () {
+    [ "$(rcli --scan --pattern "*$1*" | wc -l)" -eq 0 ] && [ "$(rcli sismember toa:jobs "$1")" = 0 ]
+}
+
+# event_count NAME EVENT: lines of that event in $T/NAME.events (or .out).
+event_count () { grep -c "\"event\":\"$2\"" "$T/$1" 2>/dev/null; }
+
+start_broker broker1 || { not_ok "broker starts and listens"; toa_done; }
+ok "broker starts and listens"
+WORKER_PID=$(toa_start worker "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
+    --backends fake --credit 1 --delay-ms 15 --heartbeat-ms 200 --broker-silence-ms 1000 \
+    --run-ms 120000)
+
+# --- best-of-n and TOA to the end ------------------------------------------
+prompts "$T/p3.jsonl" 3
+settings "$T/bon.json" best-of-n '["m-a", "m-b"]' 2
+client bon job-bon best-of-n "$T/bon.json" "$T/p3.jsonl" --timeout-ms 20000
+check_eq "best-of-n job runs to the end" 0 $?
+check "best-of-n job was accepted with 3 prompts" grep -q '"event":"accept","n_prompts":3' "$T/bon.events"
+check "best-of-n: 3 results, 4 scored responses each, every field" check_results bon 3 4
+check "best-of-n: Redis holds nothing of the job after the acks" no_keys job-bon
+
+settings "$T/toa.json" toa '["m-a", "m-b"]' 2 ', "width": 2'
+client toa job-toa toa "$T/toa.json" "$T/p3.jsonl" --timeout-ms 20000
+check_eq "toa job runs to the end" 0 $?
+check "toa: 3 results, 4 scored responses each, a tree, refinements" check_results toa 3 4 tree
+check "toa: Redis holds nothing of the job after the acks" no_keys job-toa
+check "score tasks carry the reference when the prompt has one" \
+    grep -q '"event":"score".*"reference":true' "$T/worker.log"
+check "score tasks carry nil when the prompt has no reference" \
+    grep -q '"event":"score".*"reference":false' "$T/worker.log"
+check_eq "a worker with credit 1 never held 2 tasks" 0 "$(event_count worker.log violation)"
+check "the worker is still running" kill -0 "$WORKER_PID"
+
+# --- rejected batches ---------------------------------------------------------
+cat >"$T/bad.jsonl" <<'EOF'
+{"id": 1, "instruction": "fine"}
+{"id": 1, "instruction": "duplicate id"}
+this is not json
+
+{"instruction": "no id"}
+{"id": 5, "note": "neither instruction nor messages"}
+EOF
+client bad job-bad best-of-n "$T/bon.json" "$T/bad.jsonl" --timeout-ms 5000
+check_eq "a bad batch is rejected" 3 $?
+for line in 2 3 5 6; do
+    check "the reject names line $line" grep -q "\"line\":$line," "$T/bad.events"
+done
+check "the reject does not name the good line" bash -c "! grep -q '\"line\":1,' '$T/bad.events'"
+check "the reject says duplicate" grep -q 'duplicate' "$T/bad.events"
+check "a rejected batch leaves no trace in Redis" no_keys job-bad
+: >"$T/empty.jsonl"
+client empty job-empty best-of-n "$T/bon.json" "$T/empty.jsonl" --timeout-ms 5000
+check_eq "an empty batch is rejected" 3 $?
+check "the empty batch reject is about line 0" grep -q '"line":0,' "$T/empty.events"
+settings "$T/narrow.json" toa '["m-a", "m-b"]' 2
+client narrow job-narrow toa "$T/narrow.json" "$T/p3.jsonl" --timeout-ms 5000
+check_eq "toa with width < models is rejected" 3 $?
+check "the settings reject names method.width on line 0" grep -q '"line":0,"reason":"settings: method.width' "$T/narrow.events"
+check "rejected settings leave no trace in Redis" no_keys job-narrow
+
+# --- a model no worker serves; cancel -----------------------------------------
+settings "$T/none.json" best-of-n '["m-none"]' 1
+client none job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 1500
+sleep 0.3
+"$PEERS" status --endpoint "$CLIENT_EP" --job job-none >"$T/none-status.events"
+check "status says no worker serves the model" \
+    grep -q '"waiting":"no worker serves model m-none"' "$T/none-status.events"
+check "the job waits (nothing done)" grep -q '"done":0' "$T/none-status.events"
+client dup job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 3000
+check_eq "a second submit with the same job id gets an error" 4 $?
+check "that error is 409" grep -q '"code":409' "$T/dup.events"
+"$PEERS" cancel --endpoint "$CLIENT_EP" --job job-none >"$T/cancel.events"
+check "cancel answers status cancelled" grep -q '"state":"cancelled"' "$T/cancel.events"
+check "a cancelled job leaves no trace in Redis" no_keys job-none
+"$PEERS" status --endpoint "$CLIENT_EP" --job job-none >"$T/gone.events"
+check "a cancelled job is unknown afterwards (404)" grep -q '"code":404' "$T/gone.events"
+
+# --- a late answer to a re-issued task is dropped -------------------------------
+SLOW_PID=$(toa_start slow "$PEERS" worker --endpoint "$WORKER_EP" --models m-late --credit 1 \
+    --hold-first-ms 2500 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+for _ in $(seq 50); do grep -q '"event":"ready"' "$T/slow.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.2
+FAST_PID=$(toa_start fast "$PEERS" worker --endpoint "$WORKER_EP" --models m-late --credit 1 \
+    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+sleep 0.3
+settings "$T/late.json" best-of-n '["m-late"]' 2
+prompts "$T/p1.jsonl" 1
+client late job-late best-of-n "$T/late.json" "$T/p1.jsonl" --timeout-ms 20000
+check_eq "the job with a held task runs to the end" 0 $?
+check "late: one result with 2 responses" check_results late 1 2
+for _ in $(seq 40); do grep -q '"event":"late-answer"' "$T/slow.log" && break; sleep 0.1; done
+sleep 0.3
+check "the slow worker answered late" grep -q '"event":"late-answer"' "$T/slow.log"
+check "the broker dropped the late answer and said so" grep -q 'dropped a late answer' "$T/broker1.log"
+check "the re-issued task went to the other worker" grep -q '"event":"gen"' "$T/fast.log"
+check_eq "the slow worker got nothing while it held its task" 0 "$(event_count slow.log violation)"
+kill "$SLOW_PID" "$FAST_PID" 2>/dev/null
+
+# --- SIGTERM: clean stop --------------------------------------------------------
+kill -TERM "$BROKER_PID"
+wait "$BROKER_PID"
+check_eq "SIGTERM: the broker exits 0" 0 $?
+check "SIGTERM: the broker says it stopped" grep -q 'INFO stopped' "$T/broker1.log"
+check "the final stats line counts the dropped answer" grep -Eq 'stats: .*dropped_results=[1-9]' "$T/broker1.log"
+check "peers were told to disconnect" grep -q 'broker shutting down' "$T/worker.log"
+
+# --- kill -9 mid-job: the next broker resumes from Redis ------------------------
+start_broker broker2 || not_ok "broker restarts"
+settings "$T/crash.json" toa '["m-a", "m-b"]' 3 ', "width": 2'
+prompts "$T/p4.jsonl" 4
+kill "$WORKER_PID" 2>/dev/null
+WORKER_PID=$(toa_start worker2 "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
+    --backends fake --credit 2 --delay-ms 200 --heartbeat-ms 200 --broker-silence-ms 1000 \
+    --run-ms 120000)
+sleep 0.3
+client crash job-crash toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 40000 --reattach-ms 1000 &
+CLIENT_PID=$!
+for _ in $(seq 100); do
+    [ "$(event_count crash.events accept)" -ge 1 ] && break
+    sleep 0.1
+done
+sleep 1
+kill -9 "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+done_before=$(rcli hget 'toa:job:{job-crash}' done)
+check "the job was mid-way when the broker was killed (done: $done_before of 4)" \
+    test "${done_before:-4}" -lt 4
+sleep 0.5
+start_broker broker3 || not_ok "broker starts again after kill -9"
+wait "$CLIENT_PID"
+check_eq "after kill -9 and a restart the job runs to the end" 0 $?
+check "the new broker reloaded the job from Redis" grep -q 'job job-crash: reloaded' "$T/broker3.log"
+check "kill -9: 4 results, each prompt exactly once, 6 responses each" check_results crash 4 6 tree
+check "kill -9: Redis holds nothing of the job after the acks" no_keys job-crash
+
+# --- Redis restart mid-job -------------------------------------------------------
+client redis job-redis toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 40000 --reattach-ms 1500 &
+CLIENT_PID=$!
+for _ in $(seq 100); do
+    [ "$(event_count redis.events accept)" -ge 1 ] && break
+    sleep 0.1
+done
+sleep 1
+rcli shutdown >/dev/null 2>&1   # writes the AOF, then exits
+sleep 1
+REDIS_PID=$(toa_start redis2 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --dir "$TOA_TMP/redis" --save '' --appendonly yes --daemonize no)
+toa_wait_port "$REDIS_PORT" 10
+wait "$CLIENT_PID"
+check_eq "after a Redis restart the job runs to the end" 0 $?
+check "the broker noticed Redis was gone" grep -q 'dispatching stops' "$T/broker3.log"
+check "the broker rebuilt its state from Redis" grep -q 'redis: connected; 1 jobs' "$T/broker3.log"
+check "redis restart: 4 results, each prompt once, 6 responses each" check_results redis 4 6 tree
+check "the broker is still running" kill -0 "$BROKER_PID"
+check_eq "no credit violation over the whole run" 0 "$(cat "$T"/worker*.log | grep -c '"event":"violation"')"
+toa_done
