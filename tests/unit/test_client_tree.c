@@ -142,8 +142,8 @@ test_malformed_trees (void **state)
     (void) state;
     const char *bad[] = {
         /* child before its parent */
-        "{\"tree\": {\"nodes\": [{\"id\": 0, \"parent\": null, \"kind\": \"root\"},"
-        " {\"id\": 1, \"parent\": 2, \"kind\": \"action\"}, {\"id\": 2, \"parent\": 0}]}}",
+        ("{\"tree\": {\"nodes\": [{\"id\": 0, \"parent\": null, \"kind\": \"root\"},"
+         " {\"id\": 1, \"parent\": 2, \"kind\": \"action\"}, {\"id\": 2, \"parent\": 0}]}}"),
         /* first node is not the root */
         "{\"tree\": {\"nodes\": [{\"id\": 0, \"parent\": 3, \"kind\": \"root\"}]}}",
         /* a node that is not an object */
