@@ -100,9 +100,9 @@ event_count () { grep -c "\"event\":\"$2\"" "$T/$1" 2>/dev/null; }
 
 start_broker broker1 || { not_ok "broker starts and listens"; toa_done; }
 ok "broker starts and listens"
-WORKER_PID=$(toa_start worker "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
+WORKER_PID=$(toa_start worker "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b,m-bad \
     --backends fake --credit 1 --delay-ms 15 --heartbeat-ms 200 --broker-silence-ms 1000 \
-    --run-ms 120000)
+    --fail-model m-bad --run-ms 120000)
 
 # --- best-of-n and TOA to the end ------------------------------------------
 prompts "$T/p3.jsonl" 3
@@ -124,6 +124,35 @@ check "score tasks carry nil when the prompt has no reference" \
     grep -q '"event":"score".*"reference":false' "$T/worker.log"
 check_eq "a worker with credit 1 never held 2 tasks" 0 "$(event_count worker.log violation)"
 check "the worker is still running" kill -0 "$WORKER_PID"
+
+# --- task failures ------------------------------------------------------------
+settings "$T/fail.json" best-of-n '["m-a", "m-bad"]' 2
+client fail job-fail best-of-n "$T/fail.json" "$T/p3.jsonl" --timeout-ms 20000
+check_eq "a job with a model that always fails still runs to the end" 0 $?
+check "permanent failures are in each result (index, model, reason), rewards null" \
+    python3 - "$T/fail.jsonl" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 3
+for l in lines:
+    assert len(l["responses"]) == 4 and len(l["rewards"]) == 4
+    bad = [i for i, a in enumerate(l["actions"]) if a["model"] == "m-bad"]
+    assert len(bad) == 2 and all(l["rewards"][i] is None and l["responses"][i] is None for i in bad)
+    assert sorted(f["index"] for f in l["failures"]) == bad
+    assert all(f["model"] == "m-bad" and "refuses" in f["reason"] for f in l["failures"])
+    assert l["best_model"] == "m-a"
+EOF
+check "the job's failed count says 6" grep -q '"failed":6' "$T/fail.events"
+RETRY_PID=$(toa_start retry "$PEERS" worker --endpoint "$WORKER_EP" --models m-retry --credit 1 \
+    --fail-first-transient 2 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+settings "$T/retry.json" best-of-n '["m-retry"]' 2
+prompts "$T/p1.jsonl" 1
+client retry job-retry best-of-n "$T/retry.json" "$T/p1.jsonl" --timeout-ms 20000
+check_eq "transient failures are retried until the job is done" 0 $?
+check "retry: one result, 2 responses, no failures" check_results retry 1 2
+check_eq "retry: the worker saw 4 generation tasks (2 failed, 2 answered)" 4 \
+    "$(event_count retry.log gen)"
+kill "$RETRY_PID" 2>/dev/null
 
 # --- rejected batches ---------------------------------------------------------
 cat >"$T/bad.jsonl" <<'EOF'
@@ -178,7 +207,6 @@ FAST_PID=$(toa_start fast "$PEERS" worker --endpoint "$WORKER_EP" --models m-lat
     --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
 sleep 0.3
 settings "$T/late.json" best-of-n '["m-late"]' 2
-prompts "$T/p1.jsonl" 1
 client late job-late best-of-n "$T/late.json" "$T/p1.jsonl" --timeout-ms 20000
 check_eq "the job with a held task runs to the end" 0 $?
 check "late: one result with 2 responses" check_results late 1 2
@@ -214,8 +242,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 sleep 1
-kill -9 "$BROKER_PID"
-wait "$BROKER_PID" 2>/dev/null
+{ kill -9 "$BROKER_PID"; wait "$BROKER_PID"; } 2>/dev/null
 done_before=$(rcli hget 'toa:job:{job-crash}' done)
 check "the job was mid-way when the broker was killed (done: $done_before of 4)" \
     test "${done_before:-4}" -lt 4
