@@ -76,6 +76,7 @@ typedef struct {
 typedef struct {
     curl_socket_t fd;
     int what;                    /* CURL_POLL_IN / OUT / INOUT */
+    size_t index;                /* in toa_http_t.sockets */
 } s_socket_t;
 
 struct toa_http_s {
@@ -88,7 +89,7 @@ struct toa_http_s {
     size_t pending;
     uint64_t next_id;
     uint64_t rng;
-    s_socket_t *sockets;
+    s_socket_t **sockets;        /* curl's sockets, each also curl_multi_assign()ed */
     size_t n_sockets, sockets_capacity;
     int64_t timer_deadline_ms;   /* curl's timer, -1 = none */
     CURL *easy_pool[S_EASY_POOL_MAX];
@@ -270,29 +271,35 @@ static int
 s_socket_callback (CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     (void) easy;
-    (void) socketp;
     toa_http_t *self = userp;
-    size_t i = 0;
-    while (i < self->n_sockets && self->sockets[i].fd != fd)
-        i++;
+    s_socket_t *entry = socketp;
     if (what == CURL_POLL_REMOVE) {
-        if (i < self->n_sockets)
-            self->sockets[i] = self->sockets[--self->n_sockets];
+        if (entry) {
+            s_socket_t *last = self->sockets[--self->n_sockets];
+            self->sockets[entry->index] = last;
+            last->index = entry->index;
+            free (entry);
+        }
         return 0;
     }
-    if (i == self->n_sockets) {
+    if (!entry) {
         if (self->n_sockets == self->sockets_capacity) {
             size_t capacity = self->sockets_capacity ? self->sockets_capacity * 2 : 16;
-            s_socket_t *sockets = realloc (self->sockets, capacity * sizeof *sockets);
+            s_socket_t **sockets = realloc (self->sockets, capacity * sizeof *sockets);
             if (!sockets)
                 return -1;
             self->sockets = sockets;
             self->sockets_capacity = capacity;
         }
-        self->n_sockets++;
+        entry = calloc (1, sizeof *entry);
+        if (!entry)
+            return -1;
+        entry->index = self->n_sockets;
+        self->sockets[self->n_sockets++] = entry;
+        curl_multi_assign (self->multi, fd, entry);
     }
-    self->sockets[i].fd = fd;
-    self->sockets[i].what = what;
+    entry->fd = fd;
+    entry->what = what;
     return 0;
 }
 
@@ -405,6 +412,8 @@ toa_http_destroy (toa_http_t **self_p)
     for (size_t i = 0; i < self->n_easy_pool; i++)
         curl_easy_cleanup (self->easy_pool[i]);
     curl_multi_cleanup (self->multi);
+    for (size_t i = 0; i < self->n_sockets; i++)
+        free (self->sockets[i]);             /* sockets curl did not remove */
     for (size_t g = 0; g < self->n_groups; g++) {
         for (size_t r = 0; r < self->groups[g].n_replicas; r++)
             free (self->groups[g].replicas[r].base_url);
@@ -870,9 +879,9 @@ toa_http_poll_fill (const toa_http_t *self, zmq_pollitem_t *items, size_t max)
     size_t n = 0;
     for (size_t i = 0; self && i < self->n_sockets && n < max; i++, n++) {
         items[n].socket = NULL;
-        items[n].fd = self->sockets[i].fd;
-        items[n].events = (short) (((self->sockets[i].what & CURL_POLL_IN) ? ZMQ_POLLIN : 0)
-                                   | ((self->sockets[i].what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
+        items[n].fd = self->sockets[i]->fd;
+        items[n].events = (short) (((self->sockets[i]->what & CURL_POLL_IN) ? ZMQ_POLLIN : 0)
+                                   | ((self->sockets[i]->what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
         items[n].revents = 0;
     }
     return n;
