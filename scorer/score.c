@@ -519,6 +519,14 @@ s_call_answer (s_call_t *call)
     }
 }
 
+/* A status that may come from one bad input of a batch (too long, say),
+ * rather than from the request as a whole (auth, quota). */
+static bool
+s_blames_input (long status)
+{
+    return status == 400 || status == 413 || status == 422;
+}
+
 static void
 s_call_done (void *arg, const toa_http_result_t *result)
 {
@@ -528,7 +536,7 @@ s_call_done (void *arg, const toa_http_result_t *result)
     long status = result->response ? result->response->status : 0;
     if (result->verdict == TOA_HTTP_DONE)
         s_call_answer (call);
-    else if (!result->exhausted && status >= 400 && status < 500 && !call->single) {
+    else if (!result->exhausted && s_blames_input (status) && !call->single) {
         /* one bad text (too long, say) should not fail its whole batch */
         toa_info ("reward: batch of %zu refused (%s); sending its tasks one by one", call->n,
                   result->reason);
@@ -602,8 +610,8 @@ toa_score_start (toa_score_t *self, toa_msg_t *msg, uint64_t session)
     }
     const char *ours = toa_backend_name (self->backend);
     if (!msg->u.score_task.backend || strcmp (msg->u.score_task.backend, ours) != 0) {
-        char why[TOA_PROTO_MAX_NAME + 100];
-        snprintf (why, sizeof why, "backend %s is not served by this scorer (it serves %s)",
+        char why[400];
+        snprintf (why, sizeof why, "backend %.200s is not served by this scorer (it serves %s)",
                   msg->u.score_task.backend ? msg->u.score_task.backend : "(none)", ours);
         s_refuse (self, msg, session, why);
         return;

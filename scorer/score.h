@@ -7,8 +7,9 @@
  *
  * Failure classes (TASK_FAILURE):
  *   - no reference for math-verify or chrf, a task for another backend, a
- *     4xx from the server other than 408/409/429 (for a batch: after each
- *     of its tasks was tried alone), an exhausted quota: permanent;
+ *     4xx from the server other than 408/409/429 (for a batch refused with
+ *     400, 413 or 422: after each of its tasks was tried alone), an
+ *     exhausted quota: permanent;
  *   - HTTP 5xx, 408, 409, 429, timeouts, connection errors and 2xx replies
  *     that cannot be read as a whole, once reward.max_retries retries are
  *     used up: transient (the broker may re-issue the task);

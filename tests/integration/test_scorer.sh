@@ -201,20 +201,22 @@ check "http-reward: the part batch waited about batch_wait_ms ($waited ms)" \
 
 # unusable replies in batches of 2: a null entry, a short array, a 400
 config "$TOA_TMP/hrbad.json" "{\"backend\": \"http-reward\", \"url\": \"$RS/reward\",
-    \"batch_size\": 2, \"batch_wait_ms\": 100, \"max_retries\": 2}"
+    \"batch_size\": 2, \"batch_wait_ms\": 1000, \"max_retries\": 2}"
+{ task 1 http-reward "no reward given"; task 2 http-reward "reward=0.5"; } >"$TOA_TMP/hrnull.tasks"
 {
-    task 1 http-reward "no reward given"; task 2 http-reward "reward=0.5"
     task 3 http-reward "reward=1 SHORT";  task 4 http-reward "reward=2"
     task 5 http-reward "FAIL400";         task 6 http-reward "reward=5"
 } >"$TOA_TMP/hrbad.tasks"
 rs_reset
-run hrbad "$TOA_TMP/hrbad.json" "$TOA_TMP/hrbad.tasks" --harness --reissue-transient --
-E=$TOA_TMP/hrbad.events
+run hrnull "$TOA_TMP/hrbad.json" "$TOA_TMP/hrnull.tasks" --harness --reissue-transient --
+E=$TOA_TMP/hrnull.events
 # attempt CLASS of every failure of TASK, in order
 failures () { jq -r "select(.event==\"failure\" and .task==$2) | \"\\(.attempt) \\(.class)\"" "$1" | tr '\n' ' ' | sed 's/ $//'; }
 check_eq "a null reward fails its task: transient on attempt 1, permanent on 2" \
     "1 transient 2 permanent" "$(failures "$E" 1)"
 check_eq "its batch neighbour still gets its reward" 0.5 "$(answer "$E" 2 .reward)"
+run hrbad "$TOA_TMP/hrbad.json" "$TOA_TMP/hrbad.tasks"
+E=$TOA_TMP/hrbad.events
 check_eq "a short rewards array gives neither task a reward (no zeros)" 0 \
     "$(jq -s '[.[] | select(.event=="result" and (.task==3 or .task==4))] | length' "$E")"
 check_eq "a short rewards array fails both tasks as transient" "transient transient" \
@@ -224,6 +226,8 @@ check "a short array's failure says why" grep -q \
 check_eq "HTTP 400 on a batch: the bad task alone fails, permanently, with its status" \
     "permanent 400" "$(answer "$E" 5 '"\(.class) \(.http_status)"')"
 check_eq "HTTP 400 on a batch: its neighbour is scored alone" 5 "$(answer "$E" 6 .reward)"
+check_eq "HTTP 400 on a batch: one call of 2, then one call each" "2 1 1" \
+    "$(rs_stats | jq -r '[.bodies[] | select(.query | tostring | contains("FAIL400") or contains("reward=5")) | .query | length] | map(tostring) | join(" ")')"
 check_eq "every task gets a reward or a failure" true \
     "$(jq -r 'select(.event=="done") | .all_answered' "$E")"
 
