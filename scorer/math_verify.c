@@ -402,7 +402,11 @@ s_find_hashes (const char *text, const char *end, s_span_t *answer)
 {
     int found = 0;
     const char *p = text;
-    while ((p = strstr (p, "####")) != NULL) {
+    while (p < end) {
+        if (*p != '#' || !s_starts (p, end, "####")) {
+            p++;
+            continue;
+        }
         while (p < end && *p == '#')
             p++;
         const char *q = s_skip_decorations (p, end, 0);
@@ -418,7 +422,9 @@ s_find_boxed (const char *text, const char *end, s_span_t *answer)
 {
     const char *recent [S_BOXED_TRIES];         /* ends of the keyword */
     size_t seen = 0;
-    for (const char *p = strchr (text, '\\'); p; p = strchr (p + 1, '\\')) {
+    for (const char *p = text; p < end; p++) {
+        if (*p != '\\')
+            continue;
         size_t length = s_starts (p, end, "\\boxed");
         if (!length)
             length = s_starts (p, end, "\\fbox");
