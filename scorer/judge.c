@@ -2,6 +2,7 @@
 #include "scorer/judge.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,17 @@ s_found_add (s_found_t *found, double value)
 }
 
 static void
-s_why (char *why, size_t size, const char *fmt, double a, double b)
+s_why (char *why, size_t size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_why (char *why, size_t size, const char *fmt, ...)
 {
-    if (why && size)
-        snprintf (why, size, fmt, a, b);
+    if (!why || size == 0)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (why, size, fmt, args);
+    va_end (args);
 }
 
 /* Parses digits with an optional decimal part at TEXT. Returns the number of
@@ -191,7 +199,7 @@ toa_judge_parse_score (const char *reply, double scale_max, double *score, char 
                        size_t why_size)
 {
     if (!reply || !score || !(scale_max >= 1)) {
-        s_why (why, why_size, "no reply", 0, 0);
+        s_why (why, why_size, "no reply");
         return -1;
     }
     s_found_t found;
@@ -204,7 +212,7 @@ toa_judge_parse_score (const char *reply, double scale_max, double *score, char 
     if (found.count == 0)
         s_find_bare (reply, &found);
     if (found.count == 0) {
-        s_why (why, why_size, "no rating found in the judge's reply", 0, 0);
+        s_why (why, why_size, "no rating found in the judge's reply");
         return -1;
     }
     if (found.wrong_scale) {
@@ -213,8 +221,7 @@ toa_judge_parse_score (const char *reply, double scale_max, double *score, char 
         return -1;
     }
     if (found.conflict) {
-        s_why (why, why_size, "ambiguous reply: ratings %g and others that differ", found.value,
-               0);
+        s_why (why, why_size, "ambiguous reply: rating %g and others that differ", found.value);
         return -1;
     }
     if (found.value < 1 || found.value > scale_max) {

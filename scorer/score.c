@@ -374,32 +374,46 @@ static toa_http_verdict_t s_classify (void *arg, const toa_http_response_t *resp
                                       size_t reason_size);
 static void s_call_done (void *arg, const toa_http_result_t *result);
 
-/* Sends TASKS[0..N) in one request. On failure every task is answered with
- * a transient failure. */
+/* A new call for TASKS[0..N), linked into SELF's calls, the tasks pointing
+ * to it; NULL when out of memory. */
+static s_call_t *
+s_call_new (toa_score_t *self, s_task_t *const *tasks, size_t n, bool single)
+{
+    s_call_t *call = calloc (1, sizeof *call);
+    if (!call)
+        return NULL;
+    call->tasks = calloc (n, sizeof *call->tasks);
+    call->rewards = calloc (n, sizeof *call->rewards);
+    call->have = calloc (n, sizeof *call->have);
+    if (!call->tasks || !call->rewards || !call->have) {
+        free (call->tasks);
+        free (call->rewards);
+        free (call->have);
+        free (call);
+        return NULL;
+    }
+    call->score = self;
+    call->n = n;
+    call->single = single || n == 1;
+    memcpy (call->tasks, tasks, n * sizeof *tasks);
+    for (size_t i = 0; i < n; i++)
+        tasks[i]->call = call;
+    call->next = self->calls;
+    if (self->calls)
+        self->calls->prev = call;
+    self->calls = call;
+    return call;
+}
+
+/* Sends TASKS[0..N) in one request (SINGLE: never split it). When that
+ * cannot be done every task is answered with a transient failure. */
 static void
 s_call_submit (toa_score_t *self, s_task_t *const *tasks, size_t n, bool single)
 {
-    s_call_t *call = calloc (1, sizeof *call);
-    if (call) {
-        call->tasks = calloc (n, sizeof *call->tasks);
-        call->rewards = calloc (n, sizeof *call->rewards);
-        call->have = calloc (n, sizeof *call->have);
-    }
-    char *body = NULL;
-    if (call && call->tasks && call->rewards && call->have) {
-        call->score = self;
-        call->n = n;
-        call->single = single || n == 1;
-        memcpy (call->tasks, tasks, n * sizeof *tasks);
-        for (size_t i = 0; i < n; i++)
-            tasks[i]->call = call;
-        call->next = self->calls;
-        if (self->calls)
-            self->calls->prev = call;
-        self->calls = call;
-        body = self->backend == TOA_BACKEND_LLM_JUDGE ? s_judge_body (self, tasks[0])
-                                                      : s_batch_body (self, call);
-    }
+    s_call_t *call = s_call_new (self, tasks, n, single);
+    char *body = !call ? NULL
+               : self->backend == TOA_BACKEND_LLM_JUDGE ? s_judge_body (self, tasks[0])
+               : s_batch_body (self, call);
     if (body) {
         const char *headers[1] = {self->authorization};
         toa_http_request_t spec = {
@@ -423,14 +437,8 @@ s_call_submit (toa_score_t *self, s_task_t *const *tasks, size_t n, bool single)
             return;
         }
     }
-    if (call && call->score)
+    if (call)
         s_call_free (call);                  /* detaches the tasks */
-    else if (call) {
-        free (call->tasks);
-        free (call->rewards);
-        free (call->have);
-        free (call);
-    }
     for (size_t i = 0; i < n; i++)
         s_task_fail (tasks[i], TOA_FAILURE_TRANSIENT, "out of memory building the request", 0);
 }
