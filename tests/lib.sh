@@ -16,6 +16,11 @@ TOA_FAILED=0
 
 toa_cleanup () {
     local pid
+    # toa_start may run in a command substitution (a subshell): its pids are
+    # kept in a file as well as in TOA_PIDS.
+    if [ -f "$TOA_TMP/.pids" ]; then
+        while read -r pid; do TOA_PIDS+=("$pid"); done <"$TOA_TMP/.pids"
+    fi
     for pid in "${TOA_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     for pid in "${TOA_PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -57,6 +62,7 @@ toa_start () {
     "$@" >"$TOA_TMP/$name.log" 2>&1 &
     local pid=$!
     TOA_PIDS+=("$pid")
+    echo "$pid" >>"$TOA_TMP/.pids"
     echo "$pid"
 }
 
