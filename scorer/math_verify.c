@@ -270,6 +270,39 @@ s_currency (const char *p, const char *end)
     return 0;
 }
 
+/* Scans the unsigned part of a number at P: \frac{a}{b}, or a decimal
+ * optionally followed by \frac{a}{b} (mixed number) or "/b". DOT_OK allows a
+ * leading '.'. Returns the end (P if none) with *VALUE and *VALID. */
+static const char *
+s_scan_magnitude (const char *p, const char *end, int dot_ok,
+                  double *value, int *valid)
+{
+    const char *q = s_scan_frac (p, end, value, valid);
+    if (q != p)
+        return q;
+    if (p >= end || !(s_is_digit (*p) || (*p == '.' && dot_ok)))
+        return p;
+    q = s_scan_decimal (p, end, value, valid);
+    if (q == p)
+        return p;
+    int integer = memchr (p, '.', (size_t) (q - p)) == NULL;
+    double part;
+    int part_ok;
+    const char *r;
+    if (integer && (r = s_scan_frac (q, end, &part, &part_ok)) != q) {
+        *value += part;                         /* mixed: 1\frac{1}{2} */
+        *valid = *valid && part_ok && part >= 0;
+        return r;
+    }
+    if (end - q >= 2 && q [0] == '/' && s_is_digit (q [1])) {
+        r = s_scan_decimal (q + 1, end, &part, &part_ok);
+        *valid = *valid && part_ok && part != 0;
+        *value = *valid ? *value / part : 0;
+        return r;
+    }
+    return q;
+}
+
 /* Scans one number at P (grammar in math_verify.h), PREVIOUS being the byte
  * before P (0 at the start): a sign is taken only after a byte that cannot
  * end an operand ("3-4" holds 3 and 4), a leading '.' only after a byte that
@@ -294,36 +327,13 @@ s_scan_number (const char *p, const char *end, char previous,
         if (!sign)
             q += s_sign (q, end, &negative);
     }
+    int dot_ok = q != p || !(s_is_digit (previous) || previous == '.');
     double number = 0;
     int ok = 0;
-    const char *r = s_scan_frac (q, end, &number, &ok);
-    if (r != q)
-        q = r;
-    else {
-        int dot_ok = q != p || !(s_is_digit (previous) || previous == '.');
-        if (q >= end || !(s_is_digit (*q) || (*q == '.' && dot_ok)))
-            return p;
-        r = s_scan_decimal (q, end, &number, &ok);
-        if (r == q)
-            return p;
-        int integer = memchr (q, '.', (size_t) (r - q)) == NULL;
-        q = r;
-        double part;
-        int part_ok;
-        if (integer && (r = s_scan_frac (q, end, &part, &part_ok)) != q) {
-            number += part;                     /* mixed: 1\frac{1}{2} */
-            ok = ok && part_ok && part >= 0;
-            q = r;
-        }
-        else
-        if (end - q >= 2 && q [0] == '/' && s_is_digit (q [1])) {
-            r = s_scan_decimal (q + 1, end, &part, &part_ok);
-            ok = ok && part_ok && part != 0;
-            number = ok ? number / part : 0;
-            q = r;
-        }
-    }
-    r = q;
+    const char *r = s_scan_magnitude (q, end, dot_ok, &number, &ok);
+    if (r == q)
+        return p;
+    q = r;
     while (r < end && (*r == ' ' || *r == '\t'))
         r++;
     if (r < end && *r == '%')
