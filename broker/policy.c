@@ -3,12 +3,17 @@
 
 #include <string.h>
 
+#include "broker/policy_baselines.h"
 #include "broker/policy_best_of_n.h"
 #include "broker/policy_toa.h"
 
 static const toa_policy_ops_t *const s_policies[] = {
     &toa_policy_toa,
     &toa_policy_best_of_n,
+    &toa_policy_prs,
+    &toa_policy_ensemble,
+    &toa_policy_seq_refine,
+    &toa_policy_moa,
 };
 #define S_COUNT (sizeof s_policies / sizeof s_policies[0])
 
@@ -26,5 +31,5 @@ toa_policy_find (const char *method)
 const char *
 toa_policy_names (void)
 {
-    return "toa best-of-n";
+    return "toa best-of-n prs ensemble seq-refine moa";
 }

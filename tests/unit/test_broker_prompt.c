@@ -1,6 +1,7 @@
 /* test_broker_prompt.c - unit tests of the broker's pure parts around one
  * prompt: job settings (defaults, every error at once), the policy registry,
- * best-of-n plan counts, the TOA adapter, generation records (JSON round
+ * best-of-n plan counts, the TOA adapter, the baselines (ensemble, PRS,
+ * sequential refine, MoA), generation records (JSON round
  * trip), task messages from templates, result lines, and replay (a prompt
  * rebuilt from its records continues exactly like the original). */
 #include <stdarg.h>
@@ -231,6 +232,11 @@ test_policy_registry (void **state)
     assert_null (toa_policy_find ("nope"));
     assert_null (toa_policy_find (NULL));
     assert_non_null (strstr (toa_policy_names (), "best-of-n"));
+    const char *names[] = {"prs", "ensemble", "seq-refine", "moa"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_non_null (toa_policy_find (names[i]));
+        assert_non_null (strstr (toa_policy_names (), names[i]));
+    }
 }
 
 static void
@@ -627,6 +633,131 @@ test_replay_best_of_n (void **state)
     s_check_replay (settings, 5, 3);
 }
 
+
+/* Runs a whole prompt of SETTINGS and returns its result line (parsed). */
+static json_t *
+s_full_run (const char *settings_text, int fail_every)
+{
+    toa_job_settings_t *s = s_settings (settings_text);
+    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_prompt_work_t work = {0};
+    assert_int_equal (toa_prompt_start (prompt, &work), 0);
+    s_world_t world = {0};
+    s_run (prompt, &world, &work, 100000, fail_every);
+    bool stuck = true;
+    assert_true (toa_prompt_finished (prompt, &stuck));
+    assert_false (stuck);
+    char *line = toa_prompt_result_line (prompt);
+    json_t *result = json_loads (line, 0, NULL);
+    free (line);
+    toa_prompt_destroy (&prompt);
+    toa_prompt_work_clear (&work);
+    toa_job_settings_destroy (&s);
+    assert_non_null (result);
+    return result;
+}
+
+static int
+s_action_int (json_t *result, size_t i, const char *key)
+{
+    return (int) json_integer_value (json_object_get (json_array_get (
+        json_object_get (result, "actions"), i), key));
+}
+
+static const char *
+s_action_model (json_t *result, size_t i)
+{
+    return json_string_value (json_object_get (json_array_get (
+        json_object_get (result, "actions"), i), "model"));
+}
+
+static void
+test_baselines_budget_and_shape (void **state)
+{
+    (void) state;
+    const char *models = "\"models\": [\"a\", \"b\", \"c\"], \"reward\": {\"backend\": \"x\"}";
+    char text[512];
+    /* ensemble: 3 x 3, every model 3 times, all answers. */
+    snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"ensemble\", \"samples\": 3}}", models);
+    json_t *result = s_full_run (text, 0);
+    int per_model[3] = {0};
+    for (size_t i = 0; i < 9; i++) {
+        per_model[s_action_model (result, i)[0] - 'a']++;
+        assert_int_equal (s_action_int (result, i, "depth"), 0);
+    }
+    assert_int_equal (json_array_size (json_object_get (result, "responses")), 9);
+    assert_true (per_model[0] == 3 && per_model[1] == 3 && per_model[2] == 3);
+    json_decref (result);
+    /* prs: one model (b), 5 samples then 4 refinements of depth 1. */
+    snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"prs\", \"samples\": 3,"
+              " \"prs_model\": \"b\"}}", models);
+    result = s_full_run (text, 0);
+    assert_int_equal (json_array_size (json_object_get (result, "responses")), 9);
+    for (size_t i = 0; i < 9; i++) {
+        assert_string_equal (s_action_model (result, i), "b");
+        assert_int_equal (s_action_int (result, i, "depth"), i < 5 ? 0 : 1);
+    }
+    json_decref (result);
+    /* seq-refine: 3 rounds; each has every model once, depths 0 1 2. */
+    snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"seq-refine\", \"samples\": 3}}",
+              models);
+    result = s_full_run (text, 0);
+    for (size_t round = 0; round < 3; round++) {
+        int seen = 0;
+        for (size_t k = 0; k < 3; k++) {
+            assert_int_equal (s_action_int (result, round * 3 + k, "depth"), (int) k);
+            seen |= 1 << (s_action_model (result, round * 3 + k)[0] - 'a');
+        }
+        assert_int_equal (seen, 7);
+    }
+    json_decref (result);
+    /* moa, 2 layers a round, 4 layers: depths 0 1 0 1 per layer. */
+    snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"moa\", \"samples\": 4,"
+              " \"moa_aggregate\": 2}}", models);
+    result = s_full_run (text, 0);
+    assert_int_equal (json_array_size (json_object_get (result, "responses")), 12);
+    int depths[12];
+    for (size_t i = 0; i < 12; i++)
+        depths[i] = s_action_int (result, i, "depth");
+    int ones = 0;
+    for (size_t i = 0; i < 12; i++)
+        ones += depths[i];
+    assert_int_equal (ones, 6);
+    json_decref (result);
+    /* Failures count against the budget and never stall. */
+    const char *names[] = {"ensemble", "prs", "seq-refine", "moa", "best-of-n", "toa"};
+    for (size_t m = 0; m < sizeof names / sizeof *names; m++) {
+        snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"%s\", \"samples\": 3}}",
+                  models, names[m]);
+        result = s_full_run (text, 3);
+        assert_int_equal (json_array_size (json_object_get (result, "responses")), 9);
+        size_t failures = json_array_size (json_object_get (result, "failures")), nulls = 0;
+        for (size_t i = 0; i < 9; i++)
+            nulls += json_is_null (json_array_get (json_object_get (result, "rewards"), i));
+        if (failures < 1)
+            print_error ("%s: no failure\n", names[m]);
+        assert_true (failures >= 1);
+        assert_int_equal (failures, nulls);
+        json_decref (result);
+    }
+}
+
+static void
+test_replay_baselines (void **state)
+{
+    (void) state;
+    const char *names[] = {"ensemble", "prs", "seq-refine", "moa"};
+    for (size_t m = 0; m < sizeof names / sizeof *names; m++) {
+        char text[512];
+        snprintf (text, sizeof text, "{\"models\": [\"a\", \"b\", \"c\"], \"reward\": "
+                  "{\"backend\": \"x\"}, \"method\": {\"name\": \"%s\", \"samples\": 3,"
+                  " \"seed\": 4}}", names[m]);
+        for (int cut = 0; cut <= 18; cut += 3)
+            s_check_replay (text, cut, 0);
+        s_check_replay (text, 7, 4);
+    }
+}
+
 int
 main (void)
 {
@@ -645,6 +776,8 @@ main (void)
         cmocka_unit_test (test_prompt_bad_line),
         cmocka_unit_test (test_replay_toa),
         cmocka_unit_test (test_replay_best_of_n),
+        cmocka_unit_test (test_baselines_budget_and_shape),
+        cmocka_unit_test (test_replay_baselines),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
