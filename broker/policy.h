@@ -32,6 +32,8 @@ typedef struct {
     int n_inputs;
     int n;                   /* samples in one request (>= 1) */
     uint64_t tag;            /* the policy's own reference (e.g. MCTS node) */
+    int layer;               /* TOA: layer of the action node (odd); 0 otherwise */
+    int parent_g;            /* TOA (layer > 0): response the action hangs under, -1 root */
 } toa_gen_plan_t;
 
 typedef struct {

@@ -76,6 +76,8 @@ s_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
             return 0;        /* cannot happen: j is an applied response */
         input = self->response_of_g[action.j];
     }
+    int parent = action.parent_g >= 0 && action.parent_g < self->applied
+                     ? self->response_of_g[action.parent_g] : -1;
     self->pending = true;
     self->action = action;
     self->tag++;
@@ -88,6 +90,8 @@ s_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
         .n_inputs = input >= 0 ? 1 : 0,
         .n = 1,
         .tag = self->tag,
+        .layer = action.layer_id,
+        .parent_g = parent,
     };
     plans[0].inputs[0] = input;
     return 1;

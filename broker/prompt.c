@@ -222,6 +222,8 @@ s_add_record (toa_prompt_t *self, const toa_gen_plan_t *plan)
     record->depth = plan->depth;
     record->n_inputs = plan->n_inputs;
     memcpy (record->inputs, plan->inputs, sizeof record->inputs);
+    record->layer = plan->layer;
+    record->parent_g = plan->layer > 0 ? plan->parent_g : -1;
     self->plans[g] = *plan;
     self->matched[g] = true;
     return g;
@@ -347,7 +349,8 @@ static bool
 s_same_request (const toa_gen_record_t *record, const toa_gen_plan_t *plan)
 {
     if (record->kind != plan->kind || record->model != plan->model
-        || record->n_inputs != plan->n_inputs)
+        || record->n_inputs != plan->n_inputs || record->layer != plan->layer
+        || (plan->layer > 0 && record->parent_g != plan->parent_g))
         return false;
     for (int i = 0; i < plan->n_inputs; i++)
         if (record->inputs[i] != plan->inputs[i])

@@ -61,6 +61,10 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
         "applied", record->applied);
     if (!object)
         return NULL;
+    if (record->layer > 0) {
+        json_object_set_new (object, "layer", json_integer (record->layer));
+        json_object_set_new (object, "parent_g", json_integer (record->parent_g));
+    }
     if (record->scored)
         json_object_set_new (object, "raw", json_real (record->raw));
     if (record->score_failed)
@@ -115,6 +119,9 @@ toa_gen_record_decode (const char *text, const char *const *models, size_t n_mod
     for (size_t i = 0; i < json_array_size (inputs); i++)
         record->inputs[record->n_inputs++]
             = (int) json_integer_value (json_array_get (inputs, i));
+    record->layer = (int) json_integer_value (json_object_get (root, "layer"));
+    json_t *parent_g = json_object_get (root, "parent_g");
+    record->parent_g = json_is_integer (parent_g) ? (int) json_integer_value (parent_g) : -1;
     record->text = s_optional_string (root, "text");
     record->finish_reason = s_optional_string (root, "finish_reason");
     record->reason = s_optional_string (root, "reason");

@@ -18,6 +18,8 @@ typedef struct {
     int depth;
     int inputs[TOA_POLICY_MAX_INPUTS]; /* response indexes it was built on */
     int n_inputs;
+    int layer;               /* TOA: the action's layer (0: not TOA) */
+    int parent_g;            /* TOA: response the action hangs under, -1: root */
     char *text;              /* NULL when the generation failed */
     char *finish_reason;     /* NULL when unknown */
     int64_t prompt_tokens, completion_tokens;

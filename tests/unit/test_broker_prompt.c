@@ -341,7 +341,7 @@ test_record_round_trip (void **state)
                                .inputs = {3}, .n_inputs = 1, .text = "hi \"there\"\n",
                                .finish_reason = "length", .prompt_tokens = 12,
                                .completion_tokens = 34, .scored = true,
-                               .raw = 0.1 + 0.2, .applied = 4};
+                               .raw = 0.1 + 0.2, .applied = 4, .layer = 5, .parent_g = 3};
     char *text = toa_gen_record_encode (&record, models);
     assert_non_null (text);
     toa_gen_record_t back;
@@ -359,6 +359,8 @@ test_record_round_trip (void **state)
     assert_true (back.scored);
     assert_true (back.raw == record.raw);   /* exact: replay depends on it */
     assert_int_equal (back.applied, 4);
+    assert_int_equal (back.layer, 5);
+    assert_int_equal (back.parent_g, 3);
     assert_false (back.failed);
     toa_gen_record_clear (&back);
     free (text);
