@@ -16,17 +16,18 @@ struct toa_policy_s {
     bool allow_n;
     uint64_t seed;
     toa_policy_responses_t responses;
-    int *order;              /* ensemble: model of each plan; seq-refine: this round's order */
+    int *order;              /* ensemble: model of each plan; seq-refine: this round's
+                                order; prs: 0..budget-1 (candidates for the best) */
     int issued;              /* plans issued (ensemble, prs phases) */
     /* prs */
     int model, first;        /* its model; responses of the sampling half */
-    int phase;               /* 0 sampling, 1 waiting for the samples, 2 refining */
+    int phase;               /* 0 sampling, 1 refining once the samples are back */
     /* seq-refine */
-    bool pending;            /* a generation is out */
+    bool pending;            /* a generation is out (seq-refine, prs refining) */
     int round, position;     /* round and place in it */
     int last;                /* seq-refine: last scored response of this round;
-                                prs: the sample refined; -1: none */
-    uint64_t tag;
+                                prs: the response refined last; -1: none */
+    uint64_t tag;            /* seq-refine, prs: tag of the plan out */
     /* moa */
     int n_iter, aggregate;
     int layer;               /* current layer (0 .. samples-1) */
@@ -156,34 +157,37 @@ const toa_policy_ops_t toa_policy_ensemble = {
 
 /* --- PRS ------------------------------------------------------------------- */
 
+/* The first ceil(budget / 2) plans answer the prompt, all at once (tags
+ * 0..first-1). Once every one of them is back, the rest refine one at a
+ * time, each the best response so far (largest raw reward over every
+ * scored response of the prompt, the first on ties; tags S_PRS_REFINE_TAG +
+ * k), so a refinement that beats its input is what the next one improves.
+ * With no scored response at all, the plan answers the prompt afresh. */
 #define S_PRS_REFINE_TAG 1000000u
 
-/* Issues up to MAX plans of the current phase (KIND, INPUT) whose COUNT
- * samples are not all issued yet. */
-static int
-s_prs_issue (toa_policy_t *self, toa_gen_plan_t *plans, int max, int count,
-             toa_gen_kind_t kind, int input, uint64_t base)
+static toa_policy_t *
+s_prs_create (const toa_policy_config_t *config, uint64_t prompt_seed, char *err,
+              size_t err_size)
 {
-    int made = 0;
-    int depth = kind == TOA_GEN_REFINE ? self->responses.depth[input] + 1 : 0;
-    while (made < max && self->issued < count) {
-        int n = self->allow_n ? count - self->issued : 1;
-        plans[made] = s_plan (kind, self->model, depth, n, base + (uint64_t) self->issued);
-        if (kind == TOA_GEN_REFINE) {
-            plans[made].inputs[0] = input;
-            plans[made].n_inputs = 1;
-        }
-        self->issued += n;
-        made++;
-    }
-    return made;
+    toa_policy_t *self = s_new (config, prompt_seed, err, err_size);
+    if (!self)
+        return NULL;
+    for (int i = 0; i < self->budget; i++)   /* every response, in generation order */
+        self->order[i] = i;
+    return self;
 }
 
 static int
 s_prs_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
 {
+    int made = 0;
     if (self->phase == 0) {
-        int made = s_prs_issue (self, plans, max, self->first, TOA_GEN_ANSWER, -1, 0);
+        while (made < max && self->issued < self->first) {
+            int n = self->allow_n ? self->first - self->issued : 1;
+            plans[made++] = s_plan (TOA_GEN_ANSWER, self->model, 0, n,
+                                    (uint64_t) self->issued);
+            self->issued += n;
+        }
         if (self->issued >= self->first) {
             self->phase = 1;
             self->issued = 0;
@@ -191,16 +195,20 @@ s_prs_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
         return made;
     }
     int rest = self->budget - self->first;
-    if (self->phase == 1 && self->n_current >= self->first) {
-        /* Every sample is back: refine the best one (or answer afresh if none). */
-        self->last = toa_policy_best (&self->responses, self->current, self->n_current);
-        self->phase = 2;
-    }
-    if (self->phase != 2 || self->issued >= rest)
+    if (max < 1 || self->n_current < self->first || self->pending || self->issued >= rest)
         return 0;
-    return s_prs_issue (self, plans, max, rest,
-                        self->last >= 0 ? TOA_GEN_REFINE : TOA_GEN_ANSWER, self->last,
-                        S_PRS_REFINE_TAG);
+    self->last = toa_policy_best (&self->responses, self->order, self->budget);
+    self->tag = S_PRS_REFINE_TAG + (uint64_t) self->issued++;
+    if (self->last >= 0) {
+        plans[0] = s_plan (TOA_GEN_REFINE, self->model, self->responses.depth[self->last] + 1,
+                           1, self->tag);
+        plans[0].inputs[0] = self->last;
+        plans[0].n_inputs = 1;
+    }
+    else
+        plans[0] = s_plan (TOA_GEN_ANSWER, self->model, 0, 1, self->tag);
+    self->pending = true;
+    return 1;
 }
 
 static int
@@ -208,16 +216,20 @@ s_prs_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
              bool failed)
 {
     bool sampling = plan->tag < S_PRS_REFINE_TAG;
-    if (plan->model != self->model || (sampling && self->n_current >= self->first)
+    if (plan->model != self->model
+        || (sampling && self->n_current >= self->first)
+        || (!sampling && (!self->pending || plan->tag != self->tag))
         || toa_policy_responses_apply (&self->responses, plan, response, raw, failed) != 0)
         return -1;
     if (sampling)
         self->current[self->n_current++] = response;
+    else
+        self->pending = false;
     return 0;
 }
 
 const toa_policy_ops_t toa_policy_prs = {
-    "prs", s_new, s_prs_next, s_prs_apply, s_done, s_tree, s_destroy,
+    "prs", s_prs_create, s_prs_next, s_prs_apply, s_done, s_tree, s_destroy,
 };
 
 /* --- sequential refine ----------------------------------------------------- */

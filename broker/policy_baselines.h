@@ -1,8 +1,8 @@
 /* policy_baselines.h - the baseline methods of DESIGN.md as policies (see
  * policy.h), all at the same budget of samples x models generations:
  *   ensemble    best-of-N with the models' samples interleaved at random;
- *   prs         one model: half the budget answers the prompt, the other
- *               half refines the best of those answers;
+ *   prs         one model: the first ceil(budget/2) answer the prompt, then
+ *               the rest refine, one at a time, the best response so far;
  *   seq-refine  rounds over the models in a shuffled order: the first of a
  *               round answers, each next one refines the previous response;
  *   moa         layers of every model: the first layer of a round answers,

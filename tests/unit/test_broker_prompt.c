@@ -690,14 +690,18 @@ test_baselines_budget_and_shape (void **state)
     assert_int_equal (json_array_size (json_object_get (result, "responses")), 9);
     assert_true (per_model[0] == 3 && per_model[1] == 3 && per_model[2] == 3);
     json_decref (result);
-    /* prs: one model (b), 5 samples then 4 refinements of depth 1. */
+    /* prs: one model (b), 5 samples then 4 refinements (each of the best so
+     * far: depth 1 or more). */
     snprintf (text, sizeof text, "{%s, \"method\": {\"name\": \"prs\", \"samples\": 3,"
               " \"prs_model\": \"b\"}}", models);
     result = s_full_run (text, 0);
     assert_int_equal (json_array_size (json_object_get (result, "responses")), 9);
     for (size_t i = 0; i < 9; i++) {
         assert_string_equal (s_action_model (result, i), "b");
-        assert_int_equal (s_action_int (result, i, "depth"), i < 5 ? 0 : 1);
+        if (i < 5)
+            assert_int_equal (s_action_int (result, i, "depth"), 0);
+        else
+            assert_true (s_action_int (result, i, "depth") >= 1);
     }
     json_decref (result);
     /* seq-refine: 3 rounds; each has every model once, depths 0 1 2. */
