@@ -25,7 +25,11 @@
  *   answering (a late answer); --fail-first-transient answers the first N
  *   generation tasks with transient failures; --fail-model answers every
  *   task of model M with a permanent failure. Reconnects (new socket, ready)
- *   after DISCONNECT or broker silence. */
+ *   after DISCONNECT or broker silence.
+ * broker_peers garbage --endpoint E
+ *   Sends bytes that are not a message, prints what comes back (a worker
+ *   endpoint answers disconnect, a client endpoint error 400); exit 0 when
+ *   something came back. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -628,6 +632,31 @@ s_worker (void *zmq, const s_options_t *o)
     return rc;
 }
 
+static int
+s_garbage (void *zmq, const s_options_t *o)
+{
+    void *socket = s_connect (zmq, o->endpoint);
+    const char garbage[] = "\xc1\xc1 this is not msgpack";
+    zmq_send (socket, garbage, sizeof garbage - 1, 0);
+    toa_msg_t msg;
+    int rc = 1;
+    if (s_recv (socket, 3000, &msg) == 0) {
+        if (msg.type == TOA_MSG_DISCONNECT)
+            s_emit ("disconnect", json_pack ("{s:s}", "reason", msg.u.disconnect.reason));
+        else if (msg.type == TOA_MSG_ERROR)
+            s_emit ("error", json_pack ("{s:I, s:s}", "code", (json_int_t) msg.u.error.code,
+                                        "message", msg.u.error.message));
+        else
+            s_emit ("other", json_pack ("{s:s}", "cmd", toa_msg_type_name (msg.type)));
+        toa_msg_clear (&msg);
+        rc = 0;
+    }
+    else
+        s_emit ("timeout", NULL);
+    zmq_close (socket);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -651,6 +680,8 @@ main (int argc, char **argv)
         rc = s_request (zmq, &o, TOA_MSG_CANCEL);
     else if (strcmp (o.mode, "worker") == 0)
         rc = s_worker (zmq, &o);
+    else if (strcmp (o.mode, "garbage") == 0)
+        rc = s_garbage (zmq, &o);
     else
         fprintf (stderr, "broker_peers: bad mode or missing options\n");
     zmq_ctx_term (zmq);

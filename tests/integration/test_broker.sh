@@ -4,7 +4,8 @@
 # answering with deterministic texts and rewards): best-of-n and TOA jobs to
 # the end, rejected batches that leave no trace in Redis, credit never
 # exceeded, a model no worker serves, cancel, a late answer to a re-issued
-# task, kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM.
+# task, garbage on both sockets, permanent and transient task failures,
+# kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM.
 source "$(dirname "$0")/../lib.sh"
 
 BROKER=$TOA_BIN/toa-broker
@@ -198,6 +199,14 @@ check "a cancelled job leaves no trace in Redis" no_keys job-none
 "$PEERS" status --endpoint "$CLIENT_EP" --job job-none >"$T/gone.events"
 check "a cancelled job is unknown afterwards (404)" grep -q '"code":404' "$T/gone.events"
 
+# --- garbage on the wire ---------------------------------------------------------
+"$PEERS" garbage --endpoint "$WORKER_EP" >"$T/garbage-worker.events"
+check "a peer that sends garbage is told to disconnect" \
+    grep -q '"event":"disconnect","reason":"bad message' "$T/garbage-worker.events"
+"$PEERS" garbage --endpoint "$CLIENT_EP" >"$T/garbage-client.events"
+check "a client that sends garbage gets error 400" grep -q '"code":400' "$T/garbage-client.events"
+check "the broker is still running after garbage" kill -0 "$BROKER_PID"
+
 # --- a late answer to a re-issued task is dropped -------------------------------
 SLOW_PID=$(toa_start slow "$PEERS" worker --endpoint "$WORKER_EP" --models m-late --credit 1 \
     --hold-first-ms 2500 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
@@ -224,6 +233,7 @@ wait "$BROKER_PID"
 check_eq "SIGTERM: the broker exits 0" 0 $?
 check "SIGTERM: the broker says it stopped" grep -q 'INFO stopped' "$T/broker1.log"
 check "the final stats line counts the dropped answer" grep -Eq 'stats: .*dropped_results=[1-9]' "$T/broker1.log"
+check "the final stats line counts the bad messages" grep -Eq 'stats: .*bad_messages=[2-9]' "$T/broker1.log"
 check "peers were told to disconnect" grep -q 'broker shutting down' "$T/worker.log"
 
 # --- kill -9 mid-job: the next broker resumes from Redis ------------------------
