@@ -289,6 +289,42 @@ s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, in
     free (waiting);
 }
 
+/* A job's last status, kept beyond the job (whose strings it would borrow). */
+typedef struct {
+    toa_job_status_t status;
+    char job[80], method[64];
+    bool attached;
+    toa_peer_id_t client;
+} s_final_t;
+
+static void
+s_final (toa_broker_t *b, toa_job_t *job, s_final_t *final, int64_t now)
+{
+    char waiting[8];
+    s_status (b, job, &final->status, waiting, sizeof waiting, now);
+    snprintf (final->job, sizeof final->job, "%s", job->id);
+    snprintf (final->method, sizeof final->method, "%s", job->method);
+    final->status.job = final->job;
+    final->status.method = final->method;
+    final->status.state = (char *) toa_job_state_name (job);
+    final->status.active = 0;
+    final->status.waiting = "";
+    final->attached = job->attached;
+    final->client = job->client;
+}
+
+/* Sends FINAL as progress to the job's client (when attached and not SKIP). */
+static void
+s_final_progress (toa_broker_t *b, s_final_t *final, const toa_peer_id_t *skip)
+{
+    if (!final->attached || (skip && skip->size == final->client.size
+                             && memcmp (skip->data, final->client.data, skip->size) == 0))
+        return;
+    toa_msg_t msg = {.type = TOA_MSG_PROGRESS};
+    msg.u.progress.status = final->status;
+    s_send (b, &final->client, &msg);
+}
+
 static void
 s_cancel (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
 {
@@ -299,20 +335,19 @@ s_cancel (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t no
         return;
     }
     job->state = TOA_JOB_CANCELLED;
-    char waiting[8] = "";
-    toa_job_status_t status;
-    s_status (b, job, &status, waiting, sizeof waiting, now);
-    status.active = 0;
-    status.waiting = "";
-    toa_msg_t msg = {.type = TOA_MSG_STATUS};
-    msg.u.status.jobs = &status;
-    msg.u.status.n_jobs = 1;
-    s_send (b, from, &msg);      /* before the job (owner of its strings) goes */
-    if (job->attached && (job->client.size != from->size
-                          || memcmp (job->client.data, from->data, from->size) != 0))
-        s_send (b, &job->client, &(toa_msg_t) {.type = TOA_MSG_PROGRESS,
-                                               .u.progress.status = status});
+    s_final_t final;
+    s_final (b, job, &final, now);
     toa_search_cancel (b, job, now);
+    /* The keys are gone before anyone hears "cancelled". */
+    if (toa_store_flush (b->store) != 0) {
+        s_error (b, from, 503, final.job, "redis unavailable; the job was not cancelled");
+        return;
+    }
+    toa_msg_t msg = {.type = TOA_MSG_STATUS};
+    msg.u.status.jobs = &final.status;
+    msg.u.status.n_jobs = 1;
+    s_send (b, from, &msg);
+    s_final_progress (b, &final, from);
 }
 
 void
@@ -399,13 +434,20 @@ toa_clients_tick (toa_broker_t *b, int64_t now)
         toa_job_t *job = toa_jobs_at (b->jobs, i);
         if (job->attached && b->state_ok && s_pump_results (b, job) != 0)
             return -1;
-        bool finished = job->state == TOA_JOB_DONE && job->acked >= job->total;
+        if (job->state == TOA_JOB_DONE && job->acked >= job->total) {
+            /* Forgotten (keys deleted) before the client hears "done". */
+            s_final_t final;
+            s_final (b, job, &final, now);
+            toa_search_forget (b, job);
+            if (toa_store_flush (b->store) != 0)
+                return -1;
+            s_final_progress (b, &final, NULL);
+            continue;
+        }
         if (job->attached
-            && (finished || now - job->last_progress_ms >= b->options.heartbeat_ms
+            && (now - job->last_progress_ms >= b->options.heartbeat_ms
                 || (job->progress_due && now - job->last_progress_ms >= S_PROGRESS_MIN_MS)))
             s_progress (b, job, now);
-        if (finished)
-            toa_search_forget (b, job);
     }
     return 0;
 }
