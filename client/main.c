@@ -1,6 +1,6 @@
 /* main.c - the `toa` command: parses the command line and dispatches to the
- * command modules (submit, attach, status, cancel, export, tree). Exit
- * codes: client/exit_codes.h. */
+ * command modules (submit, attach, status, cancel, export, tree, compare).
+ * Exit codes: client/exit_codes.h. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client/attach.h"
+#include "client/compare.h"
 #include "client/control.h"
 #include "client/exit_codes.h"
 #include "client/export.h"
@@ -51,6 +52,7 @@ static const char *s_usage_main =
     "  cancel   stop a job and drop its state\n"
     "  export   turn a results file into SFT and DPO training sets\n"
     "  tree     draw the search tree of one TOA result\n"
+    "  compare  run every method at several budgets on the same prompts; table + plot\n"
     "\n"
     "`toa COMMAND --help` describes a command.\n"
     "exit status: 0 done, 1 job failed/cancelled/unknown or I/O error, 2 bad command\n"
@@ -113,6 +115,27 @@ static const char *s_usage_tree =
     "Graphviz dot (toa tree ... --dot | dot -Tsvg > tree.svg). Results of other\n"
     "methods are listed generation by generation.\n";
 
+static const char *s_usage_compare =
+    "usage: toa compare --config FILE --input PROMPTS.jsonl [--budgets 1,2,4,8,16]\n"
+    "                   [--methods all|m1,m2] [--output-dir DIR] [--reference-field F]\n"
+    "                   [--set path=value]... [--endpoint E] [--timeout SECONDS]\n"
+    "\n"
+    "Runs every method at every budget (samples per model) on the same prompts\n"
+    "against the running fleet, one job after the other, then prints a table:\n"
+    "method, budget, generations per prompt (counted in the results), the share of\n"
+    "prompts whose best response is correct (reward backend math-verify: best\n"
+    "reward >= 1) or else the mean best reward, the mean reward, wall time.\n"
+    "Writes DIR/METHOD-BUDGET.jsonl (results; replaced), DIR/compare.csv and\n"
+    "DIR/compare.png (gnuplot; the script is DIR/compare.gp).\n"
+    "\n"
+    "  --budgets LIST        samples per model (default 1,2,4,8,16)\n"
+    "  --methods LIST        all (default) or some of: toa best-of-n ensemble prs\n"
+    "                        seq-refine moa\n"
+    "  --output-dir DIR      default toa-compare (created)\n"
+    "  --reference-field F   input field the verifier compares with (config\n"
+    "                        reward.reference_field)\n"
+    "  --set path=value      config override for every run, e.g. --set method.tau=10\n";
+
 /* Prints the usage error and returns TOA_EXIT_USAGE. */
 static int
 s_usage_error (const char *command, const char *fmt, const char *arg)
@@ -147,7 +170,7 @@ s_parse_timeout (const char *text)
 enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES = 'n',
        O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
        O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
-       O_HELP = 'h' };
+       O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h' };
 
 static int
 s_cmd_submit (int argc, char **argv)
@@ -373,6 +396,58 @@ s_cmd_tree (int argc, char **argv)
     return code;
 }
 
+static int
+s_cmd_compare (int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, O_CONFIG}, {"input", required_argument, NULL, O_INPUT},
+        {"budgets", required_argument, NULL, O_BUDGETS},
+        {"methods", required_argument, NULL, O_METHODS},
+        {"output-dir", required_argument, NULL, O_OUTDIR},
+        {"reference-field", required_argument, NULL, O_REFERENCE},
+        {"set", required_argument, NULL, O_SET}, {"endpoint", required_argument, NULL, O_ENDPOINT},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *sets[S_MAX_SETS];
+    toa_compare_options_t compare = {.budgets = "1,2,4,8,16", .methods = "all",
+                                     .output_dir = "toa-compare", .sets = sets,
+                                     .timeout_ms = S_DEFAULT_TIMEOUT_MS,
+                                     .interrupted = &s_interrupted};
+    int option;
+    while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
+        switch (option) {
+        case O_CONFIG: compare.config_path = optarg; break;
+        case O_INPUT: compare.input_path = optarg; break;
+        case O_BUDGETS: compare.budgets = optarg; break;
+        case O_METHODS: compare.methods = optarg; break;
+        case O_OUTDIR: compare.output_dir = optarg; break;
+        case O_REFERENCE: compare.reference_field = optarg; break;
+        case O_SET:
+            if (!strchr (optarg, '='))
+                return s_usage_error ("compare", "--set '%s': expected path=value", optarg);
+            if (compare.n_sets == S_MAX_SETS)
+                return s_usage_error ("compare", "too many --set flags%s", "");
+            sets[compare.n_sets++] = optarg;
+            break;
+        case O_ENDPOINT: compare.endpoint = optarg; break;
+        case O_TIMEOUT:
+            if ((compare.timeout_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error ("compare", "--timeout '%s': seconds, more than 0", optarg);
+            break;
+        case O_HELP: fputs (s_usage_compare, stdout); return TOA_EXIT_OK;
+        default: return s_bad_option ("compare", argv, option);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error ("compare", "unexpected argument '%s'", argv[optind]);
+    if (!compare.config_path)
+        return s_usage_error ("compare", "%s--config is required", "");
+    if (!compare.input_path)
+        return s_usage_error ("compare", "%s--input is required", "");
+    s_catch_signals ();
+    return toa_compare_run (&compare);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -403,6 +478,8 @@ main (int argc, char **argv)
         return s_cmd_export (argc, argv);
     if (strcmp (command, "tree") == 0)
         return s_cmd_tree (argc, argv);
+    if (strcmp (command, "compare") == 0)
+        return s_cmd_compare (argc, argv);
     fprintf (stderr, "toa: unknown command '%s'\n\n%s", command, s_usage_main);
     return TOA_EXIT_USAGE;
 }

@@ -1,0 +1,523 @@
+/* compare.c - `toa compare`: every method at every budget through `toa
+ * submit`, measured from the results files (see compare.h). */
+#include "client/compare.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "client/exit_codes.h"
+#include "client/submit.h"
+#include "common/config.h"
+#include "common/util.h"
+
+extern char **environ;
+
+/* Table order: the search first, then the baselines. */
+static const char *const s_methods[] = {"toa", "best-of-n", "ensemble", "prs", "seq-refine",
+                                        "moa"};
+#define S_N_METHODS (sizeof s_methods / sizeof s_methods[0])
+#define S_MAX_SETS 256
+
+const char *
+toa_compare_all_methods (void)
+{
+    return "toa best-of-n ensemble prs seq-refine moa";
+}
+
+/* --- parsing --------------------------------------------------------------- */
+
+int
+toa_compare_parse_budgets (const char *text, int *budgets, toa_errors_t *errors)
+{
+    int count = 0;
+    const char *at = text ? text : "";
+    while (true) {
+        char *end;
+        errno = 0;
+        long value = strtol (at, &end, 10);
+        if (end == at || (*end && *end != ',') || errno || value < 1 || value > 100000) {
+            toa_errors_add (errors, "toa compare: --budgets '%s': expected whole numbers "
+                            "from 1 to 100000 separated by commas, e.g. 1,2,4,8",
+                            text ? text : "");
+            return -1;
+        }
+        for (int i = 0; i < count; i++)
+            if (budgets[i] == (int) value) {
+                toa_errors_add (errors, "toa compare: --budgets '%s': %ld appears twice", text,
+                                value);
+                return -1;
+            }
+        if (count == TOA_COMPARE_MAX_BUDGETS) {
+            toa_errors_add (errors, "toa compare: --budgets '%s': at most %d budgets", text,
+                            TOA_COMPARE_MAX_BUDGETS);
+            return -1;
+        }
+        budgets[count++] = (int) value;
+        if (!*end)
+            return count;
+        at = end + 1;
+    }
+}
+
+int
+toa_compare_parse_methods (const char *text, const char **methods, toa_errors_t *errors)
+{
+    if (!text || !*text) {
+        toa_errors_add (errors, "toa compare: --methods: empty (all, or some of: %s)",
+                        toa_compare_all_methods ());
+        return -1;
+    }
+    if (strcmp (text, "all") == 0) {
+        for (size_t i = 0; i < S_N_METHODS; i++)
+            methods[i] = s_methods[i];
+        return (int) S_N_METHODS;
+    }
+    int count = 0;
+    const char *at = text;
+    while (true) {
+        size_t length = strcspn (at, ",");
+        const char *known = NULL;
+        for (size_t i = 0; i < S_N_METHODS; i++)
+            if (strlen (s_methods[i]) == length && strncmp (s_methods[i], at, length) == 0)
+                known = s_methods[i];
+        if (!known) {
+            toa_errors_add (errors, "toa compare: --methods '%s': unknown method '%.*s' "
+                            "(all, or some of: %s)", text, (int) length, at,
+                            toa_compare_all_methods ());
+            return -1;
+        }
+        for (int i = 0; i < count; i++)
+            if (methods[i] == known) {
+                toa_errors_add (errors, "toa compare: --methods '%s': %s appears twice", text,
+                                known);
+                return -1;
+            }
+        methods[count++] = known;
+        if (!at[length])
+            return count;
+        at += length + 1;
+    }
+}
+
+/* --- measuring ------------------------------------------------------------- */
+
+int
+toa_compare_measure (const char *path, toa_compare_row_t *row, toa_errors_t *errors)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        toa_errors_add (errors, "%s: %s", path, strerror (errno));
+        return -1;
+    }
+    row->prompts = row->best_correct = row->unscored = 0;
+    row->generations = row->mean_best_reward = row->mean_reward = 0;
+    int64_t responses = 0, scored = 0, with_best = 0, line_no = 0;
+    double reward_sum = 0, best_sum = 0;
+    char *line = NULL;
+    size_t capacity = 0;
+    int rc = 0;
+    while (rc == 0 && getline (&line, &capacity, file) >= 0) {
+        line_no++;
+        if (strspn (line, " \t\r\n") == strlen (line))
+            continue;
+        json_t *result = json_loads (line, 0, NULL);
+        json_t *rewards = json_object_get (result, "rewards");
+        json_t *list = json_object_get (result, "responses");
+        if (!json_is_array (rewards) || !json_is_array (list)) {
+            toa_errors_add (errors, "%s:%lld: not a result line (no responses and rewards)",
+                            path, (long long) line_no);
+            rc = -1;
+        }
+        else {
+            row->prompts++;
+            responses += (int64_t) json_array_size (list);
+            size_t i;
+            json_t *reward;
+            json_array_foreach (rewards, i, reward) {
+                if (json_is_number (reward)) {
+                    reward_sum += json_number_value (reward);
+                    scored++;
+                }
+                else
+                    row->unscored++;
+            }
+            json_t *best = json_object_get (result, "best_reward");
+            if (json_is_number (best)) {
+                best_sum += json_number_value (best);
+                with_best++;
+                row->best_correct += json_number_value (best) >= 1.0;
+            }
+        }
+        json_decref (result);
+    }
+    if (rc == 0 && ferror (file)) {
+        toa_errors_add (errors, "%s: %s", path, strerror (errno));
+        rc = -1;
+    }
+    free (line);
+    fclose (file);
+    if (row->prompts > 0)
+        row->generations = (double) responses / (double) row->prompts;
+    if (with_best > 0)
+        row->mean_best_reward = best_sum / (double) with_best;
+    if (scored > 0)
+        row->mean_reward = reward_sum / (double) scored;
+    return rc;
+}
+
+double
+toa_compare_quality (const toa_compare_row_t *row, bool accuracy)
+{
+    if (!accuracy)
+        return row->mean_best_reward;
+    return row->prompts > 0 ? (double) row->best_correct / (double) row->prompts : 0;
+}
+
+/* --- reporting ------------------------------------------------------------- */
+
+void
+toa_compare_print_table (FILE *out, const toa_compare_row_t *rows, size_t n, bool accuracy)
+{
+    fprintf (out, "%-11s %6s %7s %11s %12s %11s %8s\n", "method", "budget", "prompts",
+             "gens/prompt", accuracy ? "best correct" : "best reward", "mean reward",
+             "wall s");
+    for (size_t i = 0; i < n; i++) {
+        const toa_compare_row_t *row = &rows[i];
+        char quality[32];
+        if (accuracy)
+            snprintf (quality, sizeof quality, "%.1f%%", 100 * toa_compare_quality (row, true));
+        else
+            snprintf (quality, sizeof quality, "%.4f", row->mean_best_reward);
+        fprintf (out, "%-11s %6d %7lld %11.2f %12s %11.4f %8.1f%s\n", row->method, row->budget,
+                 (long long) row->prompts, row->generations, quality, row->mean_reward,
+                 row->wall_s, row->exit_code ? "  (run failed)" : "");
+    }
+}
+
+int
+toa_compare_write_csv (FILE *out, const toa_compare_row_t *rows, size_t n, bool accuracy)
+{
+    fprintf (out, "method,budget,prompts,generations_per_prompt,metric,quality,best_correct,"
+             "mean_best_reward,mean_reward,unscored,wall_seconds,exit_code\n");
+    for (size_t i = 0; i < n; i++) {
+        const toa_compare_row_t *row = &rows[i];
+        fprintf (out, "%s,%d,%lld,%.4f,%s,%.6f,%lld,%.6f,%.6f,%lld,%.3f,%d\n", row->method,
+                 row->budget, (long long) row->prompts, row->generations,
+                 accuracy ? "best_correct_share" : "mean_best_reward",
+                 toa_compare_quality (row, accuracy), (long long) row->best_correct,
+                 row->mean_best_reward, row->mean_reward, (long long) row->unscored,
+                 row->wall_s, row->exit_code);
+    }
+    return ferror (out) ? -1 : 0;
+}
+
+/* TEXT as a gnuplot single-quoted string (a quote is written twice). */
+static void
+s_gp_string (FILE *out, const char *text)
+{
+    fputc ('\'', out);
+    for (const char *c = text; *c; c++) {
+        if (*c == '\'')
+            fputc ('\'', out);
+        if (*c != '\n' && *c != '\r')
+            fputc (*c, out);
+    }
+    fputc ('\'', out);
+}
+
+/* "set xtics (...)" at the generations per prompt the rows measured. */
+static void
+s_plot_xtics (FILE *out, const toa_compare_row_t *rows, size_t n)
+{
+    double ticks[TOA_COMPARE_MAX_BUDGETS * TOA_COMPARE_MAX_METHODS];
+    size_t n_ticks = 0;
+    for (size_t i = 0; i < n && n_ticks < sizeof ticks / sizeof *ticks; i++) {
+        bool seen = rows[i].prompts == 0;
+        for (size_t k = 0; k < n_ticks && !seen; k++)
+            seen = ticks[k] > rows[i].generations - 0.005
+                   && ticks[k] < rows[i].generations + 0.005;
+        if (!seen)
+            ticks[n_ticks++] = rows[i].generations;
+    }
+    if (n_ticks == 0)
+        return;
+    fprintf (out, "set xtics (");
+    for (size_t k = 0; k < n_ticks; k++)
+        fprintf (out, "%s\"%g\" %.4f", k ? ", " : "", ticks[k], ticks[k]);
+    fprintf (out, ")\n");
+}
+
+int
+toa_compare_write_plot (FILE *out, const toa_compare_row_t *rows, size_t n, bool accuracy,
+                        const char *terminal, const char *png_path, const char *title)
+{
+    fprintf (out, "# gnuplot script written by toa compare: gnuplot THIS_FILE\n");
+    fprintf (out, "set terminal %s size 960,600 noenhanced\nset output ", terminal);
+    s_gp_string (out, png_path);
+    fprintf (out, "\nset title ");
+    s_gp_string (out, title);
+    fprintf (out, "\nset xlabel 'generations per prompt'\nset ylabel '%s'\n",
+             accuracy ? "share of prompts whose best response is correct"
+                      : "mean reward of the best response");
+    fprintf (out, "set logscale x 2\nset grid\nset key outside right top\n"
+                  "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n");
+    if (accuracy)
+        fprintf (out, "set yrange [0:1]\n");
+    s_plot_xtics (out, rows, n);
+    /* One data block per method that has a finished run. */
+    const char *plotted[TOA_COMPARE_MAX_METHODS];
+    size_t n_plotted = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < n_plotted; k++)
+            seen = seen || strcmp (plotted[k], rows[i].method) == 0;
+        if (seen || n_plotted == TOA_COMPARE_MAX_METHODS)
+            continue;
+        bool any = false;
+        for (size_t j = i; j < n; j++)
+            any = any || (strcmp (rows[j].method, rows[i].method) == 0 && rows[j].prompts > 0);
+        if (!any)
+            continue;
+        fprintf (out, "$d%zu << EOD\n", n_plotted);
+        for (size_t j = i; j < n; j++)
+            if (strcmp (rows[j].method, rows[i].method) == 0 && rows[j].prompts > 0)
+                fprintf (out, "%.4f %.6f\n", rows[j].generations,
+                         toa_compare_quality (&rows[j], accuracy));
+        fprintf (out, "EOD\n");
+        plotted[n_plotted++] = rows[i].method;
+    }
+    if (n_plotted == 0)
+        fprintf (out, "set label 'no finished run' at graph 0.4, graph 0.5\n"
+                      "set xrange [1:2]\nplot NaN notitle\n");
+    for (size_t k = 0; k < n_plotted; k++) {
+        fprintf (out, "%s$d%zu using 1:2 with linespoints linewidth 2 pointtype %zu title ",
+                 k ? ", \\\n     " : "plot ", k, k + 4);
+        s_gp_string (out, plotted[k]);
+    }
+    fprintf (out, "\n");
+    return ferror (out) ? -1 : 0;
+}
+
+/* --- running --------------------------------------------------------------- */
+
+/* Runs gnuplot SCRIPT. Returns its exit status, or -1 when it cannot start. */
+static int
+s_gnuplot (const char *script)
+{
+    char *argv[] = {"gnuplot", (char *) script, NULL};
+    pid_t pid;
+    if (posix_spawnp (&pid, "gnuplot", NULL, NULL, argv, environ) != 0)
+        return -1;
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 1;
+}
+
+/* Writes DIR/compare.gp and draws DIR/compare.png (pngcairo, else png). */
+static void
+s_plot (const char *dir, const toa_compare_row_t *rows, size_t n, bool accuracy,
+        const char *title)
+{
+    char script[4096], png[4096];
+    snprintf (script, sizeof script, "%s/compare.gp", dir);
+    snprintf (png, sizeof png, "%s/compare.png", dir);
+    const char *terminals[] = {"pngcairo", "png"};
+    for (size_t t = 0; t < 2; t++) {
+        FILE *out = fopen (script, "w");
+        if (!out) {
+            fprintf (stderr, "toa compare: %s: %s; no plot\n", script, strerror (errno));
+            return;
+        }
+        int rc = toa_compare_write_plot (out, rows, n, accuracy, terminals[t], png, title);
+        if (fclose (out) != 0 || rc != 0) {
+            fprintf (stderr, "toa compare: %s: write error; no plot\n", script);
+            return;
+        }
+        int status = s_gnuplot (script);
+        if (status == 0) {
+            fprintf (stderr, "toa compare: plot in %s\n", png);
+            return;
+        }
+        if (status < 0) {
+            fprintf (stderr, "toa compare: cannot run gnuplot (%s); no plot (the script is "
+                     "%s)\n", strerror (errno), script);
+            return;
+        }
+    }
+    fprintf (stderr, "toa compare: gnuplot failed on %s; no plot\n", script);
+}
+
+/* Creates DIR when missing. Returns 0 or -1 (message printed). */
+static int
+s_make_dir (const char *dir)
+{
+    if (mkdir (dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat (dir, &st) == 0 && S_ISDIR (st.st_mode))
+            return 0;
+        errno = ENOTDIR;
+    }
+    fprintf (stderr, "toa compare: --output-dir %s: %s\n", dir, strerror (errno));
+    return -1;
+}
+
+/* Loads the config (with the runs' overrides) to learn the reward backend;
+ * prints problems. Returns 0, or -1. */
+static int
+s_reward_is_accuracy (const toa_compare_options_t *options, const char *const *sets,
+                      size_t n_sets, bool *accuracy)
+{
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_config_t *config = toa_config_load (options->config_path, sets, n_sets, &errors);
+    if (!config) {
+        toa_errors_print (&errors, stderr);
+        toa_errors_clear (&errors);
+        return -1;
+    }
+    toa_errors_clear (&errors);
+    *accuracy = config->reward.backend && strcmp (config->reward.backend, "math-verify") == 0;
+    toa_config_destroy (&config);
+    return 0;
+}
+
+/* Runs METHOD at BUDGET into ROW. Returns the submit's exit code. */
+static int
+s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t n_sets,
+           const char *method, int budget, toa_compare_row_t *row)
+{
+    char path[4096], samples[16];
+    snprintf (path, sizeof path, "%s/%s-%d.jsonl", options->output_dir, method, budget);
+    snprintf (samples, sizeof samples, "%d", budget);
+    memset (row, 0, sizeof *row);
+    snprintf (row->method, sizeof row->method, "%s", method);
+    row->budget = budget;
+    if (unlink (path) != 0 && errno != ENOENT) {
+        fprintf (stderr, "toa compare: %s: %s\n", path, strerror (errno));
+        return row->exit_code = TOA_EXIT_FAILED;
+    }
+    toa_submit_options_t submit = {
+        .config_path = options->config_path,
+        .input_path = options->input_path,
+        .output_path = path,
+        .method = method,
+        .samples = samples,
+        .sets = sets,
+        .n_sets = n_sets,
+        .endpoint = options->endpoint,
+        .timeout_ms = options->timeout_ms,
+        .quiet = true,
+        .interrupted = options->interrupted,
+    };
+    int64_t start = toa_now_ms ();
+    row->exit_code = toa_submit_run (&submit);
+    row->wall_s = (double) (toa_now_ms () - start) / 1000.0;
+    if (row->exit_code != TOA_EXIT_OK)
+        return row->exit_code;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    if (toa_compare_measure (path, row, &errors) != 0) {
+        toa_errors_print (&errors, stderr);
+        row->exit_code = TOA_EXIT_FAILED;
+    }
+    toa_errors_clear (&errors);
+    fprintf (stderr, "toa compare: %s at budget %d: %lld prompts, %.2f generations/prompt, "
+             "%.1f s\n", method, budget, (long long) row->prompts, row->generations,
+             row->wall_s);
+    return row->exit_code;
+}
+
+/* Writes DIR/compare.csv. Returns 0 or -1 (message printed). */
+static int
+s_write_csv (const char *dir, const toa_compare_row_t *rows, size_t n, bool accuracy)
+{
+    char path[4096];
+    snprintf (path, sizeof path, "%s/compare.csv", dir);
+    FILE *out = fopen (path, "w");
+    if (!out) {
+        fprintf (stderr, "toa compare: %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    int rc = toa_compare_write_csv (out, rows, n, accuracy);
+    if (fclose (out) != 0 || rc != 0) {
+        fprintf (stderr, "toa compare: %s: write error\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int
+toa_compare_run (const toa_compare_options_t *options)
+{
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    int budgets[TOA_COMPARE_MAX_BUDGETS];
+    const char *methods[TOA_COMPARE_MAX_METHODS];
+    int n_budgets = toa_compare_parse_budgets (options->budgets, budgets, &errors);
+    int n_methods = n_budgets < 0 ? -1
+                                  : toa_compare_parse_methods (options->methods, methods,
+                                                               &errors);
+    if (n_budgets < 0 || n_methods < 0 || options->n_sets > S_MAX_SETS - 1) {
+        if (options->n_sets > S_MAX_SETS - 1)
+            toa_errors_add (&errors, "toa compare: at most %d --set flags", S_MAX_SETS - 1);
+        toa_errors_print (&errors, stderr);
+        toa_errors_clear (&errors);
+        return TOA_EXIT_USAGE;
+    }
+    /* The runs' overrides: --set flags, then the reference field. */
+    const char *sets[S_MAX_SETS];
+    char reference[512];
+    size_t n_sets = 0;
+    for (size_t i = 0; i < options->n_sets; i++)
+        sets[n_sets++] = options->sets[i];
+    if (options->reference_field) {
+        snprintf (reference, sizeof reference, "reward.reference_field=%s",
+                  options->reference_field);
+        sets[n_sets++] = reference;
+    }
+    bool accuracy = false;
+    if (s_reward_is_accuracy (options, sets, n_sets, &accuracy) != 0
+        || s_make_dir (options->output_dir) != 0)
+        return TOA_EXIT_USAGE;
+    size_t n_rows = 0, total = (size_t) n_methods * (size_t) n_budgets;
+    toa_compare_row_t *rows = calloc (total, sizeof *rows);
+    if (!rows) {
+        fprintf (stderr, "toa compare: out of memory\n");
+        return TOA_EXIT_FAILED;
+    }
+    int code = TOA_EXIT_OK;
+    for (int m = 0; m < n_methods; m++)
+        for (int b = 0; b < n_budgets; b++) {
+            int rc = s_run_one (options, sets, n_sets, methods[m], budgets[b], &rows[n_rows++]);
+            if (rc == TOA_EXIT_OK)
+                continue;
+            fprintf (stderr, "toa compare: %s at budget %d did not finish (exit %d)\n",
+                     methods[m], budgets[b], rc);
+            if (code == TOA_EXIT_OK)
+                code = rc;
+            if (rc == TOA_EXIT_DETACHED || rc == TOA_EXIT_NO_BROKER || rc == TOA_EXIT_USAGE) {
+                code = rc;           /* Ctrl-C, or every later run would end the same way */
+                m = n_methods;
+                break;
+            }
+        }
+    const char *slash = strrchr (options->input_path, '/');
+    char title[512];
+    snprintf (title, sizeof title, "%s: %s", slash ? slash + 1 : options->input_path,
+              accuracy ? "best response correct (math-verify)" : "best response reward");
+    printf ("%s\n", title);
+    toa_compare_print_table (stdout, rows, n_rows, accuracy);
+    fflush (stdout);
+    if (n_rows > 0 && s_write_csv (options->output_dir, rows, n_rows, accuracy) != 0
+        && code == TOA_EXIT_OK)
+        code = TOA_EXIT_FAILED;
+    if (n_rows > 0)
+        s_plot (options->output_dir, rows, n_rows, accuracy, title);
+    free (rows);
+    return code;
+}
