@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/util.h"
 
 #define S_DEFAULT_REFINE \
@@ -202,7 +203,7 @@ s_parse_rest (toa_job_settings_t *self, json_t *root, toa_errors_t *errors)
 
 /* Checks that need models and method together. */
 static void
-s_check_method (toa_job_settings_t *self, bool width_set, toa_errors_t *errors)
+s_check_method (toa_job_settings_t *self, toa_errors_t *errors)
 {
     if (!self->n_models)
         return;
@@ -214,11 +215,9 @@ s_check_method (toa_job_settings_t *self, bool width_set, toa_errors_t *errors)
         toa_errors_add (errors, "settings: method.parallel_expansions: toa runs one "
                         "expansion per prompt at a time; only 1 is supported");
     if (strcmp (self->method, "toa") == 0 && self->width < (int) self->n_models)
-        toa_errors_add (errors, "settings: method.width: %d%s is less than the number of "
+        toa_errors_add (errors, "settings: method.width: %d is less than the number of "
                         "models (%zu), which leaves the search stuck; set method.width "
-                        ">= %zu", self->width,
-                        width_set ? "" : " (the default, models * samples / 3)",
-                        self->n_models, self->n_models);
+                        ">= %zu", self->width, self->n_models, self->n_models);
 }
 
 toa_job_settings_t *
@@ -242,10 +241,7 @@ toa_job_settings_parse (const char *text, const char *method, toa_errors_t *erro
     s_parse_models (self, root, errors);
     s_parse_method (self, root, method, errors);
     s_parse_rest (self, root, errors);
-    json_t *method_section = json_object_get (root, "method");
-    json_t *width = json_is_object (method_section)
-                        ? json_object_get (method_section, "width") : NULL;
-    s_check_method (self, width && json_integer_value (width) != 0, errors);
+    s_check_method (self, errors);
     json_decref (root);
     if (errors->count + errors->dropped != errors_before)
         toa_job_settings_destroy (&self);
@@ -302,5 +298,8 @@ toa_job_settings_policy_config (const toa_job_settings_t *self, toa_policy_confi
 int
 toa_job_settings_default_width (int n_models, int samples)
 {
-    return n_models * samples / 3;
+    /* The fleet's one rule (common/config.c): models * samples / 3, never
+     * below the number of models (a narrower width leaves the search stuck). */
+    toa_method_config_t method = {.samples = samples};
+    return toa_config_method_width (&method, n_models > 0 ? (size_t) n_models : 0);
 }

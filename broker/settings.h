@@ -54,8 +54,8 @@ int toa_job_settings_model_index (const toa_job_settings_t *self, const char *na
 void toa_job_settings_policy_config (const toa_job_settings_t *self,
                                      toa_policy_config_t *config);
 
-/* The TOA width used when none is set: models * samples / 3 (as
- * toa_config_effective_width). */
+/* The TOA width used when none is set: models * samples / 3, but at least
+ * the number of models (toa_config_method_width). */
 int toa_job_settings_default_width (int n_models, int samples);
 
 #endif

@@ -176,7 +176,7 @@ check "a rejected batch leaves no trace in Redis" no_keys job-bad
 client empty job-empty best-of-n "$T/bon.json" "$T/empty.jsonl" --timeout-ms 5000
 check_eq "an empty batch is rejected" 3 $?
 check "the empty batch reject is about line 0" grep -q '"line":0,' "$T/empty.events"
-settings "$T/narrow.json" toa '["m-a", "m-b"]' 2
+settings "$T/narrow.json" toa '["m-a", "m-b"]' 2 ', "width": 1'
 client narrow job-narrow toa "$T/narrow.json" "$T/p3.jsonl" --timeout-ms 5000
 check_eq "toa with width < models is rejected" 3 $?
 check "the settings reject names method.width on line 0" grep -q '"line":0,"reason":"settings: method.width' "$T/narrow.events"

@@ -201,14 +201,22 @@ test_settings_toa_width (void **state)
 {
     (void) state;
     toa_errors_t errors = TOA_ERRORS_INIT;
-    /* 2 models x 2 samples / 3 = 1 < 2 models: the reference would crash. */
-    assert_null (toa_job_settings_parse (
+    /* 2 models x 2 samples / 3 = 1 < 2 models (the reference would crash):
+     * the default is raised to the number of models... */
+    toa_job_settings_t *s = toa_job_settings_parse (
         "{\"models\": [\"a\", \"b\"], \"method\": {\"samples\": 2},"
+        " \"reward\": {\"backend\": \"x\"}}", "toa", &errors);
+    assert_non_null (s);
+    assert_int_equal (s->width, 2);
+    toa_job_settings_destroy (&s);
+    /* ... and a width set below it is an error. */
+    assert_null (toa_job_settings_parse (
+        "{\"models\": [\"a\", \"b\"], \"method\": {\"samples\": 2, \"width\": 1},"
         " \"reward\": {\"backend\": \"x\"}}", "toa", &errors));
     assert_int_equal (errors.count, 1);
-    assert_non_null (strstr (errors.messages[0], "method.width: 1 (the default"));
+    assert_non_null (strstr (errors.messages[0], "method.width: 1 is less than the number of models (2)"));
     toa_errors_clear (&errors);
-    toa_job_settings_t *s = toa_job_settings_parse (
+    s = toa_job_settings_parse (
         "{\"models\": [\"a\", \"b\"], \"method\": {\"samples\": 2, \"width\": 2},"
         " \"reward\": {\"backend\": \"x\"}}", "toa", &errors);
     assert_non_null (s);
