@@ -1,10 +1,6 @@
 /* input.h - the broker's view of a prompt input line: validation of
  * submitted lines (the rules of common/prompts.h) and the prompt's question
- * and chat messages.
- *
- * A thin wrapper so that broker files never include common/prompts.h next
- * to proto/proto.h: both headers define a type named toa_prompt_line_t.
- * This header includes neither. */
+ * and chat messages, as the broker needs them. */
 #ifndef TOA_BROKER_INPUT_H
 #define TOA_BROKER_INPUT_H
 

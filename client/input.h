@@ -1,10 +1,6 @@
 /* input.h - the prompt file a submit sends, read and checked with
  * common/prompts.h (every bad line reported as FILE:LINE: reason) and held
- * as (line number, text) pairs.
- *
- * This is the one client module that includes common/prompts.h: its
- * toa_prompt_line_t has the same name as proto/proto.h's, so no file may
- * include both. */
+ * as (line number, text) pairs. */
 #ifndef TOA_CLIENT_INPUT_H
 #define TOA_CLIENT_INPUT_H
 

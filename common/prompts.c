@@ -269,13 +269,13 @@ s_add_line (toa_prompt_file_t *file, size_t *capacity, size_t line_no,
 {
     if (file->count == *capacity) {
         size_t bigger = *capacity ? *capacity * 2 : 256;
-        toa_prompt_line_t *lines = realloc (file->lines, bigger * sizeof *lines);
+        toa_prompt_file_line_t *lines = realloc (file->lines, bigger * sizeof *lines);
         if (!lines)
             return -1;
         file->lines = lines;
         *capacity = bigger;
     }
-    file->lines[file->count++] = (toa_prompt_line_t) {line_no, text, length};
+    file->lines[file->count++] = (toa_prompt_file_line_t) {line_no, text, length};
     return 0;
 }
 

@@ -52,11 +52,11 @@ typedef struct {
     size_t line_no;          /* 1-based line number in the file */
     const char *text;        /* the line, NUL-terminated, without its newline */
     size_t length;
-} toa_prompt_line_t;
+} toa_prompt_file_line_t;
 
 /* The prompt lines of a file, all of them valid. */
 typedef struct {
-    toa_prompt_line_t *lines;
+    toa_prompt_file_line_t *lines;
     size_t count;
     char *buffer;            /* owns the text the lines point into */
 } toa_prompt_file_t;
