@@ -212,6 +212,35 @@ toa_http_backoff_ms (int attempt, int64_t base_ms, int64_t max_ms, double unifor
     return delay / 2 + (int64_t) ((double) (delay - delay / 2) * uniform);
 }
 
+void
+toa_http_result_describe (const toa_http_result_t *result, char *text, size_t size)
+{
+    if (result->exhausted)
+        snprintf (text, size, "gave up after %d attempts: %s", result->attempts, result->reason);
+    else
+        snprintf (text, size, "%s", result->reason);
+}
+
+char *
+toa_http_bearer_header (const char *key)
+{
+    size_t size = strlen ("Authorization: Bearer ") + strlen (key) + 1;
+    char *header = malloc (size);
+    if (header)
+        snprintf (header, size, "Authorization: Bearer %s", key);
+    return header;
+}
+
+void
+toa_http_secret_free (char **secret_p)
+{
+    if (!secret_p || !*secret_p)
+        return;
+    memset (*secret_p, 0, strlen (*secret_p));
+    free (*secret_p);
+    *secret_p = NULL;
+}
+
 /* ---------------------------------------------------------------- lists */
 
 static void

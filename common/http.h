@@ -165,6 +165,19 @@ toa_http_verdict_t toa_http_classify (long status, int curl_code);
 int64_t toa_http_parse_retry_after (const char *retry_after_ms, const char *retry_after,
                                     int64_t now_wall_ms);
 
+/* Why RESULT (a FAIL) failed, for a task-failure: its reason, after "gave
+ * up after N attempts: " when transient errors outlived the retries. Writes
+ * at most SIZE bytes into TEXT. Pure. */
+void toa_http_result_describe (const toa_http_result_t *result, char *text, size_t size);
+
+/* The header line "Authorization: Bearer KEY" in new memory: a secret, to
+ * be freed with toa_http_secret_free(). NULL when out of memory. */
+char *toa_http_bearer_header (const char *key);
+
+/* Wipes and frees *SECRET_P (a header holding a key); nulls it; safe on
+ * NULL. */
+void toa_http_secret_free (char **secret_p);
+
 /* Backoff before retry number ATTEMPT (1 = first retry): BASE_MS doubled per
  * attempt, capped at MAX_MS, then scaled by "equal jitter" to
  * [d/2, d) using UNIFORM in [0, 1). Pure. */

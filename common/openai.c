@@ -251,6 +251,17 @@ toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *error
 }
 
 void
+toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
+                           size_t size)
+{
+    const char *message = error->message ? error->message : "";
+    const char *label = error->code && *error->code ? error->code
+                      : error->type ? error->type : "";
+    snprintf (text, size, "HTTP %ld: %s%s%s%s", http_status, message, *label ? " [" : "", label,
+              *label ? "]" : "");
+}
+
+void
 toa_openai_error_clear (toa_openai_error_t *error)
 {
     if (!error)

@@ -66,6 +66,12 @@ void toa_openai_reply_clear (toa_openai_reply_t *reply);
  * memory. */
 int toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *error);
 
+/* Writes "HTTP <HTTP_STATUS>: <message> [<code, else type>]" (no brackets
+ * when ERROR has neither) into TEXT of SIZE bytes: why a reply failed, for
+ * a task-failure. */
+void toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
+                                size_t size);
+
 /* Frees what ERROR owns and zeroes it; safe twice. */
 void toa_openai_error_clear (toa_openai_error_t *error);
 
