@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/openai.h"
+#include "common/peer_tasks.h"
 #include "common/util.h"
 
 #define S_MAX_CHOICES 1024           /* n of one task */
@@ -37,14 +38,12 @@ struct s_part_s {
 };
 
 struct s_task_s {
+    toa_peer_task_t base;            /* first: the gen-task, its session, the list */
     toa_gen_t *gen;
-    toa_msg_t msg;                   /* the gen-task, owned */
-    uint64_t session;
     s_model_t *model;
     int64_t received_ms;
-    toa_gen_output_t *outputs;       /* msg.u.gen_task.n of them */
+    toa_gen_output_t *outputs;       /* base.msg.u.gen_task.n of them */
     s_part_t *parts;                 /* requests in progress */
-    s_task_t *prev, *next;
 };
 
 struct toa_gen_s {
@@ -52,12 +51,11 @@ struct toa_gen_s {
     s_model_t *models;
     size_t n_models;
     const char **names;              /* served model names */
-    toa_gen_answer_fn *answer;
-    void *arg;
-    s_task_t *tasks;                 /* in progress */
-    size_t n_tasks;
-    toa_gen_stats_t stats;
+    toa_peer_tasks_t tasks;          /* in progress */
+    uint64_t split;                  /* tasks served with one request per choice */
 };
+
+static void s_task_release (toa_peer_task_t *base);
 
 /* ---------------------------------------------------------------- setup */
 
@@ -81,13 +79,8 @@ s_model_setup (toa_gen_t *self, s_model_t *model, const toa_model_config_t *conf
         if (!key || !*key)
             toa_warn ("model %s: environment variable %s is not set; sending no API key",
                       config->name, config->api_key_env);
-        else {
-            size_t size = strlen ("Authorization: Bearer ") + strlen (key) + 1;
-            model->authorization = malloc (size);
-            if (!model->authorization)
-                return -1;
-            snprintf (model->authorization, size, "Authorization: Bearer %s", key);
-        }
+        else if (!(model->authorization = toa_http_bearer_header (key)))
+            return -1;
     }
     return 0;
 }
@@ -107,8 +100,7 @@ toa_gen_new (toa_http_t *http, const toa_config_t *config, const char *const *mo
     if (!self)
         return NULL;
     self->http = http;
-    self->answer = answer;
-    self->arg = arg;
+    toa_peer_tasks_init (&self->tasks, answer, arg, s_task_release);
     self->models = calloc (count, sizeof *self->models);
     self->names = calloc (count, sizeof *self->names);
     if (!self->models || !self->names) {
@@ -146,13 +138,8 @@ toa_gen_destroy (toa_gen_t **self_p)
         return;
     toa_gen_t *self = *self_p;
     toa_gen_cancel_all (self);
-    for (size_t i = 0; i < self->n_models; i++) {
-        char *secret = self->models[i].authorization;
-        if (secret) {
-            memset (secret, 0, strlen (secret));
-            free (secret);
-        }
-    }
+    for (size_t i = 0; i < self->n_models; i++)
+        toa_http_secret_free (&self->models[i].authorization);
     free (self->models);
     free (self->names);
     free (self);
@@ -169,14 +156,18 @@ toa_gen_models (const toa_gen_t *self, size_t *count)
 size_t
 toa_gen_active (const toa_gen_t *self)
 {
-    return self ? self->n_tasks : 0;
+    return self ? self->tasks.count : 0;
 }
 
 toa_gen_stats_t
 toa_gen_stats (const toa_gen_t *self)
 {
-    toa_gen_stats_t none = {0};
-    return self ? self->stats : none;
+    toa_gen_stats_t stats = {{0}, 0};
+    if (self) {
+        stats.tasks = self->tasks.stats;
+        stats.split = self->split;
+    }
+    return stats;
 }
 
 /* ---------------------------------------------------------------- tasks */
@@ -200,10 +191,12 @@ s_part_remove (s_task_t *task, s_part_t *part)
     s_part_free (part);
 }
 
-/* Cancels the task's requests, unlinks it from the worker and frees it. */
+/* Cancels the task's requests, frees its outputs, unlinks it from the
+ * worker and frees it (a toa_peer_tasks_release_fn). */
 static void
-s_task_free (s_task_t *task)
+s_task_release (toa_peer_task_t *base)
 {
+    s_task_t *task = (s_task_t *) base;
     toa_gen_t *self = task->gen;
     while (task->parts) {
         s_part_t *part = task->parts;
@@ -212,37 +205,12 @@ s_task_free (s_task_t *task)
             toa_http_cancel (self->http, part->http_id);
         s_part_free (part);
     }
-    if (task->prev)
-        task->prev->next = task->next;
-    else
-        self->tasks = task->next;
-    if (task->next)
-        task->next->prev = task->prev;
-    self->n_tasks--;
-    for (int64_t i = 0; task->outputs && i < task->msg.u.gen_task.n; i++) {
+    for (int64_t i = 0; task->outputs && i < base->msg.u.gen_task.n; i++) {
         free (task->outputs[i].text);
         free (task->outputs[i].finish_reason);
     }
     free (task->outputs);
-    toa_msg_clear (&task->msg);
-    free (task);
-}
-
-static void
-s_send_failure (toa_gen_t *self, uint64_t session, uint64_t task_id, int64_t attempt,
-                toa_failure_class_t failure_class, const char *reason, long http_status)
-{
-    toa_msg_t msg = {.type = TOA_MSG_TASK_FAILURE};
-    msg.u.task_failure.task = task_id;
-    msg.u.task_failure.attempt = attempt;
-    msg.u.task_failure.failure_class = failure_class;
-    msg.u.task_failure.reason = (char *) reason;
-    msg.u.task_failure.http_status = http_status;
-    if (failure_class == TOA_FAILURE_TRANSIENT)
-        self->stats.failed_transient++;
-    else
-        self->stats.failed_permanent++;
-    self->answer (self->arg, session, &msg);
+    toa_peer_tasks_free (&self->tasks, base);
 }
 
 /* Answers TASK with a failure and frees it (its other requests cancelled). */
@@ -250,20 +218,15 @@ static void
 s_task_fail (s_task_t *task, toa_failure_class_t failure_class, const char *reason,
              long http_status)
 {
-    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
-    toa_warn ("task %llu/%lld (%s): %s failure: %s", (unsigned long long) gen->task,
-              (long long) gen->attempt, gen->model,
-              failure_class == TOA_FAILURE_TRANSIENT ? "transient" : "permanent", reason);
-    s_send_failure (task->gen, task->session, gen->task, gen->attempt, failure_class, reason,
-                    http_status);
-    s_task_free (task);
+    toa_peer_tasks_fail (&task->gen->tasks, &task->base, failure_class, reason, http_status);
+    s_task_release (&task->base);
 }
 
 /* Answers TASK with its outputs and frees it. */
 static void
 s_task_succeed (s_task_t *task)
 {
-    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
+    const toa_msg_gen_task_t *gen = &task->base.msg.u.gen_task;
     toa_msg_t msg = {.type = TOA_MSG_GEN_RESULT};
     msg.u.gen_result.task = gen->task;
     msg.u.gen_result.attempt = gen->attempt;
@@ -273,9 +236,8 @@ s_task_succeed (s_task_t *task)
     toa_debug ("task %llu/%lld (%s): %lld output(s) in %lld ms", (unsigned long long) gen->task,
                (long long) gen->attempt, gen->model, (long long) gen->n,
                (long long) msg.u.gen_result.latency_ms);
-    task->gen->stats.succeeded++;
-    task->gen->answer (task->gen->arg, task->session, &msg);
-    s_task_free (task);
+    toa_peer_tasks_succeed (&task->gen->tasks, &task->base, &msg);
+    s_task_release (&task->base);
 }
 
 static toa_http_verdict_t s_classify (void *arg, const toa_http_response_t *response,
@@ -288,7 +250,7 @@ static void s_part_done (void *arg, const toa_http_result_t *result);
 static int
 s_submit (s_task_t *task, size_t first, int64_t n, uint64_t mask)
 {
-    const toa_msg_gen_task_t *gen = &task->msg.u.gen_task;
+    const toa_msg_gen_task_t *gen = &task->base.msg.u.gen_task;
     const toa_model_config_t *model = task->model->config;
     s_part_t *part = calloc (1, sizeof *part);
     if (!part)
@@ -360,7 +322,7 @@ s_submit_choices (s_task_t *task, size_t first, int64_t n)
     if (n == 1)
         return s_submit (task, first, 1, 0);
     if (allowed == 0) {
-        task->gen->stats.split++;
+        task->gen->split++;
         return s_submit_singles (task, first, n);
     }
     return s_submit (task, first, n, allowed == task->model->all_replicas ? 0 : allowed);
@@ -429,9 +391,7 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
     toa_openai_error_t error;
     if (toa_openai_parse_error (response->body, response->body_size, &error) == -2)
         return suggested;
-    const char *label = *error.code ? error.code : error.type;
-    snprintf (reason, reason_size, "HTTP %ld: %s%s%s%s", response->status, error.message,
-              *label ? " [" : "", label, *label ? "]" : "");
+    toa_openai_error_describe (response->status, &error, reason, reason_size);
     s_trim_utf8 (reason);
     toa_http_verdict_t verdict = suggested;
     if (response->status == 429 && toa_openai_error_is_quota (&error))
@@ -502,11 +462,7 @@ s_part_done (void *arg, const toa_http_result_t *result)
         return;
     }
     char reason[700];
-    if (result->exhausted)
-        snprintf (reason, sizeof reason, "gave up after %d attempts: %s", result->attempts,
-                  result->reason);
-    else
-        snprintf (reason, sizeof reason, "%s", result->reason);
+    toa_http_result_describe (result, reason, sizeof reason);
     s_trim_utf8 (reason);
     s_task_fail (task, result->exhausted ? TOA_FAILURE_TRANSIENT : TOA_FAILURE_PERMANENT,
                  reason, result->response ? result->response->status : 0);
@@ -525,12 +481,7 @@ s_find_model (toa_gen_t *self, const char *name)
 static void
 s_refuse (toa_gen_t *self, toa_msg_t *msg, uint64_t session, const char *reason)
 {
-    uint64_t id = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.task : msg->u.score_task.task;
-    int64_t attempt = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.attempt
-                                                    : msg->u.score_task.attempt;
-    toa_warn ("task %llu/%lld refused: %s", (unsigned long long) id, (long long) attempt, reason);
-    s_send_failure (self, session, id, attempt, TOA_FAILURE_PERMANENT, reason, 0);
-    toa_msg_clear (msg);
+    toa_peer_tasks_refuse (&self->tasks, msg, session, TOA_FAILURE_PERMANENT, reason);
 }
 
 void
@@ -553,59 +504,32 @@ toa_gen_start (toa_gen_t *self, toa_msg_t *msg, uint64_t session)
         s_refuse (self, msg, session, why);
         return;
     }
-    s_task_t *task = calloc (1, sizeof *task);
-    toa_gen_output_t *outputs = calloc ((size_t) gen->n, sizeof *outputs);
-    if (!task || !outputs) {
-        free (task);
-        free (outputs);
-        uint64_t id = gen->task;
-        int64_t attempt = gen->attempt;
-        toa_msg_clear (msg);
-        s_send_failure (self, session, id, attempt, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+    s_task_t *task = (s_task_t *) toa_peer_tasks_take (&self->tasks, sizeof *task, msg, session);
+    if (!task)
         return;
-    }
     task->gen = self;
-    task->msg = *msg;
-    memset (msg, 0, sizeof *msg);
-    task->session = session;
     task->model = model;
     task->received_ms = toa_now_ms ();
-    task->outputs = outputs;
-    task->next = self->tasks;
-    if (self->tasks)
-        self->tasks->prev = task;
-    self->tasks = task;
-    self->n_tasks++;
-    self->stats.started++;
-    toa_debug ("task %llu/%lld (%s): n %lld", (unsigned long long) task->msg.u.gen_task.task,
-               (long long) task->msg.u.gen_task.attempt, model->config->name,
-               (long long) task->msg.u.gen_task.n);
-    if (s_submit_choices (task, 0, task->msg.u.gen_task.n) != 0)
+    gen = &task->base.msg.u.gen_task;
+    task->outputs = calloc ((size_t) gen->n, sizeof *task->outputs);
+    if (!task->outputs) {
+        s_task_fail (task, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+        return;
+    }
+    toa_debug ("task %llu/%lld (%s): n %lld", (unsigned long long) gen->task,
+               (long long) gen->attempt, model->config->name, (long long) gen->n);
+    if (s_submit_choices (task, 0, gen->n) != 0)
         s_task_fail (task, TOA_FAILURE_TRANSIENT, "out of memory building the request", 0);
 }
 
 size_t
 toa_gen_cancel_all (toa_gen_t *self)
 {
-    size_t count = 0;
-    while (self && self->tasks) {
-        s_task_free (self->tasks);
-        self->stats.cancelled++;
-        count++;
-    }
-    return count;
+    return self ? toa_peer_tasks_cancel_all (&self->tasks) : 0;
 }
 
 size_t
 toa_gen_fail_all (toa_gen_t *self, const char *reason)
 {
-    size_t count = 0;
-    while (self && self->tasks) {
-        s_task_t *task = self->tasks;
-        s_send_failure (self, task->session, task->msg.u.gen_task.task,
-                        task->msg.u.gen_task.attempt, TOA_FAILURE_TRANSIENT, reason, 0);
-        s_task_free (task);
-        count++;
-    }
-    return count;
+    return self ? toa_peer_tasks_fail_all (&self->tasks, reason) : 0;
 }

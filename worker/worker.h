@@ -1,6 +1,6 @@
-/* worker.h - the generation worker process: one zmq_poll loop over its
- * broker connection (common/peer) and its HTTP requests (common/http),
- * running generation tasks (worker/gen) until told to stop, then draining. */
+/* worker.h - the generation worker process: generation tasks (worker/gen)
+ * plugged into the peer event loop (common/peer_loop: the broker
+ * connection and the HTTP engine), run until told to stop, then drained. */
 #ifndef TOA_WORKER_H
 #define TOA_WORKER_H
 
@@ -10,7 +10,7 @@
 
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/http.h"
+#include "common/peer_loop.h"
 
 typedef struct toa_worker_s toa_worker_t;
 
@@ -18,13 +18,8 @@ typedef struct {
     const toa_config_t *config;      /* borrowed; must outlive the worker */
     const char *const *models;       /* model names served; N_MODELS 0 = all */
     size_t n_models;
-    const char *endpoint;            /* NULL: config broker.worker_endpoint */
-    const char *name;                /* NULL: host:pid */
-    int64_t max_tasks;               /* credit; 0: config worker.max_tasks */
-    int64_t reconnect_min_ms;        /* 0: 1000 */
-    int64_t reconnect_max_ms;        /* 0: 32000 */
-    int64_t grace_ms;                /* drain time on stop; 0: 10000 */
-    toa_http_options_t http;         /* retry back-off, cool-down; zeros: defaults */
+    toa_peer_loop_options_t loop;    /* endpoint, name, credit (0: config worker.max_tasks),
+                                        back-offs, grace */
 } toa_worker_options_t;
 
 /* Sets up the models, the HTTP engine and the broker connection (READY is
