@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/openai.h"
+#include "common/peer_tasks.h"
 #include "common/util.h"
 #include "scorer/backend.h"
 #include "scorer/batch.h"
@@ -24,11 +25,9 @@ typedef struct s_task_s s_task_t;
 typedef struct s_call_s s_call_t;
 
 struct s_task_s {
+    toa_peer_task_t base;            /* first: the score-task, its session, the list */
     toa_score_t *score;
-    toa_msg_t msg;                   /* the score-task, owned */
-    uint64_t session;
     s_call_t *call;                  /* its request in flight; NULL while batching */
-    s_task_t *prev, *next;
 };
 
 /* One backend request: a batch of tasks, or one judge task. */
@@ -55,13 +54,13 @@ struct toa_score_s {
     char scale[32];                  /* judge_scale_max as text */
     toa_batcher_t *batcher;
     void **scratch;                  /* batch_size slots for toa_batcher_take */
-    s_task_t *tasks;                 /* taken, not answered */
-    size_t n_tasks;
+    toa_peer_tasks_t tasks;          /* taken, not answered */
     s_call_t *calls;                 /* in flight */
-    toa_score_answer_fn *answer;
-    void *arg;
-    toa_score_stats_t stats;
+    uint64_t n_calls;                /* backend HTTP requests made */
+    uint64_t n_splits;               /* batches re-sent one task per request */
 };
+
+static void s_task_release (toa_peer_task_t *base);
 
 /* ---------------------------------------------------------------- setup */
 
@@ -106,13 +105,8 @@ s_setup_http (toa_score_t *self, int max_concurrent, toa_errors_t *errors)
         if (!key || !*key)
             toa_warn ("reward: environment variable %s is not set; sending no API key",
                       reward->api_key_env);
-        else {
-            size_t size = strlen ("Authorization: Bearer ") + strlen (key) + 1;
-            self->authorization = malloc (size);
-            if (!self->authorization)
-                return -1;
-            snprintf (self->authorization, size, "Authorization: Bearer %s", key);
-        }
+        else if (!(self->authorization = toa_http_bearer_header (key)))
+            return -1;
     }
     return 0;
 }
@@ -140,8 +134,7 @@ toa_score_new (toa_http_t *http, const toa_reward_config_t *reward, int max_conc
     self->reward = reward;
     self->backend = (toa_backend_t) backend;
     self->group = -1;
-    self->answer = answer;
-    self->arg = arg;
+    toa_peer_tasks_init (&self->tasks, answer, arg, s_task_release);
     snprintf (self->scale, sizeof self->scale, "%g", reward->judge_scale_max);
     int rc = 0;
     if (toa_backend_is_http (self->backend))
@@ -166,10 +159,7 @@ toa_score_destroy (toa_score_t **self_p)
         return;
     toa_score_t *self = *self_p;
     toa_score_cancel_all (self);
-    if (self->authorization) {
-        memset (self->authorization, 0, strlen (self->authorization));
-        free (self->authorization);
-    }
+    toa_http_secret_free (&self->authorization);
     toa_batcher_destroy (&self->batcher);
     free (self->scratch);
     free (self);
@@ -185,14 +175,20 @@ toa_score_backend (const toa_score_t *self)
 size_t
 toa_score_active (const toa_score_t *self)
 {
-    return self ? self->n_tasks : 0;
+    return self ? self->tasks.count : 0;
 }
 
 toa_score_stats_t
 toa_score_stats (const toa_score_t *self)
 {
-    toa_score_stats_t none = {0};
-    return self ? self->stats : none;
+    toa_score_stats_t stats = {0};
+    if (self) {
+        const toa_peer_tasks_stats_t *tasks = &self->tasks.stats;
+        stats = (toa_score_stats_t) {tasks->started, tasks->succeeded, tasks->failed_transient,
+                                     tasks->failed_permanent, tasks->cancelled, self->n_calls,
+                                     self->n_splits};
+    }
+    return stats;
 }
 
 int64_t
@@ -203,40 +199,16 @@ toa_score_timeout (const toa_score_t *self, int64_t now_ms)
 
 /* ---------------------------------------------------------------- answers */
 
-/* Unlinks TASK (from its batch too, if it waits in one) and frees it. Its
- * call, if any, is the caller's business. */
+/* Unlinks TASK (from its batch too, if it waits in one) and frees it (a
+ * toa_peer_tasks_release_fn). Its call, if any, is the caller's business. */
 static void
-s_task_free (s_task_t *task)
+s_task_release (toa_peer_task_t *base)
 {
+    s_task_t *task = (s_task_t *) base;
     toa_score_t *self = task->score;
     if (!task->call)
         toa_batcher_remove (self->batcher, task);
-    if (task->prev)
-        task->prev->next = task->next;
-    else
-        self->tasks = task->next;
-    if (task->next)
-        task->next->prev = task->prev;
-    self->n_tasks--;
-    toa_msg_clear (&task->msg);
-    free (task);
-}
-
-static void
-s_send_failure (toa_score_t *self, uint64_t session, uint64_t task_id, int64_t attempt,
-                toa_failure_class_t failure_class, const char *reason, long http_status)
-{
-    toa_msg_t msg = {.type = TOA_MSG_TASK_FAILURE};
-    msg.u.task_failure.task = task_id;
-    msg.u.task_failure.attempt = attempt;
-    msg.u.task_failure.failure_class = failure_class;
-    msg.u.task_failure.reason = (char *) reason;
-    msg.u.task_failure.http_status = http_status;
-    if (failure_class == TOA_FAILURE_TRANSIENT)
-        self->stats.failed_transient++;
-    else
-        self->stats.failed_permanent++;
-    self->answer (self->arg, session, &msg);
+    toa_peer_tasks_free (&self->tasks, base);
 }
 
 /* Answers TASK with a failure and frees it. */
@@ -244,13 +216,8 @@ static void
 s_task_fail (s_task_t *task, toa_failure_class_t failure_class, const char *reason,
              long http_status)
 {
-    const toa_msg_score_task_t *score = &task->msg.u.score_task;
-    toa_warn ("task %llu/%lld (%s): %s failure: %s", (unsigned long long) score->task,
-              (long long) score->attempt, score->backend,
-              failure_class == TOA_FAILURE_TRANSIENT ? "transient" : "permanent", reason);
-    s_send_failure (task->score, task->session, score->task, score->attempt, failure_class,
-                    reason, http_status);
-    s_task_free (task);
+    toa_peer_tasks_fail (&task->score->tasks, &task->base, failure_class, reason, http_status);
+    s_task_release (&task->base);
 }
 
 /* A readable reply without a reward for TASK: transient the first time, so
@@ -258,7 +225,7 @@ s_task_fail (s_task_t *task, toa_failure_class_t failure_class, const char *reas
 static void
 s_task_unusable (s_task_t *task, const char *reason)
 {
-    s_task_fail (task, task->msg.u.score_task.attempt <= 1 ? TOA_FAILURE_TRANSIENT
+    s_task_fail (task, task->base.msg.u.score_task.attempt <= 1 ? TOA_FAILURE_TRANSIENT
                                                            : TOA_FAILURE_PERMANENT,
                  reason, 0);
 }
@@ -267,16 +234,15 @@ s_task_unusable (s_task_t *task, const char *reason)
 static void
 s_task_succeed (s_task_t *task, double reward)
 {
-    const toa_msg_score_task_t *score = &task->msg.u.score_task;
+    const toa_msg_score_task_t *score = &task->base.msg.u.score_task;
     toa_msg_t msg = {.type = TOA_MSG_SCORE_RESULT};
     msg.u.score_result.task = score->task;
     msg.u.score_result.attempt = score->attempt;
     msg.u.score_result.reward = reward;
     toa_debug ("task %llu/%lld (%s): reward %.6g", (unsigned long long) score->task,
                (long long) score->attempt, score->backend, reward);
-    task->score->stats.succeeded++;
-    task->score->answer (task->score->arg, task->session, &msg);
-    s_task_free (task);
+    toa_peer_tasks_succeed (&task->score->tasks, &task->base, &msg);
+    s_task_release (&task->base);
 }
 
 /* ---------------------------------------------------------------- calls */
@@ -315,7 +281,7 @@ s_batch_body (toa_score_t *self, s_call_t *call)
     char *body = NULL;
     bool ok = prompts && queries && labels;
     for (size_t i = 0; ok && i < call->n; i++) {
-        const toa_msg_score_task_t *task = &call->tasks[i]->msg.u.score_task;
+        const toa_msg_score_task_t *task = &call->tasks[i]->base.msg.u.score_task;
         prompts[i] = toa_rm_prompt_text (task->messages, task->n_messages);
         queries[i] = prompts[i] ? toa_rm_query_text (self->reward->query_template, prompts[i],
                                                      task->response)
@@ -343,7 +309,7 @@ s_batch_body (toa_score_t *self, s_call_t *call)
 static char *
 s_judge_body (toa_score_t *self, const s_task_t *task)
 {
-    const toa_msg_score_task_t *score = &task->msg.u.score_task;
+    const toa_msg_score_task_t *score = &task->base.msg.u.score_task;
     char *prompt = toa_rm_prompt_text (score->messages, score->n_messages);
     if (!prompt)
         return NULL;
@@ -432,7 +398,7 @@ s_call_submit (toa_score_t *self, s_task_t *const *tasks, size_t n, bool single)
         call->http_id = toa_http_submit (self->http, &spec);
         free (body);
         if (call->http_id) {
-            self->stats.calls++;
+            self->n_calls++;
             toa_debug ("reward: %s call with %zu task(s)", toa_backend_name (self->backend), n);
             return;
         }
@@ -486,9 +452,7 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
     toa_openai_error_t error;
     if (toa_openai_parse_error (response->body, response->body_size, &error) == -2)
         return suggested;
-    const char *label = *error.code ? error.code : error.type;
-    snprintf (reason, reason_size, "HTTP %ld: %s%s%s%s", response->status, error.message,
-              *label ? " [" : "", label, *label ? "]" : "");
+    toa_openai_error_describe (response->status, &error, reason, reason_size);
     toa_http_verdict_t verdict = suggested;
     if (response->status == 429 && toa_openai_error_is_quota (&error))
         verdict = TOA_HTTP_FAIL;
@@ -548,7 +512,7 @@ s_call_done (void *arg, const toa_http_result_t *result)
         /* one bad text (too long, say) should not fail its whole batch */
         toa_info ("reward: batch of %zu refused (%s); sending its tasks one by one", call->n,
                   result->reason);
-        self->stats.splits++;
+        self->n_splits++;
         for (size_t i = 0; i < call->n; i++) {
             s_task_t *task = call->tasks[i];
             call->tasks[i] = NULL;
@@ -558,11 +522,7 @@ s_call_done (void *arg, const toa_http_result_t *result)
     }
     else {
         char reason[700];
-        if (result->exhausted)
-            snprintf (reason, sizeof reason, "gave up after %d attempts: %s", result->attempts,
-                      result->reason);
-        else
-            snprintf (reason, sizeof reason, "%s", result->reason);
+        toa_http_result_describe (result, reason, sizeof reason);
         for (size_t i = 0; i < call->n; i++) {
             s_task_t *task = call->tasks[i];
             call->tasks[i] = NULL;
@@ -580,7 +540,7 @@ s_call_done (void *arg, const toa_http_result_t *result)
 static void
 s_builtin (toa_score_t *self, s_task_t *task)
 {
-    const toa_msg_score_task_t *score = &task->msg.u.score_task;
+    const toa_msg_score_task_t *score = &task->base.msg.u.score_task;
     if (!score->reference || !*score->reference) {
         s_task_fail (task, TOA_FAILURE_PERMANENT, "no reference", 0);
         return;
@@ -599,12 +559,7 @@ s_builtin (toa_score_t *self, s_task_t *task)
 static void
 s_refuse (toa_score_t *self, toa_msg_t *msg, uint64_t session, const char *reason)
 {
-    uint64_t id = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.task : msg->u.score_task.task;
-    int64_t attempt = msg->type == TOA_MSG_GEN_TASK ? msg->u.gen_task.attempt
-                                                    : msg->u.score_task.attempt;
-    toa_warn ("task %llu/%lld refused: %s", (unsigned long long) id, (long long) attempt, reason);
-    s_send_failure (self, session, id, attempt, TOA_FAILURE_PERMANENT, reason, 0);
-    toa_msg_clear (msg);
+    toa_peer_tasks_refuse (&self->tasks, msg, session, TOA_FAILURE_PERMANENT, reason);
 }
 
 void
@@ -624,24 +579,10 @@ toa_score_start (toa_score_t *self, toa_msg_t *msg, uint64_t session)
         s_refuse (self, msg, session, why);
         return;
     }
-    s_task_t *task = calloc (1, sizeof *task);
-    if (!task) {
-        uint64_t id = msg->u.score_task.task;
-        int64_t attempt = msg->u.score_task.attempt;
-        toa_msg_clear (msg);
-        s_send_failure (self, session, id, attempt, TOA_FAILURE_TRANSIENT, "out of memory", 0);
+    s_task_t *task = (s_task_t *) toa_peer_tasks_take (&self->tasks, sizeof *task, msg, session);
+    if (!task)
         return;
-    }
     task->score = self;
-    task->msg = *msg;
-    memset (msg, 0, sizeof *msg);
-    task->session = session;
-    task->next = self->tasks;
-    if (self->tasks)
-        self->tasks->prev = task;
-    self->tasks = task;
-    self->n_tasks++;
-    self->stats.started++;
     if (!toa_backend_is_http (self->backend))
         s_builtin (self, task);
     else if (self->backend == TOA_BACKEND_LLM_JUDGE)
@@ -667,13 +608,7 @@ toa_score_cancel_all (toa_score_t *self)
         return 0;
     while (self->calls)
         s_call_free (self->calls);
-    size_t count = 0;
-    while (self->tasks) {
-        s_task_free (self->tasks);
-        self->stats.cancelled++;
-        count++;
-    }
-    return count;
+    return toa_peer_tasks_cancel_all (&self->tasks);
 }
 
 size_t
@@ -683,13 +618,5 @@ toa_score_fail_all (toa_score_t *self, const char *reason)
         return 0;
     while (self->calls)
         s_call_free (self->calls);
-    size_t count = 0;
-    while (self->tasks) {
-        s_task_t *task = self->tasks;
-        s_send_failure (self, task->session, task->msg.u.score_task.task,
-                        task->msg.u.score_task.attempt, TOA_FAILURE_TRANSIENT, reason, 0);
-        s_task_free (task);
-        count++;
-    }
-    return count;
+    return toa_peer_tasks_fail_all (&self->tasks, reason);
 }

@@ -1,7 +1,7 @@
-/* scorer.h - the scoring worker process: one zmq_poll loop over its broker
- * connection (common/peer), its HTTP requests (common/http) and its batch
- * timers, running score tasks (scorer/score) until told to stop, then
- * draining. */
+/* scorer.h - the scoring worker process: score tasks (scorer/score) and
+ * their batch timers plugged into the peer event loop (common/peer_loop:
+ * the broker connection and the HTTP engine), run until told to stop, then
+ * drained. */
 #ifndef TOA_SCORER_H
 #define TOA_SCORER_H
 
@@ -11,19 +11,14 @@
 
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/http.h"
+#include "common/peer_loop.h"
 
 typedef struct toa_scorer_s toa_scorer_t;
 
 typedef struct {
     const toa_config_t *config;      /* borrowed; must outlive the scorer */
-    const char *endpoint;            /* NULL: config broker.worker_endpoint */
-    const char *name;                /* NULL: host:pid */
-    int64_t max_tasks;               /* credit; 0: config scorer.max_tasks */
-    int64_t reconnect_min_ms;        /* 0: 1000 */
-    int64_t reconnect_max_ms;        /* 0: 32000 */
-    int64_t grace_ms;                /* drain time on stop; 0: 10000 */
-    toa_http_options_t http;         /* retry back-off, cool-down; zeros: defaults */
+    toa_peer_loop_options_t loop;    /* endpoint, name, credit (0: config scorer.max_tasks),
+                                        back-offs, grace */
 } toa_scorer_options_t;
 
 /* Sets up the backend of the config's reward section, the HTTP engine and

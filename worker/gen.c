@@ -162,10 +162,11 @@ toa_gen_active (const toa_gen_t *self)
 toa_gen_stats_t
 toa_gen_stats (const toa_gen_t *self)
 {
-    toa_gen_stats_t stats = {{0}, 0};
+    toa_gen_stats_t stats = {0};
     if (self) {
-        stats.tasks = self->tasks.stats;
-        stats.split = self->split;
+        const toa_peer_tasks_stats_t *tasks = &self->tasks.stats;
+        stats = (toa_gen_stats_t) {tasks->started, tasks->succeeded, tasks->failed_transient,
+                                   tasks->failed_permanent, tasks->cancelled, self->split};
     }
     return stats;
 }

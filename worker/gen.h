@@ -11,7 +11,6 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/http.h"
-#include "common/peer_tasks.h"
 #include "proto/proto.h"
 
 typedef struct toa_gen_s toa_gen_t;
@@ -20,8 +19,12 @@ typedef struct toa_gen_s toa_gen_t;
 typedef void (toa_gen_answer_fn) (void *arg, uint64_t session, const toa_msg_t *answer);
 
 typedef struct {
-    toa_peer_tasks_stats_t tasks;    /* taken, answered (succeeded: gen-results), dropped */
-    uint64_t split;                  /* tasks served with one request per choice */
+    uint64_t started;            /* tasks taken */
+    uint64_t succeeded;          /* gen-results sent */
+    uint64_t failed_transient;   /* task-failures sent, by class */
+    uint64_t failed_permanent;
+    uint64_t cancelled;          /* tasks dropped without an answer */
+    uint64_t split;              /* tasks served with one request per choice */
 } toa_gen_stats_t;
 
 /* Sets up the models of CONFIG named in MODELS (all when N_MODELS is 0): one

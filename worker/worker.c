@@ -44,10 +44,10 @@ s_describe (const void *gen, char *text, size_t size)
     toa_gen_stats_t stats = toa_gen_stats (gen);
     snprintf (text, size, "tasks %llu taken, %llu done, %llu failed transient, %llu failed "
               "permanent, %llu dropped, %llu split",
-              (unsigned long long) stats.tasks.started, (unsigned long long) stats.tasks.succeeded,
-              (unsigned long long) stats.tasks.failed_transient,
-              (unsigned long long) stats.tasks.failed_permanent,
-              (unsigned long long) stats.tasks.cancelled, (unsigned long long) stats.split);
+              (unsigned long long) stats.started, (unsigned long long) stats.succeeded,
+              (unsigned long long) stats.failed_transient,
+              (unsigned long long) stats.failed_permanent,
+              (unsigned long long) stats.cancelled, (unsigned long long) stats.split);
 }
 
 static const toa_peer_runner_t s_runner = {
