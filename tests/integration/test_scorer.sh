@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_scorer.sh - toa-scorer against real servers: a broker harness over
-# real ZeroMQ (tests/harness/scorer_harness.c), a scripted reward server for
+# real ZeroMQ (tests/harness/broker_harness.c), a scripted reward server for
 # exact values and failures (tests/integration/scorer/reward_server.py) and
 # toa-simllm's /reward, /classify, /pooling and judge. Covers: READY, every
 # backend's reward for known inputs, batching on size and on wait, short and
@@ -13,9 +13,9 @@ source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")/scorer" && pwd)
 SCORER=$TOA_BIN/toa-scorer
 SIMLLM=$TOA_BIN/toa-simllm
-HARNESS=$(dirname "$TOA_BIN")/harness/scorer_harness
-[ -x "$HARNESS" ] || HARNESS=$TOA_ROOT/build/harness/scorer_harness
-[ -x "$HARNESS" ] || (cd "$TOA_ROOT" && make -s build/harness/scorer_harness >/dev/null 2>&1)
+HARNESS=$(dirname "$TOA_BIN")/harness/broker_harness
+[ -x "$HARNESS" ] || HARNESS=$TOA_ROOT/build/harness/broker_harness
+[ -x "$HARNESS" ] || (cd "$TOA_ROOT" && make -s build/harness/broker_harness >/dev/null 2>&1)
 for program in "$SCORER" "$SIMLLM" "$HARNESS"; do
     if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
 done
