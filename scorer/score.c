@@ -225,9 +225,8 @@ s_task_fail (s_task_t *task, toa_failure_class_t failure_class, const char *reas
 static void
 s_task_unusable (s_task_t *task, const char *reason)
 {
-    s_task_fail (task, task->base.msg.u.score_task.attempt <= 1 ? TOA_FAILURE_TRANSIENT
-                                                           : TOA_FAILURE_PERMANENT,
-                 reason, 0);
+    bool first = task->base.msg.u.score_task.attempt <= 1;
+    s_task_fail (task, first ? TOA_FAILURE_TRANSIENT : TOA_FAILURE_PERMANENT, reason, 0);
 }
 
 /* Answers TASK with REWARD and frees it. */
