@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
+#include "client/control.h"
 #include "client/exit_codes.h"
 #include "client/submit.h"
 #include "common/config.h"
@@ -388,6 +390,23 @@ s_reward_is_accuracy (const toa_compare_options_t *options, const char *const *s
     return 0;
 }
 
+/* Cancels JOB after Ctrl-C detached from it, so that the fleet stops
+ * working for a comparison nobody waits for. */
+static void
+s_cancel (const toa_compare_options_t *options, const char *job)
+{
+    static volatile sig_atomic_t not_interrupted = 0;
+    toa_control_options_t cancel = {
+        .job = job,
+        .config_path = options->config_path,
+        .endpoint = options->endpoint,
+        .timeout_ms = options->timeout_ms,
+        .interrupted = &not_interrupted,
+    };
+    fprintf (stderr, "toa compare: interrupted; cancelling job %s\n", job);
+    toa_control_cancel (&cancel);
+}
+
 /* Runs METHOD at BUDGET into ROW. Returns the submit's exit code. */
 static int
 s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t n_sets,
@@ -403,8 +422,14 @@ s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t
         fprintf (stderr, "toa compare: %s: %s\n", path, strerror (errno));
         return row->exit_code = TOA_EXIT_FAILED;
     }
+    char stamp[32], job[96];
+    uint64_t random = toa_splitmix64 ((uint64_t) toa_wall_ms () ^ ((uint64_t) getpid () << 32)
+                                      ^ (uint64_t) budget);
+    toa_submit_job_id (time (NULL), (uint32_t) random, stamp, sizeof stamp);
+    snprintf (job, sizeof job, "compare-%s-%s-%d", stamp, method, budget);
     toa_submit_options_t submit = {
         .config_path = options->config_path,
+        .job = job,
         .input_path = options->input_path,
         .output_path = path,
         .method = method,
@@ -419,6 +444,8 @@ s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t
     int64_t start = toa_now_ms ();
     row->exit_code = toa_submit_run (&submit);
     row->wall_s = (double) (toa_now_ms () - start) / 1000.0;
+    if (row->exit_code == TOA_EXIT_DETACHED)
+        s_cancel (options, job);
     if (row->exit_code != TOA_EXIT_OK)
         return row->exit_code;
     toa_errors_t errors = TOA_ERRORS_INIT;

@@ -5,7 +5,7 @@
 # samples x models scored responses in the shape the method promises; then
 # `toa compare` end to end (3 prompts, budgets 1 and 2, every method): a CSV
 # row per method and budget, generations as budgeted, a PNG; bad flags send
-# nothing.
+# nothing; Ctrl-C cancels the running job.
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=$TOA_SHARED/data/gsm8k-test-100.jsonl
@@ -81,6 +81,18 @@ check_eq "bad --budgets: exit 2" 2 "$?"
 check_eq "unknown method: exit 2" 2 "$?"
 check "the errors say why" grep -q "unknown method 'nope'" "$TOA_TMP/bad.err"
 check "nothing written" test ! -e "$TOA_TMP/bad"
+
+# 4. Ctrl-C during a run: exit 130, and the job is cancelled, not left
+#    running on the fleet (a long run: 100 prompts, 192 chained generations).
+"$TOA_BIN/toa" compare --config "$CONFIG" --input "$DATA" --budgets 64 --methods seq-refine \
+    --output-dir "$TOA_TMP/interrupted" >/dev/null 2>"$TOA_TMP/interrupted.err" &
+client=$!
+for _ in $(seq 200); do grep -q submitted "$TOA_TMP/interrupted.err" && break; sleep 0.05; done
+sleep 0.3
+kill -INT "$client"; wait "$client"
+check_eq "Ctrl-C: exit 130" 130 "$?"
+check "Ctrl-C: compare cancels the job" grep -q "cancelling job compare-" "$TOA_TMP/interrupted.err"
+check_eq "no job left on the broker" "[]" "$("$TOA_BIN/toa" status --config "$CONFIG" --json | jq -c .jobs)"
 
 check "deploy/fleet down stops everything" "$TOA_ROOT/deploy/fleet" down "$CONFIG"
 toa_done
