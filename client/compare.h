@@ -4,7 +4,7 @@
  * reports one table: generations per prompt, best-response quality, mean
  * reward, wall time. Writes DIR/<method>-<budget>.jsonl (the results),
  * DIR/compare.csv, and DIR/compare.png drawn by gnuplot (DIR/compare.gp is
- * the script). */
+ * the script). Ctrl-C (*interrupted) cancels the running job. */
 #ifndef TOA_CLIENT_COMPARE_H
 #define TOA_CLIENT_COMPARE_H
 
