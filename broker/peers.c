@@ -7,7 +7,7 @@
 #include "common/util.h"
 
 struct toa_peers_s {
-    toa_peer_t *slots;
+    toa_broker_peer_t *slots;
     int n_slots;
     int count;
 };
@@ -19,7 +19,7 @@ toa_peers_new (void)
 }
 
 static void
-s_clear (toa_peer_t *peer)
+s_clear (toa_broker_peer_t *peer)
 {
     free (peer->name);
     for (size_t i = 0; i < peer->n_serves; i++)
@@ -46,7 +46,7 @@ int
 toa_peers_find (const toa_peers_t *self, const toa_peer_id_t *id)
 {
     for (int i = 0; i < self->n_slots; i++) {
-        const toa_peer_t *peer = &self->slots[i];
+        const toa_broker_peer_t *peer = &self->slots[i];
         if (peer->used && peer->id.size == id->size
             && memcmp (peer->id.data, id->data, id->size) == 0)
             return i;
@@ -62,7 +62,7 @@ s_free_slot (toa_peers_t *self)
         if (!self->slots[i].used)
             return i;
     int n_slots = self->n_slots ? self->n_slots * 2 : 8;
-    toa_peer_t *slots = realloc (self->slots, (size_t) n_slots * sizeof *slots);
+    toa_broker_peer_t *slots = realloc (self->slots, (size_t) n_slots * sizeof *slots);
     if (!slots)
         return -1;
     memset (slots + self->n_slots, 0, (size_t) (n_slots - self->n_slots) * sizeof *slots);
@@ -79,7 +79,7 @@ toa_peers_add (toa_peers_t *self, const toa_peer_id_t *id, const toa_msg_ready_t
     int slot = s_free_slot (self);
     if (slot < 0)
         return -1;
-    toa_peer_t *peer = &self->slots[slot];
+    toa_broker_peer_t *peer = &self->slots[slot];
     peer->id = *id;
     peer->kind = ready->kind;
     peer->name = strdup (ready->name ? ready->name : "?");
@@ -115,7 +115,7 @@ toa_peers_remove (toa_peers_t *self, int slot)
     self->count--;
 }
 
-toa_peer_t *
+toa_broker_peer_t *
 toa_peers_get (const toa_peers_t *self, int slot)
 {
     if (slot < 0 || slot >= self->n_slots || !self->slots[slot].used)
@@ -138,19 +138,19 @@ toa_peers_count (const toa_peers_t *self)
 void
 toa_peers_seen (toa_peers_t *self, int slot, int64_t now)
 {
-    toa_peer_t *peer = toa_peers_get (self, slot);
+    toa_broker_peer_t *peer = toa_peers_get (self, slot);
     if (peer)
         peer->last_seen_ms = now;
 }
 
 bool
-toa_peer_is_dead (const toa_peer_t *peer, int64_t now)
+toa_broker_peer_is_dead (const toa_broker_peer_t *peer, int64_t now)
 {
     return now - peer->last_seen_ms > 3 * peer->heartbeat_ms;
 }
 
 bool
-toa_peer_serves (const toa_peer_t *peer, toa_peer_kind_t kind, const char *name)
+toa_broker_peer_serves (const toa_broker_peer_t *peer, toa_peer_kind_t kind, const char *name)
 {
     if (peer->kind != kind)
         return false;
@@ -161,7 +161,7 @@ toa_peer_serves (const toa_peer_t *peer, toa_peer_kind_t kind, const char *name)
 }
 
 int64_t
-toa_peer_free_credit (const toa_peer_t *peer)
+toa_broker_peer_free_credit (const toa_broker_peer_t *peer)
 {
     return peer->credit > peer->held ? peer->credit - peer->held : 0;
 }
@@ -170,12 +170,12 @@ int
 toa_peers_keep_charge (toa_peers_t *self, int slot, uint64_t task, int64_t attempt,
                        int64_t forget_ms)
 {
-    toa_peer_t *peer = toa_peers_get (self, slot);
+    toa_broker_peer_t *peer = toa_peers_get (self, slot);
     if (!peer)
         return -1;
     if (peer->n_charges == peer->charges_capacity) {
         size_t capacity = peer->charges_capacity ? peer->charges_capacity * 2 : 4;
-        toa_peer_charge_t *charges = realloc (peer->charges, capacity * sizeof *charges);
+        toa_broker_peer_charge_t *charges = realloc (peer->charges, capacity * sizeof *charges);
         if (!charges) {
             if (peer->held > 0)
                 peer->held--;
@@ -184,14 +184,14 @@ toa_peers_keep_charge (toa_peers_t *self, int slot, uint64_t task, int64_t attem
         peer->charges = charges;
         peer->charges_capacity = capacity;
     }
-    peer->charges[peer->n_charges++] = (toa_peer_charge_t) {task, attempt, forget_ms};
+    peer->charges[peer->n_charges++] = (toa_broker_peer_charge_t) {task, attempt, forget_ms};
     return 0;
 }
 
 bool
 toa_peers_release_charge (toa_peers_t *self, int slot, uint64_t task, int64_t attempt)
 {
-    toa_peer_t *peer = toa_peers_get (self, slot);
+    toa_broker_peer_t *peer = toa_peers_get (self, slot);
     if (!peer)
         return false;
     for (size_t i = 0; i < peer->n_charges; i++)
@@ -209,7 +209,7 @@ toa_peers_expire_charges (toa_peers_t *self, int64_t now)
 {
     size_t released = 0;
     for (int slot = 0; slot < self->n_slots; slot++) {
-        toa_peer_t *peer = &self->slots[slot];
+        toa_broker_peer_t *peer = &self->slots[slot];
         for (size_t i = 0; peer->used && i < peer->n_charges;) {
             if (peer->charges[i].forget_ms <= now) {
                 peer->charges[i] = peer->charges[--peer->n_charges];

@@ -21,7 +21,7 @@ typedef struct {
     uint64_t task;
     int64_t attempt;
     int64_t forget_ms;       /* released then even without an answer */
-} toa_peer_charge_t;
+} toa_broker_peer_charge_t;
 
 typedef struct {
     bool used;               /* the slot holds a peer */
@@ -32,13 +32,13 @@ typedef struct {
     size_t n_serves;
     int64_t credit;          /* tasks it takes at once */
     int64_t held;            /* tasks it holds: live leases + charges */
-    toa_peer_charge_t *charges; /* ended leases still holding credit */
+    toa_broker_peer_charge_t *charges; /* ended leases still holding credit */
     size_t n_charges, charges_capacity;
     int64_t heartbeat_ms;    /* its heartbeat interval */
     int64_t last_seen_ms;    /* last message from it */
     int64_t last_sent_ms;    /* last message to it (heartbeats fill silences) */
     uint64_t tasks_sent;     /* for stats */
-} toa_peer_t;
+} toa_broker_peer_t;
 
 typedef struct toa_peers_s toa_peers_t;
 
@@ -59,7 +59,7 @@ int toa_peers_add (toa_peers_t *self, const toa_peer_id_t *id, const toa_msg_rea
 void toa_peers_remove (toa_peers_t *self, int slot);
 
 /* The peer in SLOT, or NULL when the slot is free or out of range. */
-toa_peer_t *toa_peers_get (const toa_peers_t *self, int slot);
+toa_broker_peer_t *toa_peers_get (const toa_peers_t *self, int slot);
 
 /* Number of slots to scan (used or not). */
 int toa_peers_slots (const toa_peers_t *self);
@@ -71,10 +71,10 @@ int toa_peers_count (const toa_peers_t *self);
 void toa_peers_seen (toa_peers_t *self, int slot, int64_t now);
 
 /* True when the peer has been silent for 3 of its heartbeat intervals. */
-bool toa_peer_is_dead (const toa_peer_t *peer, int64_t now);
+bool toa_broker_peer_is_dead (const toa_broker_peer_t *peer, int64_t now);
 
 /* True when PEER is of KIND and serves NAME. */
-bool toa_peer_serves (const toa_peer_t *peer, toa_peer_kind_t kind, const char *name);
+bool toa_broker_peer_serves (const toa_broker_peer_t *peer, toa_peer_kind_t kind, const char *name);
 
 /* The lease (TASK, ATTEMPT) of SLOT ended unanswered: its credit stays
  * held until the peer answers it or FORGET_MS passes. Returns 0 or -1 (out
@@ -90,6 +90,6 @@ bool toa_peers_release_charge (toa_peers_t *self, int slot, uint64_t task, int64
 size_t toa_peers_expire_charges (toa_peers_t *self, int64_t now);
 
 /* Credit left: credit - held (never below 0). */
-int64_t toa_peer_free_credit (const toa_peer_t *peer);
+int64_t toa_broker_peer_free_credit (const toa_broker_peer_t *peer);
 
 #endif

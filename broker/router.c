@@ -166,10 +166,10 @@ toa_router_pick (const toa_peers_t *peers, toa_peer_kind_t kind, const char *nam
     int best = -1;
     int64_t best_free = 0;
     for (int slot = 0; slot < toa_peers_slots (peers); slot++) {
-        const toa_peer_t *peer = toa_peers_get (peers, slot);
-        if (!peer || toa_peer_is_dead (peer, now) || !toa_peer_serves (peer, kind, name))
+        const toa_broker_peer_t *peer = toa_peers_get (peers, slot);
+        if (!peer || toa_broker_peer_is_dead (peer, now) || !toa_broker_peer_serves (peer, kind, name))
             continue;
-        int64_t free_credit = toa_peer_free_credit (peer);
+        int64_t free_credit = toa_broker_peer_free_credit (peer);
         if (free_credit > best_free) {
             best = slot;
             best_free = free_credit;
@@ -183,8 +183,8 @@ toa_router_served (const toa_peers_t *peers, toa_peer_kind_t kind, const char *n
                    int64_t now)
 {
     for (int slot = 0; slot < toa_peers_slots (peers); slot++) {
-        const toa_peer_t *peer = toa_peers_get (peers, slot);
-        if (peer && !toa_peer_is_dead (peer, now) && toa_peer_serves (peer, kind, name))
+        const toa_broker_peer_t *peer = toa_peers_get (peers, slot);
+        if (peer && !toa_broker_peer_is_dead (peer, now) && toa_broker_peer_serves (peer, kind, name))
             return true;
     }
     return false;

@@ -55,7 +55,7 @@ s_collect_leases (toa_task_t *task, void *arg)
 static void
 s_peer_lost (toa_broker_t *b, int slot, const char *why)
 {
-    toa_peer_t *peer = toa_peers_get (b->peers, slot);
+    toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
     if (!peer)
         return;
     s_leases_t leases = {.peer = slot};
@@ -111,7 +111,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
                   match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
         return;
     }
-    toa_peer_t *leaser = toa_peers_get (b->peers, task->peer);
+    toa_broker_peer_t *leaser = toa_peers_get (b->peers, task->peer);
     if (leaser && leaser->held > 0)
         leaser->held--;
     bool gen = task->kind == TOA_TASK_GEN;
@@ -196,7 +196,7 @@ s_due_tasks (toa_broker_t *b, int64_t now)
         n = toa_tasks_due (b->tasks, now, due, S_DUE_BATCH);
         for (size_t i = 0; i < n; i++) {
             if (due[i]->state == TOA_TASK_LEASED) {
-                toa_peer_t *peer = toa_peers_get (b->peers, due[i]->peer);
+                toa_broker_peer_t *peer = toa_peers_get (b->peers, due[i]->peer);
                 toa_info ("task %" PRIu64 " attempt %" PRId64 ": no answer from %s within "
                           "%" PRId64 " ms; re-issuing it", due[i]->id, due[i]->attempt,
                           peer ? peer->name : "its peer", toa_tasks_lease_ms (b->tasks));
@@ -217,10 +217,10 @@ toa_workers_tick (toa_broker_t *b, int64_t now)
         s_due_tasks (b, now);
     }
     for (int slot = 0; slot < toa_peers_slots (b->peers); slot++) {
-        toa_peer_t *peer = toa_peers_get (b->peers, slot);
+        toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
         if (!peer)
             continue;
-        if (toa_peer_is_dead (peer, now)) {
+        if (toa_broker_peer_is_dead (peer, now)) {
             s_peer_lost (b, slot, "silent for 3 heartbeat intervals");
             continue;
         }
@@ -287,7 +287,7 @@ typedef enum { S_SENT, S_BUILD_FAILED, S_WOULD_BLOCK, S_GONE } s_send_t;
 static s_send_t
 s_send_task (toa_broker_t *b, toa_task_t *task, int slot, int64_t now)
 {
-    toa_peer_t *peer = toa_peers_get (b->peers, slot);
+    toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
     toa_msg_t msg;
     memset (&msg, 0, sizeof msg);
     toa_chat_list_t messages = {0};
@@ -384,7 +384,7 @@ void
 toa_workers_disconnect_all (toa_broker_t *b, const char *reason)
 {
     for (int slot = 0; slot < toa_peers_slots (b->peers); slot++) {
-        toa_peer_t *peer = toa_peers_get (b->peers, slot);
+        toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
         if (peer)
             s_send_disconnect (b, &peer->id, reason);
     }

@@ -135,8 +135,8 @@ test_pick_respects_credit_and_kind (void **state)
     assert_true (toa_router_served (peers, TOA_PEER_WORKER, "b", 10));
     /* A peer silent for 3 heartbeats (100 ms) is dead: neither picked nor serving. */
     toa_peers_get (peers, p0)->held = 0;
-    assert_false (toa_peer_is_dead (toa_peers_get (peers, p0), 300));
-    assert_true (toa_peer_is_dead (toa_peers_get (peers, p0), 301));
+    assert_false (toa_broker_peer_is_dead (toa_peers_get (peers, p0), 300));
+    assert_true (toa_broker_peer_is_dead (toa_peers_get (peers, p0), 301));
     assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 301), -1);
     assert_false (toa_router_served (peers, TOA_PEER_WORKER, "b", 301));
     toa_peers_seen (peers, p0, 301);
@@ -157,15 +157,15 @@ test_charges_hold_credit_until_answer (void **state)
     toa_peer_id_t id = s_id (7);
     toa_msg_ready_t ready = s_ready (TOA_PEER_WORKER, a, 1, 1);
     int slot = toa_peers_add (peers, &id, &ready, 0);
-    toa_peer_t *peer = toa_peers_get (peers, slot);
+    toa_broker_peer_t *peer = toa_peers_get (peers, slot);
     peer->held = 1;                       /* a lease */
     assert_int_equal (toa_peers_keep_charge (peers, slot, 42, 1, 1000), 0);
-    assert_int_equal (toa_peer_free_credit (peer), 0);
+    assert_int_equal (toa_broker_peer_free_credit (peer), 0);
     assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
     assert_false (toa_peers_release_charge (peers, slot, 42, 2));
     assert_true (toa_peers_release_charge (peers, slot, 42, 1));
     assert_false (toa_peers_release_charge (peers, slot, 42, 1));
-    assert_int_equal (toa_peer_free_credit (peer), 1);
+    assert_int_equal (toa_broker_peer_free_credit (peer), 1);
     /* A charge nobody answers is released after its time. */
     peer->held = 1;
     toa_peers_keep_charge (peers, slot, 43, 1, 1000);
