@@ -178,9 +178,19 @@ char *
 toa_progress_plain (const toa_progress_t *self, int64_t now_ms, char *buf, size_t size)
 {
     char rate[32], eta[32], elapsed[32];
-    s_rate_text (toa_progress_rate (self), rate, sizeof rate);
+    double seconds = (double) (now_ms - self->start_ms) / 1000.0;
+    double window_rate = toa_progress_rate (self);
+    /* A job shorter than the rate window still has an average rate: the
+     * generations since the first status seen, over the time since then. */
+    if (window_rate == 0 && self->n_samples > 0) {
+        const toa_progress_sample_t *first = s_sample (self, 0);
+        double span = (double) (now_ms - first->t_ms) / 1000.0;
+        if (span > 0.1 && self->generations > first->generations)
+            window_rate = (double) (self->generations - first->generations) / span;
+    }
+    s_rate_text (window_rate, rate, sizeof rate);
     toa_progress_duration (toa_progress_eta (self), eta, sizeof eta);
-    toa_progress_duration ((double) (now_ms - self->start_ms) / 1000.0, elapsed, sizeof elapsed);
+    toa_progress_duration (seconds, elapsed, sizeof elapsed);
     int percent = self->total > 0 ? (int) (100 * self->done / self->total) : 0;
     snprintf (buf, size,
               "%lld/%lld prompts done (%d%%), %lld generations, %lld failed, %s gen/s, "

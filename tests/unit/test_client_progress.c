@@ -29,6 +29,22 @@ s_update (toa_progress_t *progress, int64_t t, int64_t done, int64_t generations
     toa_progress_update (progress, &status, t);
 }
 
+/* A job shorter than the rate window: the plain line shows its average rate
+ * since the first status (not 0.0, and not counting generations made before
+ * the client started watching). */
+static void
+test_plain_line_of_a_short_job (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 12);
+    s_update (&progress, 0, 0, 100, "running", "");        /* attached late */
+    s_update (&progress, 500, 100, 300, "done", "");
+    char line[512];
+    toa_progress_plain (&progress, 500, line, sizeof line);
+    assert_non_null (strstr (line, "400 gen/s"));          /* 200 in 0.5 s */
+}
+
 static void
 test_rate_needs_a_second (void **state)
 {
@@ -138,6 +154,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_rate_needs_a_second),
+        cmocka_unit_test (test_plain_line_of_a_short_job),
         cmocka_unit_test (test_eta_by_generations),
         cmocka_unit_test (test_eta_by_prompts_when_budget_unknown),
         cmocka_unit_test (test_window_forgets_old_samples),
