@@ -64,46 +64,47 @@ s_queue (const toa_router_t *self, int route)
     return route >= 0 && route < self->count ? &self->queues[route] : NULL;
 }
 
-void
-toa_router_push (toa_router_t *self, toa_task_t *task)
+/* Links TASK at the tail of its route's queue, or at the head when FRONT. */
+static void
+s_enqueue (toa_router_t *self, toa_task_t *task, bool front)
 {
     s_queue_t *queue = s_queue (self, task->route);
-    if (!queue)
-        return;
-    if (task->in_queue)
+    if (!queue || task->in_queue)
         return;
     task->state = TOA_TASK_QUEUED;
     task->peer = -1;
     task->in_queue = true;
-    task->queue_next = NULL;
-    task->queue_prev = queue->tail;
-    if (queue->tail)
-        queue->tail->queue_next = task;
-    else
+    if (front) {
+        task->queue_prev = NULL;
+        task->queue_next = queue->head;
+        if (queue->head)
+            queue->head->queue_prev = task;
+        else
+            queue->tail = task;
         queue->head = task;
-    queue->tail = task;
+    }
+    else {
+        task->queue_next = NULL;
+        task->queue_prev = queue->tail;
+        if (queue->tail)
+            queue->tail->queue_next = task;
+        else
+            queue->head = task;
+        queue->tail = task;
+    }
     queue->count++;
+}
+
+void
+toa_router_push (toa_router_t *self, toa_task_t *task)
+{
+    s_enqueue (self, task, false);
 }
 
 void
 toa_router_push_front (toa_router_t *self, toa_task_t *task)
 {
-    s_queue_t *queue = s_queue (self, task->route);
-    if (!queue)
-        return;
-    if (task->in_queue)
-        return;
-    task->state = TOA_TASK_QUEUED;
-    task->peer = -1;
-    task->in_queue = true;
-    task->queue_prev = NULL;
-    task->queue_next = queue->head;
-    if (queue->head)
-        queue->head->queue_prev = task;
-    else
-        queue->tail = task;
-    queue->head = task;
-    queue->count++;
+    s_enqueue (self, task, true);
 }
 
 void
