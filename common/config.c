@@ -154,19 +154,6 @@ static const char *const s_backends[] = {
 
 /* snprintf that cuts quietly: messages and paths here are bounded on
  * purpose. */
-static void
-s_print (char *out, size_t size, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_print (char *out, size_t size, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (out, size, fmt, args);
-    va_end (args);
-}
-
 static bool
 s_one_of (const char *value, const char *const *names, size_t n)
 {
@@ -185,7 +172,7 @@ s_check_method (const char *value, const char *shown, char *why, size_t size)
 {
     if (s_one_of (value, s_methods, sizeof s_methods / sizeof *s_methods))
         return true;
-    s_print (why, size, "unknown method %s; valid methods: toa, best-of-n, prs, "
+    toa_format_reason (why, size, "unknown method %s; valid methods: toa, best-of-n, prs, "
              "ensemble, seq-refine, moa", shown);
     return false;
 }
@@ -195,7 +182,7 @@ s_check_backend (const char *value, const char *shown, char *why, size_t size)
 {
     if (s_one_of (value, s_backends, sizeof s_backends / sizeof *s_backends))
         return true;
-    s_print (why, size, "unknown reward backend %s; valid backends: http-reward, "
+    toa_format_reason (why, size, "unknown reward backend %s; valid backends: http-reward, "
              "vllm-classify, vllm-pooling, llm-judge, math-verify, chrf", shown);
     return false;
 }
@@ -204,7 +191,7 @@ static bool
 s_check_http_url (const char *value, const char *shown, char *why, size_t size)
 {
     if (strchr (value, '@')) {   /* user:password@host: never repeated */
-        s_print (why, size, "must not hold credentials; name an environment "
+        toa_format_reason (why, size, "must not hold credentials; name an environment "
                  "variable in api_key_env instead");
         return false;
     }
@@ -212,7 +199,7 @@ s_check_http_url (const char *value, const char *shown, char *why, size_t size)
                      : strncmp (value, "https://", 8) == 0 ? value + 8 : NULL;
     if (host && *host && *host != '/')
         return true;
-    s_print (why, size, "must be an http:// or https:// URL, got %s", shown);
+    toa_format_reason (why, size, "must be an http:// or https:// URL, got %s", shown);
     return false;
 }
 
@@ -224,7 +211,7 @@ s_check_endpoint (const char *value, const char *shown, char *why, size_t size)
                      : strncmp (value, "inproc://", 9) == 0 ? value + 9 : NULL;
     if (rest && *rest)
         return true;
-    s_print (why, size, "must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 "
+    toa_format_reason (why, size, "must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 "
              "(tcp://, ipc:// or inproc://), got %s", shown);
     return false;
 }
@@ -233,13 +220,13 @@ static bool
 s_check_redis_url (const char *value, const char *shown, char *why, size_t size)
 {
     if (strchr (value, '@')) {
-        s_print (why, size, "must not hold a password; name an environment "
+        toa_format_reason (why, size, "must not hold a password; name an environment "
                  "variable in redis.password_env instead");
         return false;
     }
     if (strncmp (value, "redis://", 8) == 0 && value[8] && value[8] != '/')
         return true;
-    s_print (why, size, "must be a URL such as redis://127.0.0.1:6379/0, got %s",
+    toa_format_reason (why, size, "must be a URL such as redis://127.0.0.1:6379/0, got %s",
              shown);
     return false;
 }
@@ -254,7 +241,7 @@ s_check_env_name (const char *value, const char *shown, char *why, size_t size)
         good = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z')
                || (*c >= '0' && *c <= '9') || *c == '_';
     if (!good)
-        s_print (why, size, "must be the name of an environment variable such as "
+        toa_format_reason (why, size, "must be the name of an environment variable such as "
                  "OPENAI_API_KEY, not the secret itself");
     return good;
 }
@@ -271,7 +258,7 @@ s_check_listen (const char *value, const char *shown, char *why, size_t size)
     }
     if (good && port <= 65535)
         return true;
-    s_print (why, size, "must be host:port with a port up to 65535, such as "
+    toa_format_reason (why, size, "must be host:port with a port up to 65535, such as "
              "127.0.0.1:8000, got %s", shown);
     return false;
 }
@@ -281,7 +268,7 @@ s_check_model_name (const char *value, const char *shown, char *why, size_t size
 {
     for (const unsigned char *c = (const unsigned char *) value; *c; c++)
         if (*c <= ' ' || *c == ',' || *c == 0x7f) {
-            s_print (why, size, "must not contain spaces, commas or control "
+            toa_format_reason (why, size, "must not contain spaces, commas or control "
                      "characters, got %s", shown);
             return false;
         }
@@ -511,15 +498,15 @@ static void
 s_join (char *out, const char *parent, const char *key)
 {
     if (*parent)
-        s_print (out, S_PATH_MAX, "%s.%s", parent, key);
+        toa_format_reason (out, S_PATH_MAX, "%s.%s", parent, key);
     else
-        s_print (out, S_PATH_MAX, "%s", key);
+        toa_format_reason (out, S_PATH_MAX, "%s", key);
 }
 
 static void
 s_index (char *out, const char *parent, size_t index)
 {
-    s_print (out, S_PATH_MAX, "%s[%zu]", parent, index);
+    toa_format_reason (out, S_PATH_MAX, "%s[%zu]", parent, index);
 }
 
 /* What FIELD accepts, as in "must be an integer >= 1". */
@@ -529,39 +516,39 @@ s_describe (const s_field_t *field, char *out, size_t size)
     const char *lo = (field->flags & S_MIN_OPEN) ? "(" : "[";
     switch (field->kind) {
     case S_STRING:
-        s_print (out, size, "%s%s", (field->flags & S_NONEMPTY) ? "a non-empty string"
+        toa_format_reason (out, size, "%s%s", (field->flags & S_NONEMPTY) ? "a non-empty string"
                                                                  : "a string",
                   (field->flags & S_NULLABLE) ? " or null" : "");
         return;
     case S_BOOL:
-        s_print (out, size, "true or false");
+        toa_format_reason (out, size, "true or false");
         return;
     case S_STRINGS:
-        s_print (out, size, "%s",
+        toa_format_reason (out, size, "%s",
                   (field->flags & S_STRING_ONLY) ? "a non-empty string"
                   : (field->flags & S_ONE_STRING) ? "a string or an array of strings"
                   : (field->flags & S_NONEMPTY_LIST) ? "a non-empty array of strings"
                   : "an array of strings");
         return;
     case S_OBJECT:
-        s_print (out, size, "an object");
+        toa_format_reason (out, size, "an object");
         return;
     case S_ARRAY:
-        s_print (out, size, "an array of objects");
+        toa_format_reason (out, size, "an array of objects");
         return;
     case S_DOUBLE:
         if (field->max >= S_NO_MAX)
-            s_print (out, size, "a number %s %g",
+            toa_format_reason (out, size, "a number %s %g",
                       (field->flags & S_MIN_OPEN) ? ">" : ">=", field->min);
         else
-            s_print (out, size, "a number in %s%g, %g]", lo, field->min, field->max);
+            toa_format_reason (out, size, "a number in %s%g, %g]", lo, field->min, field->max);
         return;
     default:
         if (field->max >= S_NO_MAX)
-            s_print (out, size, "an integer >= %.0f%s", field->min,
+            toa_format_reason (out, size, "an integer >= %.0f%s", field->min,
                       field->kind == S_SEED ? " or null" : "");
         else
-            s_print (out, size, "an integer in [%.0f, %.0f]", field->min, field->max);
+            toa_format_reason (out, size, "an integer in [%.0f, %.0f]", field->min, field->max);
         return;
     }
 }
@@ -573,7 +560,7 @@ s_type_error (s_ctx_t *ctx, const char *path, const s_field_t *field,
     char want[128], got[96];
     s_describe (field, want, sizeof want);
     if (field->flags & S_SECRET)
-        s_print (got, sizeof got, "%s", toa_json_type_name (value));
+        toa_format_reason (got, sizeof got, "%s", toa_json_type_name (value));
     else
         toa_json_show (value, got, sizeof got);
     s_fail (ctx, path, "must be %s, got %s", want, got);
@@ -630,7 +617,7 @@ s_suggest (const s_schema_t *schema, const char *name, char *out, size_t size)
         }
     }
     if (best)
-        s_print (out, size, " (did you mean '%s'?)", best);
+        toa_format_reason (out, size, " (did you mean '%s'?)", best);
     else
         *out = '\0';
 }
@@ -772,7 +759,7 @@ s_read_strings (s_ctx_t *ctx, const s_field_t *field, const json_t *value,
         const json_t *item = one ? value : json_array_get (value, i);
         char item_path[S_PATH_MAX];
         if (one)
-            s_print (item_path, sizeof item_path, "%s", path);
+            toa_format_reason (item_path, sizeof item_path, "%s", path);
         else
             s_index (item_path, path, i);
         if (!json_is_string (item)
@@ -966,7 +953,7 @@ s_rules_models (s_ctx_t *ctx, toa_config_t *config, const json_t *root)
             s_fail (ctx, path, "give base_url or base_urls, not both");
         }
         else if (!one && !many) {
-            s_print (path, sizeof path, "models[%zu].base_url", i);
+            toa_format_reason (path, sizeof path, "models[%zu].base_url", i);
             s_fail (ctx, path, "required field missing (or give base_urls)");
         }
         if (!model->model_id && model->name
@@ -975,7 +962,7 @@ s_rules_models (s_ctx_t *ctx, toa_config_t *config, const json_t *root)
         for (size_t j = 0; j < i && model->name; j++) {
             if (config->models[j].name
                 && strcmp (config->models[j].name, model->name) == 0) {
-                s_print (path, sizeof path, "models[%zu].name", i);
+                toa_format_reason (path, sizeof path, "models[%zu].name", i);
                 s_fail (ctx, path, "duplicate model name '%s' (also models[%zu])",
                         model->name, j);
                 break;
@@ -1006,7 +993,7 @@ s_rules_reward (s_ctx_t *ctx, toa_config_t *config)
         s_fail (ctx, "reward.judge_template", "must contain {response}");
     else if (s_contains (reward->judge_template, "{scale_max}")) {
         char scale[32];
-        s_print (scale, sizeof scale, "%g", reward->judge_scale_max);
+        toa_format_reason (scale, sizeof scale, "%g", reward->judge_scale_max);
         const char *name = "scale_max", *value = scale;
         char *filled = toa_template_render (reward->judge_template, &name, &value, 1);
         if (!filled)
@@ -1050,19 +1037,19 @@ s_rules_sim (s_ctx_t *ctx, toa_config_t *config)
         double faults = model->fault_500 + model->fault_429 + model->fault_hang
                         + model->fault_malformed;
         if (faults > 1.0 + 1e-9) {
-            s_print (path, sizeof path, "simllm.models[%zu].faults", i);
+            toa_format_reason (path, sizeof path, "simllm.models[%zu].faults", i);
             s_fail (ctx, path, "the rates add up to %g; they must add up to at most 1",
                     faults);
         }
         if (model->jitter_ms > model->latency_ms) {
-            s_print (path, sizeof path, "simllm.models[%zu].jitter_ms", i);
+            toa_format_reason (path, sizeof path, "simllm.models[%zu].jitter_ms", i);
             s_fail (ctx, path, "%g is above latency_ms %g (a delay would be negative)",
                     model->jitter_ms, model->latency_ms);
         }
         for (size_t j = 0; j < i && model->model_id; j++) {
             if (sim->models[j].model_id
                 && strcmp (sim->models[j].model_id, model->model_id) == 0) {
-                s_print (path, sizeof path, "simllm.models[%zu].model_id", i);
+                toa_format_reason (path, sizeof path, "simllm.models[%zu].model_id", i);
                 s_fail (ctx, path, "duplicate model_id '%s' (also simllm.models[%zu])",
                         model->model_id, j);
                 break;
@@ -1080,7 +1067,7 @@ s_rules_sim (s_ctx_t *ctx, toa_config_t *config)
             served = sim->models[j].model_id
                      && strcmp (sim->models[j].model_id, model->model_id) == 0;
         if (!served) {
-            s_print (path, sizeof path, "models[%zu].model_id", i);
+            toa_format_reason (path, sizeof path, "models[%zu].model_id", i);
             s_fail (ctx, path, "simulated model '%s' is not in simllm.models",
                     model->model_id);
         }
@@ -1134,22 +1121,22 @@ s_split_path (const char *path, s_step_t *steps, size_t max_steps,
     size_t n = 0;
     const char *cursor = path;
     if (!*cursor) {
-        s_print (reason, size, "the path is empty");
+        toa_format_reason (reason, size, "the path is empty");
         return -1;
     }
     while (*cursor) {
         size_t length = strcspn (cursor, ".[");
         if (n + 1 >= max_steps) {
-            s_print (reason, size, "the path is too deep");
+            toa_format_reason (reason, size, "the path is too deep");
             return -1;
         }
         if (length == 0 && *cursor != '[') {
-            s_print (reason, size, "the path has an empty part");
+            toa_format_reason (reason, size, "the path has an empty part");
             return -1;
         }
         if (length > 0) {
             if (length >= sizeof steps[n].key) {
-                s_print (reason, size, "a name in the path is too long");
+                toa_format_reason (reason, size, "a name in the path is too long");
                 return -1;
             }
             memcpy (steps[n].key, cursor, length);
@@ -1162,29 +1149,29 @@ s_split_path (const char *path, s_step_t *steps, size_t max_steps,
         while (*cursor == '[') {
             char *end = NULL;
             if (n + 1 >= max_steps) {
-                s_print (reason, size, "the path is too deep");
+                toa_format_reason (reason, size, "the path is too deep");
                 return -1;
             }
             if (cursor[1] >= '0' && cursor[1] <= '9')
                 steps[n].index = strtoul (cursor + 1, &end, 10);
             if (!end || *end != ']') {
-                s_print (reason, size, "an index must be [N] with N a number");
+                toa_format_reason (reason, size, "an index must be [N] with N a number");
                 return -1;
             }
             steps[n].is_index = true;
-            s_print (steps[n].key, sizeof steps[n].key, "%zu", steps[n].index);
+            toa_format_reason (steps[n].key, sizeof steps[n].key, "%zu", steps[n].index);
             n++;
             cursor = end + 1;
         }
         if (*cursor == '.') {
             cursor++;
             if (!*cursor) {
-                s_print (reason, size, "the path ends with '.'");
+                toa_format_reason (reason, size, "the path ends with '.'");
                 return -1;
             }
         }
         else if (*cursor) {
-            s_print (reason, size, "expected '.' or '[' after ']'");
+            toa_format_reason (reason, size, "expected '.' or '[' after ']'");
             return -1;
         }
     }
@@ -1242,14 +1229,14 @@ s_walk_key (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
             char *reason, size_t size)
 {
     if (step->is_index) {
-        s_print (reason, size, "%s is an object, not an array", s_walk_here (walk));
+        toa_format_reason (reason, size, "%s is an object, not an array", s_walk_here (walk));
         return -1;
     }
     const s_field_t *field = s_find_field (walk->schema, step->key);
     if (!field) {
         char hint[96];
         s_suggest (walk->schema, step->key, hint, sizeof hint);
-        s_print (reason, size, "%s has no field '%s'%s", s_walk_here (walk), step->key,
+        toa_format_reason (reason, size, "%s has no field '%s'%s", s_walk_here (walk), step->key,
                  hint);
         return -1;
     }
@@ -1261,26 +1248,26 @@ s_walk_key (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
     if (last) {
         json_t *value = s_override_value (text, field, false);
         if (!value || s_override_set_key (walk->node, step->key, value) != 0) {
-            s_print (reason, size, "out of memory");
+            toa_format_reason (reason, size, "out of memory");
             return -1;
         }
         return 1;
     }
     bool object = field->kind == S_OBJECT;
     if (!object && field->kind != S_ARRAY && field->kind != S_STRINGS) {
-        s_print (reason, size, "%s is not an object or an array", walk->path);
+        toa_format_reason (reason, size, "%s is not an object or an array", walk->path);
         return -1;
     }
     json_t *child = json_object_get (walk->node, step->key);
     if (!child) {                /* a section the file lacks */
         child = object ? json_object () : json_array ();
         if (!child || s_override_set_key (walk->node, step->key, child) != 0) {
-            s_print (reason, size, "out of memory");
+            toa_format_reason (reason, size, "out of memory");
             return -1;
         }
     }
     if (object ? !json_is_object (child) : !json_is_array (child)) {
-        s_print (reason, size, "%s in the file is not %s", walk->path,
+        toa_format_reason (reason, size, "%s in the file is not %s", walk->path,
                  object ? "an object" : "an array");
         return -1;
     }
@@ -1296,13 +1283,13 @@ s_walk_index (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
               char *reason, size_t size)
 {
     if (!step->is_index) {
-        s_print (reason, size, "%s is an array: index it as %s[N]", walk->path,
+        toa_format_reason (reason, size, "%s is an array: index it as %s[N]", walk->path,
                  walk->path);
         return -1;
     }
     size_t count = json_array_size (walk->node);
     if (step->index > count || (step->index == count && !last)) {
-        s_print (reason, size, "index %zu is out of range (%s has %zu element%s)",
+        toa_format_reason (reason, size, "index %zu is out of range (%s has %zu element%s)",
                  step->index, walk->path, count, count == 1 ? "" : "s");
         return -1;
     }
@@ -1315,14 +1302,14 @@ s_walk_index (s_walk_t *walk, const s_step_t *step, bool last, const char *text,
         int rc = step->index == count ? json_array_append_new (walk->node, value)
                                       : json_array_set_new (walk->node, step->index, value);
         if (rc != 0) {
-            s_print (reason, size, "out of memory");
+            toa_format_reason (reason, size, "out of memory");
             return -1;
         }
         return 1;
     }
     json_t *child = json_array_get (walk->node, step->index);
     if (strings || !json_is_object (child)) {
-        s_print (reason, size, strings ? "%s is a string, it has no fields"
+        toa_format_reason (reason, size, strings ? "%s is a string, it has no fields"
                                        : "%s in the file is not an object", walk->path);
         return -1;
     }
@@ -1369,20 +1356,20 @@ s_apply_overrides (s_ctx_t *ctx, json_t *root, const char *const *overrides,
         const char *equals = strchr (text, '=');
         char path[S_PATH_MAX], reason[512];
         size_t path_length = equals ? (size_t) (equals - text) : strlen (text);
-        s_print (path, sizeof path, "%.*s", (int) path_length, text);
+        toa_format_reason (path, sizeof path, "%.*s", (int) path_length, text);
         s_walk_t walk = {.secret = s_secret_name (path)};
         int rc = -1;
         if (!equals)
-            s_print (reason, sizeof reason, "expected path.to.field=value");
+            toa_format_reason (reason, sizeof reason, "expected path.to.field=value");
         else if (path_length >= sizeof path)
-            s_print (reason, sizeof reason, "the path is too long");
+            toa_format_reason (reason, sizeof reason, "the path is too long");
         else
             rc = s_apply_override (root, path, equals + 1, &walk, reason, sizeof reason);
         char shown[S_PATH_MAX + 16];
         if (equals && (walk.secret || strchr (equals + 1, '@')))   /* user:pw@host */
-            s_print (shown, sizeof shown, "%s=(hidden)", path);
+            toa_format_reason (shown, sizeof shown, "%s=(hidden)", path);
         else
-            s_print (shown, sizeof shown, "%.*s", S_PATH_MAX, text);
+            toa_format_reason (shown, sizeof shown, "%.*s", S_PATH_MAX, text);
         ctx->override_shown[i] = strdup (shown);
         if (rc == 0)
             ctx->override_paths[i] = strdup (walk.path);

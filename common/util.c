@@ -2,6 +2,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,17 @@ toa_random_uniform (uint64_t *state)
     uint64_t value = toa_splitmix64 (*state);
     *state += 0x9e3779b97f4a7c15ULL;
     return (double) (value >> 11) * 0x1.0p-53;
+}
+
+void
+toa_format_reason (char *out, size_t size, const char *fmt, ...)
+{
+    if (!out || size == 0)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (out, size, fmt, args);
+    va_end (args);
 }
 
 char *

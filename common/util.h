@@ -19,6 +19,11 @@ uint64_t toa_splitmix64 (uint64_t x);
 /* A uniform double in [0, 1) from 53 bits of splitmix64(*STATE), advancing it. */
 double toa_random_uniform (uint64_t *state);
 
+/* printf-formats a reason into OUT (SIZE bytes); does nothing when OUT is
+ * NULL or SIZE is 0, so callers may pass an optional reason buffer. */
+void toa_format_reason (char *out, size_t size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /* strdup that returns NULL for NULL. */
 char *toa_strdup (const char *text);
 

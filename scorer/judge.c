@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/util.h"
+
 /* What one pattern found: its first value, whether later ones disagreed,
  * and a scale mismatch if any. */
 typedef struct {
@@ -27,20 +29,6 @@ s_found_add (s_found_t *found, double value)
     else if (value != found->value)
         found->conflict = true;
     found->count++;
-}
-
-static void
-s_why (char *why, size_t size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_why (char *why, size_t size, const char *fmt, ...)
-{
-    if (!why || size == 0)
-        return;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (why, size, fmt, args);
-    va_end (args);
 }
 
 /* Parses digits with an optional decimal part at TEXT. Returns the number of
@@ -199,7 +187,7 @@ toa_judge_parse_score (const char *reply, double scale_max, double *score, char 
                        size_t why_size)
 {
     if (!reply || !score || !(scale_max >= 1)) {
-        s_why (why, why_size, "no reply");
+        toa_format_reason (why, why_size, "no reply");
         return -1;
     }
     s_found_t found;
@@ -212,20 +200,20 @@ toa_judge_parse_score (const char *reply, double scale_max, double *score, char 
     if (found.count == 0)
         s_find_bare (reply, &found);
     if (found.count == 0) {
-        s_why (why, why_size, "no rating found in the judge's reply");
+        toa_format_reason (why, why_size, "no rating found in the judge's reply");
         return -1;
     }
     if (found.wrong_scale) {
-        s_why (why, why_size, "rating given out of %g, not out of %g", found.wrong_max,
+        toa_format_reason (why, why_size, "rating given out of %g, not out of %g", found.wrong_max,
                scale_max);
         return -1;
     }
     if (found.conflict) {
-        s_why (why, why_size, "ambiguous reply: rating %g and others that differ", found.value);
+        toa_format_reason (why, why_size, "ambiguous reply: rating %g and others that differ", found.value);
         return -1;
     }
     if (found.value < 1 || found.value > scale_max) {
-        s_why (why, why_size, "rating %g is outside 1..%g", found.value, scale_max);
+        toa_format_reason (why, why_size, "rating %g is outside 1..%g", found.value, scale_max);
         return -1;
     }
     *score = found.value;

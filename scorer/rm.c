@@ -13,20 +13,6 @@
 
 #include "common/util.h"
 
-static void
-s_why (char *why, size_t size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_why (char *why, size_t size, const char *fmt, ...)
-{
-    if (!why || size == 0)
-        return;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (why, size, fmt, args);
-    va_end (args);
-}
-
 char *
 toa_rm_prompt_text (const toa_chat_message_t *messages, size_t n_messages)
 {
@@ -157,17 +143,17 @@ toa_rm_parse_http_reward (const char *body, size_t size, size_t n, double *rewar
     json_error_t error;
     json_t *root = json_loadb (body ? body : "", size, 0, &error);
     if (!root) {
-        s_why (why, why_size, "reply is not JSON: %s", error.text);
+        toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
         return -1;
     }
     json_t *array = json_object_get (root, "rewards");
     if (!json_is_array (array)) {
-        s_why (why, why_size, "reply has no \"rewards\" array");
+        toa_format_reason (why, why_size, "reply has no \"rewards\" array");
         json_decref (root);
         return -1;
     }
     if (json_array_size (array) != n) {
-        s_why (why, why_size, "reply has %zu rewards for %zu queries", json_array_size (array),
+        toa_format_reason (why, why_size, "reply has %zu rewards for %zu queries", json_array_size (array),
                n);
         json_decref (root);
         return -1;
@@ -175,7 +161,7 @@ toa_rm_parse_http_reward (const char *body, size_t size, size_t n, double *rewar
     for (size_t i = 0; i < n; i++) {
         have[i] = s_number (json_array_get (array, i), &rewards[i]);
         if (!have[i])
-            s_why (why, why_size, "reward %zu of the reply is not a number", i);
+            toa_format_reason (why, why_size, "reward %zu of the reply is not a number", i);
     }
     json_decref (root);
     return s_count (n, rewards, have);
@@ -206,19 +192,19 @@ toa_rm_parse_vllm (const char *body, size_t size, bool pooling, size_t n, double
     json_error_t error;
     json_t *root = json_loadb (body ? body : "", size, 0, &error);
     if (!root) {
-        s_why (why, why_size, "reply is not JSON: %s", error.text);
+        toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
         return -1;
     }
     json_t *data = json_object_get (root, "data");
     if (!json_is_array (data)) {
-        s_why (why, why_size, "reply has no \"data\" array");
+        toa_format_reason (why, why_size, "reply has no \"data\" array");
         json_decref (root);
         return -1;
     }
     unsigned char *seen = calloc (n ? n : 1, 1);   /* 1 once, 2 more than once */
     if (!seen) {
         json_decref (root);
-        s_why (why, why_size, "out of memory");
+        toa_format_reason (why, why_size, "out of memory");
         return -1;
     }
     size_t position;
@@ -228,24 +214,24 @@ toa_rm_parse_vllm (const char *body, size_t size, bool pooling, size_t n, double
         json_int_t index = json_is_integer (index_value) ? json_integer_value (index_value)
                          : index_value ? -1 : (json_int_t) position;
         if (index < 0 || (uint64_t) index >= n) {
-            s_why (why, why_size, "reply entry %zu has no valid index", position);
+            toa_format_reason (why, why_size, "reply entry %zu has no valid index", position);
             continue;
         }
         if (seen[index]) {
             seen[index] = 2;
             have[index] = false;
-            s_why (why, why_size, "reply has index %lld twice", (long long) index);
+            toa_format_reason (why, why_size, "reply has index %lld twice", (long long) index);
             continue;
         }
         seen[index] = 1;
         have[index] = s_vllm_value (entry, pooling, &rewards[index]);
         if (!have[index])
-            s_why (why, why_size, "reply entry %lld has no numeric %s", (long long) index,
+            toa_format_reason (why, why_size, "reply entry %lld has no numeric %s", (long long) index,
                    pooling ? "data" : "probs[0]");
     }
     for (size_t i = 0; i < n; i++)
         if (!seen[i])
-            s_why (why, why_size, "reply has %zu entries for %zu inputs",
+            toa_format_reason (why, why_size, "reply has %zu entries for %zu inputs",
                    json_array_size (data), n);
     free (seen);
     json_decref (root);
