@@ -135,23 +135,38 @@ s_count (size_t n, double *rewards, const bool *have)
     return count;
 }
 
+/* Parses a reply body and returns its array KEY, with the parsed document in
+ * *ROOT (the caller json_decref()s it); NULL with the reason in WHY when the
+ * body is not JSON or has no such array (nothing to free then). */
+static json_t *
+s_reply_array (const char *body, size_t size, const char *key, json_t **root, char *why,
+               size_t why_size)
+{
+    json_error_t error;
+    *root = json_loadb (body ? body : "", size, 0, &error);
+    if (!*root) {
+        toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
+        return NULL;
+    }
+    json_t *array = json_object_get (*root, key);
+    if (!json_is_array (array)) {
+        toa_format_reason (why, why_size, "reply has no \"%s\" array", key);
+        json_decref (*root);
+        *root = NULL;
+        return NULL;
+    }
+    return array;
+}
+
 int
 toa_rm_parse_http_reward (const char *body, size_t size, size_t n, double *rewards,
                           bool *have, char *why, size_t why_size)
 {
     memset (have, 0, n * sizeof *have);
-    json_error_t error;
-    json_t *root = json_loadb (body ? body : "", size, 0, &error);
-    if (!root) {
-        toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
+    json_t *root = NULL;
+    json_t *array = s_reply_array (body, size, "rewards", &root, why, why_size);
+    if (!array)
         return -1;
-    }
-    json_t *array = json_object_get (root, "rewards");
-    if (!json_is_array (array)) {
-        toa_format_reason (why, why_size, "reply has no \"rewards\" array");
-        json_decref (root);
-        return -1;
-    }
     if (json_array_size (array) != n) {
         toa_format_reason (why, why_size, "reply has %zu rewards for %zu queries", json_array_size (array),
                n);
@@ -189,18 +204,10 @@ toa_rm_parse_vllm (const char *body, size_t size, bool pooling, size_t n, double
                    bool *have, char *why, size_t why_size)
 {
     memset (have, 0, n * sizeof *have);
-    json_error_t error;
-    json_t *root = json_loadb (body ? body : "", size, 0, &error);
-    if (!root) {
-        toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
+    json_t *root = NULL;
+    json_t *data = s_reply_array (body, size, "data", &root, why, why_size);
+    if (!data)
         return -1;
-    }
-    json_t *data = json_object_get (root, "data");
-    if (!json_is_array (data)) {
-        toa_format_reason (why, why_size, "reply has no \"data\" array");
-        json_decref (root);
-        return -1;
-    }
     unsigned char *seen = calloc (n ? n : 1, 1);   /* 1 once, 2 more than once */
     if (!seen) {
         json_decref (root);
