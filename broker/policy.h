@@ -68,7 +68,8 @@ typedef struct {
                   double raw, bool failed);
     /* True once the whole budget has been applied. */
     bool (*done) (const toa_policy_t *self);
-    /* The search tree for the result line, or NULL (methods without one). */
+    /* The search tree for the result line, or NULL. Methods without a tree
+     * leave this member NULL. */
     json_t *(*tree) (const toa_policy_t *self, const char *const *model_names);
     void (*destroy) (toa_policy_t **self_p);
 } toa_policy_ops_t;

@@ -80,14 +80,6 @@ s_done (const toa_policy_t *self)
     return self->responses.applied >= self->budget;
 }
 
-static json_t *
-s_tree (const toa_policy_t *self, const char *const *model_names)
-{
-    (void) self;
-    (void) model_names;
-    return NULL;
-}
-
 static void
 s_destroy (toa_policy_t **self_p)
 {
@@ -152,7 +144,7 @@ s_ensemble_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, 
 }
 
 const toa_policy_ops_t toa_policy_ensemble = {
-    "ensemble", s_ensemble_create, s_ensemble_next, s_ensemble_apply, s_done, s_tree, s_destroy,
+    "ensemble", s_ensemble_create, s_ensemble_next, s_ensemble_apply, s_done, NULL, s_destroy,
 };
 
 /* --- PRS ------------------------------------------------------------------- */
@@ -229,7 +221,7 @@ s_prs_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 }
 
 const toa_policy_ops_t toa_policy_prs = {
-    "prs", s_prs_create, s_prs_next, s_prs_apply, s_done, s_tree, s_destroy,
+    "prs", s_prs_create, s_prs_next, s_prs_apply, s_done, NULL, s_destroy,
 };
 
 /* --- sequential refine ----------------------------------------------------- */
@@ -278,7 +270,7 @@ s_seq_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 }
 
 const toa_policy_ops_t toa_policy_seq_refine = {
-    "seq-refine", s_new, s_seq_next, s_seq_apply, s_done, s_tree, s_destroy,
+    "seq-refine", s_new, s_seq_next, s_seq_apply, s_done, NULL, s_destroy,
 };
 
 /* --- MoA ------------------------------------------------------------------- */
@@ -357,5 +349,5 @@ s_moa_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 }
 
 const toa_policy_ops_t toa_policy_moa = {
-    "moa", s_new, s_moa_next, s_moa_apply, s_done, s_tree, s_destroy,
+    "moa", s_new, s_moa_next, s_moa_apply, s_done, NULL, s_destroy,
 };

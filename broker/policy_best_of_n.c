@@ -79,14 +79,6 @@ s_done (const toa_policy_t *self)
     return self->applied >= self->budget;
 }
 
-static json_t *
-s_tree (const toa_policy_t *self, const char *const *model_names)
-{
-    (void) self;
-    (void) model_names;
-    return NULL;
-}
-
 static void
 s_destroy (toa_policy_t **self_p)
 {
@@ -102,6 +94,6 @@ const toa_policy_ops_t toa_policy_best_of_n = {
     .next = s_next,
     .apply = s_apply,
     .done = s_done,
-    .tree = s_tree,
+    .tree = NULL,            /* no tree */
     .destroy = s_destroy,
 };

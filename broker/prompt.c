@@ -486,7 +486,7 @@ char *
 toa_prompt_result_line (const toa_prompt_t *self)
 {
     const char *const *models = (const char *const *) self->settings->models;
-    json_t *tree = self->ops->tree (self->policy, models);
+    json_t *tree = self->ops->tree ? self->ops->tree (self->policy, models) : NULL;
     char *line = toa_result_line (self->input, self->settings->method, models, self->records,
                                   self->n_records, tree);
     json_decref (tree);
