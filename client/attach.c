@@ -17,15 +17,10 @@ static int
 s_follow (const toa_attach_options_t *options, const toa_config_t *config,
           toa_output_t *output)
 {
-    const char *endpoint = options->endpoint ? options->endpoint
-                                             : config->broker.client_endpoint;
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_conn_t *conn = toa_conn_new (endpoint, &errors);
-    if (!conn) {
-        toa_errors_print (&errors, stderr);
-        toa_errors_clear (&errors);
+    toa_conn_t *conn = toa_conn_open (options->endpoint, config);
+    if (!conn)
         return TOA_EXIT_NO_BROKER;
-    }
+    const char *endpoint = toa_conn_endpoint (conn);
     if (toa_conn_send_job_ref (conn, TOA_MSG_ATTACH, options->job) != 0) {
         fprintf (stderr, "toa attach: cannot send to %s: %s\n", endpoint, strerror (errno));
         toa_conn_destroy (&conn);

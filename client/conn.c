@@ -49,6 +49,18 @@ toa_conn_new (const char *endpoint, toa_errors_t *errors)
     return self;
 }
 
+toa_conn_t *
+toa_conn_open (const char *endpoint, const toa_config_t *config)
+{
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_conn_t *self = toa_conn_new (endpoint ? endpoint : config->broker.client_endpoint,
+                                     &errors);
+    if (!self)
+        toa_errors_print (&errors, stderr);
+    toa_errors_clear (&errors);
+    return self;
+}
+
 void
 toa_conn_destroy (toa_conn_t **self_p)
 {

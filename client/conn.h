@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "common/config.h"
 #include "common/errors.h"
 #include "proto/proto.h"
 
@@ -18,6 +19,11 @@ typedef struct toa_conn_s toa_conn_t;
 /* Connects to ENDPOINT ("tcp://host:port"; the broker need not be up yet).
  * Returns the connection, or NULL with the reason in ERRORS. */
 toa_conn_t *toa_conn_new (const char *endpoint, toa_errors_t *errors);
+
+/* Connects to ENDPOINT, or to CONFIG's broker.client_endpoint when ENDPOINT
+ * is NULL. Returns the connection, or NULL with the reason printed on stderr.
+ * toa_conn_endpoint tells which endpoint it is. */
+toa_conn_t *toa_conn_open (const char *endpoint, const toa_config_t *config);
 
 /* Closes the socket and the context; nulls *SELF_P; safe on NULL. */
 void toa_conn_destroy (toa_conn_t **self_p);

@@ -27,15 +27,12 @@ s_ask (const toa_control_options_t *options, const char *command, toa_msg_type_t
         toa_errors_clear (&errors);
         return TOA_EXIT_USAGE;
     }
-    const char *endpoint = options->endpoint ? options->endpoint
-                                             : config->broker.client_endpoint;
-    toa_conn_t *conn = toa_conn_new (endpoint, &errors);
+    toa_conn_t *conn = toa_conn_open (options->endpoint, config);
+    const char *endpoint = conn ? toa_conn_endpoint (conn) : NULL;
     int code = TOA_EXIT_NO_BROKER;
-    if (!conn)
-        toa_errors_print (&errors, stderr);
-    else if (toa_conn_send_job_ref (conn, type, options->job ? options->job : "") != 0)
+    if (conn && toa_conn_send_job_ref (conn, type, options->job ? options->job : "") != 0)
         fprintf (stderr, "toa %s: cannot send to %s: %s\n", command, endpoint, strerror (errno));
-    else {
+    else if (conn) {
         int64_t deadline = toa_now_ms () + options->timeout_ms;
         while (code == TOA_EXIT_NO_BROKER && !*options->interrupted) {
             int64_t left = deadline - toa_now_ms ();

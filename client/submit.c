@@ -138,15 +138,10 @@ static int
 s_run (const toa_submit_options_t *options, const toa_config_t *config,
        const toa_input_t *input, toa_output_t *output, char *settings, const char *job)
 {
-    const char *endpoint = options->endpoint ? options->endpoint
-                                             : config->broker.client_endpoint;
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_conn_t *conn = toa_conn_new (endpoint, &errors);
-    if (!conn) {
-        toa_errors_print (&errors, stderr);
-        toa_errors_clear (&errors);
+    toa_conn_t *conn = toa_conn_open (options->endpoint, config);
+    if (!conn)
         return TOA_EXIT_NO_BROKER;
-    }
+    const char *endpoint = toa_conn_endpoint (conn);
     if (*options->interrupted) {
         fprintf (stderr, "toa submit: interrupted; nothing sent\n");
         toa_conn_destroy (&conn);
