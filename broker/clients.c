@@ -218,15 +218,31 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
 
 /* --- other requests -------------------------------------------------------- */
 
+/* Tells FROM that job ID is unknown (404), or that Redis is down (503) when
+ * the jobs could not be loaded. */
+static void
+s_unknown_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id)
+{
+    s_error (b, from, b->state_ok ? 404 : 503, id,
+             b->state_ok ? "unknown job" : "redis unavailable");
+}
+
+/* The job a request names, or NULL after telling FROM why not. */
+static toa_job_t *
+s_requested_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id)
+{
+    toa_job_t *job = toa_jobs_find (b->jobs, id);
+    if (!job)
+        s_unknown_job (b, from, id);
+    return job;
+}
+
 static void
 s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_ack_t *ack)
 {
-    toa_job_t *job = toa_jobs_find (b->jobs, ack->job);
-    if (!job) {
-        s_error (b, from, b->state_ok ? 404 : 503, ack->job,
-                 b->state_ok ? "unknown job" : "redis unavailable");
+    toa_job_t *job = s_requested_job (b, from, ack->job);
+    if (!job)
         return;
-    }
     int64_t to = ack->seq + 1;
     if (to > job->next_seq) {
         s_error (b, from, 400, ack->job, "result-ack for a result not sent yet");
@@ -243,12 +259,9 @@ s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_a
 static void
 s_attach (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
 {
-    toa_job_t *job = toa_jobs_find (b->jobs, id);
-    if (!job) {
-        s_error (b, from, b->state_ok ? 404 : 503, id,
-                 b->state_ok ? "unknown job" : "redis unavailable");
+    toa_job_t *job = s_requested_job (b, from, id);
+    if (!job)
         return;
-    }
     job->attached = true;
     job->client = *from;
     job->sent = job->acked;  /* resend every unacknowledged result */
@@ -277,8 +290,7 @@ s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, in
         }
     }
     if (*id && count == 0)
-        s_error (b, from, b->state_ok ? 404 : 503, id,
-                 b->state_ok ? "unknown job" : "redis unavailable");
+        s_unknown_job (b, from, id);
     else {
         toa_msg_t msg = {.type = TOA_MSG_STATUS};
         msg.u.status.jobs = statuses;
@@ -328,12 +340,9 @@ s_final_progress (toa_broker_t *b, s_final_t *final, const toa_peer_id_t *skip)
 static void
 s_cancel (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
 {
-    toa_job_t *job = toa_jobs_find (b->jobs, id);
-    if (!job) {
-        s_error (b, from, b->state_ok ? 404 : 503, id,
-                 b->state_ok ? "unknown job" : "redis unavailable");
+    toa_job_t *job = s_requested_job (b, from, id);
+    if (!job)
         return;
-    }
     job->state = TOA_JOB_CANCELLED;
     s_final_t final;
     s_final (b, job, &final, now);
