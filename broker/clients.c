@@ -366,9 +366,7 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
     if (status != 0) {
         b->stats.bad_messages++;
         char reason[256];
-        snprintf (reason, sizeof reason, "bad message: %s at %s",
-                  toa_proto_status_text (error->status),
-                  error->field[0] ? error->field : "top level");
+        toa_proto_error_text (error, reason, sizeof reason);
         toa_warn ("client: %s", reason);
         s_error (b, from, 400, NULL, reason);
         return;

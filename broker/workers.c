@@ -140,9 +140,7 @@ toa_workers_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
     if (status != 0) {
         b->stats.bad_messages++;
         char reason[256];
-        snprintf (reason, sizeof reason, "bad message: %s at %s",
-                  toa_proto_status_text (error->status),
-                  error->field[0] ? error->field : "top level");
+        toa_proto_error_text (error, reason, sizeof reason);
         toa_warn ("peer %s: %s; told to disconnect", s_peer_text (from, id_text, sizeof id_text),
                   reason);
         s_send_disconnect (b, from, reason);

@@ -237,4 +237,8 @@ const char *toa_msg_type_name (toa_msg_type_t type);
 /* Short text for a status: "trailing bytes after message", ... */
 const char *toa_proto_status_text (toa_proto_status_t status);
 
+/* Writes "bad message: STATUS at FIELD" ("at top level" when no field) into
+ * BUF for logs and error replies; returns BUF. */
+const char *toa_proto_error_text (const toa_proto_error_t *error, char *buf, size_t size);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define NAME TOA_PROTO_MAX_NAME
@@ -349,4 +350,12 @@ toa_msg_clear (toa_msg_t *msg)
     if (table)
         toa_schema_free (table, &msg->u);
     memset (msg, 0, sizeof *msg);
+}
+
+const char *
+toa_proto_error_text (const toa_proto_error_t *error, char *buf, size_t size)
+{
+    snprintf (buf, size, "bad message: %s at %s", toa_proto_status_text (error->status),
+              error->field[0] ? error->field : "top level");
+    return buf;
 }
