@@ -99,34 +99,31 @@ toa_sim_reply_clear (toa_sim_reply_t *reply)
     reply->body_length = 0;
 }
 
+/* Sets REPLY to STATUS with BODY (taken over; NULL: out of memory, which
+ * makes it a 500 and returns -1). */
+static int
+s_reply_body (toa_sim_reply_t *reply, int status, char *body)
+{
+    reply->status = body ? status : 500;
+    free (reply->body);
+    reply->body = body;
+    reply->body_length = body ? strlen (body) : 0;
+    return body ? 0 : -1;
+}
+
 /* Sets REPLY to STATUS with ROOT dumped as its body (ROOT is consumed). */
 static int
 s_reply_json (toa_sim_reply_t *reply, int status, json_t *root)
 {
-    reply->status = status;
-    free (reply->body);
-    reply->body = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    char *body = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
-    reply->body_length = reply->body ? strlen (reply->body) : 0;
-    if (!reply->body) {
-        reply->status = 500;
-        return -1;
-    }
-    return 0;
+    return s_reply_body (reply, status, body);
 }
 
 static int
 s_reply_text (toa_sim_reply_t *reply, int status, const char *text)
 {
-    reply->status = status;
-    free (reply->body);
-    reply->body = strdup (text);
-    reply->body_length = reply->body ? strlen (reply->body) : 0;
-    if (!reply->body) {
-        reply->status = 500;
-        return -1;
-    }
-    return 0;
+    return s_reply_body (reply, status, strdup (text));
 }
 
 /* OpenAI's error shape: {"error": {"message", "type", "param", "code"}};
