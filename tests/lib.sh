@@ -79,3 +79,23 @@ toa_start_redis () {
 
 # toa_done: exit status for the script.
 toa_done () { exit "$TOA_FAILED"; }
+
+# toa_harness NAME: path of the test harness program NAME (tests/harness/NAME.c),
+# beside $TOA_BIN's build (build/asan/harness for build/asan/bin) or in
+# build/harness, built there if missing.
+toa_harness () {
+    local path
+    path=$(dirname "$TOA_BIN")/harness/$1
+    [ -x "$path" ] || path=$TOA_ROOT/build/harness/$1
+    [ -x "$path" ] || (cd "$TOA_ROOT" && make -s "build/harness/$1" >/dev/null 2>&1)
+    echo "$path"
+}
+
+# toa_require PROGRAM...: ends the script with a failure unless every
+# PROGRAM is an executable file.
+toa_require () {
+    local program
+    for program in "$@"; do
+        if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
+    done
+}

@@ -9,12 +9,8 @@
 source "$(dirname "$0")/../lib.sh"
 
 BROKER=$TOA_BIN/toa-broker
-PEERS=$(dirname "$TOA_BIN")/harness/broker_peers
-[ -x "$PEERS" ] || PEERS=$TOA_ROOT/build/harness/broker_peers
-[ -x "$PEERS" ] || (cd "$TOA_ROOT" && make -s build/harness/broker_peers >/dev/null 2>&1)
-for program in "$BROKER" "$PEERS"; do
-    if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
-done
+PEERS=$(toa_harness broker_peers)
+toa_require "$BROKER" "$PEERS"
 T=$TOA_TMP
 
 toa_start_redis yes || { not_ok "redis-server starts"; toa_done; }

@@ -7,12 +7,8 @@
 source "$(dirname "$0")/../lib.sh"
 
 TOA=$TOA_BIN/toa
-HARNESS=$(dirname "$TOA_BIN")/harness/client_fake_broker
-[ -x "$HARNESS" ] || HARNESS=$TOA_ROOT/build/harness/client_fake_broker
-[ -x "$HARNESS" ] || (cd "$TOA_ROOT" && make -s build/harness/client_fake_broker >/dev/null 2>&1)
-for program in "$TOA" "$HARNESS"; do
-    if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
-done
+HARNESS=$(toa_harness client_fake_broker)
+toa_require "$TOA" "$HARNESS"
 T=$TOA_TMP
 
 # config FILE PORT: two models, a verifier, a 200 ms broker heartbeat.

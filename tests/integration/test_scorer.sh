@@ -13,12 +13,8 @@ source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")/scorer" && pwd)
 SCORER=$TOA_BIN/toa-scorer
 SIMLLM=$TOA_BIN/toa-simllm
-HARNESS=$(dirname "$TOA_BIN")/harness/broker_harness
-[ -x "$HARNESS" ] || HARNESS=$TOA_ROOT/build/harness/broker_harness
-[ -x "$HARNESS" ] || (cd "$TOA_ROOT" && make -s build/harness/broker_harness >/dev/null 2>&1)
-for program in "$SCORER" "$SIMLLM" "$HARNESS"; do
-    if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
-done
+HARNESS=$(toa_harness broker_harness)
+toa_require "$SCORER" "$SIMLLM" "$HARNESS"
 
 export TOA_TEST_KEY=sk-test-SECRET-0123456789
 FAST="--retry-base-ms 20 --retry-max-ms 100 --reconnect-min-ms 100 --reconnect-max-ms 400"

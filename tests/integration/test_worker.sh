@@ -10,12 +10,8 @@ source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")/worker" && pwd)
 WORKER=$TOA_BIN/toa-worker
 SIMLLM=$TOA_BIN/toa-simllm
-HARNESS=$(dirname "$TOA_BIN")/harness/broker_harness
-[ -x "$HARNESS" ] || HARNESS=$TOA_ROOT/build/harness/broker_harness
-[ -x "$HARNESS" ] || (cd "$TOA_ROOT" && make -s build/harness/broker_harness >/dev/null 2>&1)
-for program in "$WORKER" "$HARNESS"; do
-    if [ ! -x "$program" ]; then not_ok "$program is built"; toa_done; fi
-done
+HARNESS=$(toa_harness broker_harness)
+toa_require "$WORKER" "$HARNESS"
 
 export TOA_TEST_KEY=sk-test-SECRET-0123456789
 FAST="--retry-base-ms 50 --retry-max-ms 200 --reconnect-min-ms 100 --reconnect-max-ms 400"
