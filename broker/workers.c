@@ -333,33 +333,35 @@ s_defer (toa_broker_t *b, toa_task_t *task)
     b->deferred[b->n_deferred++] = task;
 }
 
-/* Sends what ROUTE's queue holds while peers have credit. */
-static void
-s_dispatch_route (toa_broker_t *b, int route, int64_t now)
+/* Sends the head of ROUTE's queue to a peer with credit. Returns true if
+ * the route may have more to send now, false when it is empty, no peer can
+ * take its tasks, or the chosen peer's socket is full. */
+static bool
+s_dispatch_one (toa_broker_t *b, int route, int64_t now)
 {
-    const char *name = toa_router_name (b->router, route);
-    toa_peer_kind_t kind = toa_router_kind (b->router, route);
-    toa_task_t *task;
-    while ((task = toa_router_head (b->router, route))) {
-        int slot = toa_router_pick (b->peers, kind, name, now);
-        if (slot < 0)
-            return;
-        toa_router_unlink (b->router, task);
-        switch (s_send_task (b, task, slot, now)) {
-        case S_SENT:
-            break;
-        case S_BUILD_FAILED:
-            s_defer (b, task);
-            break;
-        case S_WOULD_BLOCK:
-            toa_router_push_front (b->router, task);
-            return;          /* its queue is full: try again next pass */
-        case S_GONE:
-            toa_router_push_front (b->router, task);
-            s_peer_lost (b, slot, "unreachable");
-            break;
-        }
+    toa_task_t *task = toa_router_head (b->router, route);
+    if (!task)
+        return false;
+    int slot = toa_router_pick (b->peers, toa_router_kind (b->router, route),
+                                toa_router_name (b->router, route), now);
+    if (slot < 0)
+        return false;
+    toa_router_unlink (b->router, task);
+    switch (s_send_task (b, task, slot, now)) {
+    case S_SENT:
+        break;
+    case S_BUILD_FAILED:
+        s_defer (b, task);
+        break;
+    case S_WOULD_BLOCK:
+        toa_router_push_front (b->router, task);
+        return false;        /* its queue is full: try again next pass */
+    case S_GONE:
+        toa_router_push_front (b->router, task);
+        s_peer_lost (b, slot, "unreachable");
+        break;
     }
+    return true;
 }
 
 void
@@ -367,10 +369,25 @@ toa_workers_dispatch (toa_broker_t *b, int64_t now)
 {
     if (!b->state_ok || b->stopping)
         return;
-    /* Start from a different queue each pass, so none is always last. */
+    /* One task per queue in turn, so that a peer serving several models
+     * spends its credit on all of them rather than on the first queue's
+     * backlog (its per-model concurrency would leave that credit idle).
+     * Start from a different queue each pass, so none is always last. */
     int n_routes = toa_router_routes (b->router);
-    for (int i = 0; i < n_routes; i++)
-        s_dispatch_route (b, (b->dispatch_start + i) % n_routes, now);
+    bool on_stack[64];
+    bool *open = n_routes <= 64 ? on_stack : calloc ((size_t) n_routes, sizeof *open);
+    int n_open = n_routes;
+    for (int i = 0; open && i < n_routes; i++)
+        open[i] = true;
+    for (int i = 0; open && n_open > 0; i = (i + 1) % n_routes) {
+        int route = (b->dispatch_start + i) % n_routes;
+        if (open[route] && !s_dispatch_one (b, route, now)) {
+            open[route] = false;
+            n_open--;
+        }
+    }
+    if (open != on_stack)
+        free (open);
     b->dispatch_start = n_routes ? (b->dispatch_start + 1) % n_routes : 0;
     size_t n = b->n_deferred;
     b->n_deferred = 0;

@@ -223,6 +223,22 @@ check "the re-issued task went to the other worker" grep -q '"event":"gen"' "$T/
 check_eq "the slow worker got nothing while it held its task" 0 "$(event_count slow.log violation)"
 kill "$SLOW_PID" "$FAST_PID" 2>/dev/null
 
+# --- a backlog of several models is dispatched in turn ------------------------
+# Tasks of m-x and m-y wait (nobody serves them); then one worker with credit 4
+# serving both connects: its credit is spread over both models, not spent on
+# the first queue's backlog.
+settings "$T/mix.json" best-of-n '["m-x", "m-y"]' 2
+client mix job-mix best-of-n "$T/mix.json" "$T/p3.jsonl" --timeout-ms 20000 &
+MIX_CLIENT=$!
+sleep 0.5
+MIX_PID=$(toa_start mix "$PEERS" worker --endpoint "$WORKER_EP" --models m-x,m-y --credit 4 \
+    --delay-ms 300 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+wait "$MIX_CLIENT"
+check_eq "the job of two waiting models runs to the end" 0 $?
+first_models=$(grep '"event":"gen"' "$T/mix.log" | head -4 | grep -o '"model":"m-[xy]"' | sort -u | wc -l)
+check_eq "the first 4 tasks sent to a worker with credit 4 cover both models" 2 "$first_models"
+kill "$MIX_PID" 2>/dev/null
+
 # --- SIGTERM: clean stop --------------------------------------------------------
 kill -TERM "$BROKER_PID"
 wait "$BROKER_PID"
