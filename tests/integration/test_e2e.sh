@@ -18,6 +18,12 @@ if ! "$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/fleet-up.log" 2>&1; then
 fi
 ok "deploy/fleet up starts redis, simllm, broker, 2 workers, a scorer"
 REDIS_PORT=$(jq -r '.redis.url' "$CONFIG" | sed 's|.*:\([0-9]*\)/.*|\1|')
+"$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/fleet-again.log" 2>&1
+check_eq "fleet up on a running fleet exits 0" 0 $?
+check_eq "fleet up on a running fleet starts nothing (6 already running)" 6 "$(grep -c 'already running' "$TOA_TMP/fleet-again.log")"
+TOA_RUN_DIR=$TOA_TMP/other "$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/fleet-other.log" 2>&1
+check_eq "fleet up refuses ports another fleet holds" 1 $?
+check "... and says which port is in use" grep -q 'already in use' "$TOA_TMP/fleet-other.log"
 redis_keys () { redis-cli -p "$REDIS_PORT" --scan --pattern 'toa:*' | sort; }
 
 # 1. TOA, 3 models x 3 samples, on 100 prompts.
