@@ -72,6 +72,32 @@ typedef struct {
      * leave this member NULL. */
     json_t *(*tree) (const toa_policy_t *self, const char *const *model_names);
     void (*destroy) (toa_policy_t **self_p);
+
+    /* The members below are optional (NULL: the method does not do it). A
+     * method that has them picks other models when one is down (see
+     * broker/health.h); the others keep their plans and wait. */
+
+    /* From now on next() plans only for models with AVAILABLE[m] true (an
+     * array of n_models, copied). Every model is available at creation. */
+    void (*set_available) (toa_policy_t *self, const bool *available);
+    /* PLAN (issued, never applied) is abandoned without a result: it does not
+     * count against the budget and next() plans again. Returns 0, or -1 if
+     * PLAN is not one this policy has out. */
+    int (*withdraw) (toa_policy_t *self, const toa_gen_plan_t *plan);
+    /* True when next() gives nothing only because no model it could use is
+     * available (the budget is not spent). */
+    bool (*waiting) (const toa_policy_t *self);
+    /* Rebuilds the policy from one persisted generation without planning
+     * (restore after a restart; exact for any history, availability masks
+     * included). PLAN holds the record's request (kind, model, depth,
+     * inputs, layer, parent_g; n = 1); the policy sets its tag. SETTLED: the
+     * response was scored (RAW) or failed (FAILED) and is applied; else it
+     * is the plan out, waiting for its score. Generations are given in their
+     * apply order, unsettled ones last. Returns 0, or -1 when the record
+     * does not fit this policy. A method with restore is rebuilt only this
+     * way (prompt.c); the others by replaying next() and apply(). */
+    int (*restore) (toa_policy_t *self, toa_gen_plan_t *plan, int response, double raw,
+                    bool failed, bool settled);
 } toa_policy_ops_t;
 
 /* The policy for METHOD ("toa", "best-of-n", ...), or NULL if unknown. */

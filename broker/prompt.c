@@ -422,12 +422,82 @@ s_decode_all (toa_prompt_t *self, const char *const *texts, size_t n, char *err,
     return 0;
 }
 
+/* The position of record G in restore order: applied ones by their apply
+ * order, then settled ones never applied, then unsettled ones (by g). */
+static long
+s_restore_rank (const toa_gen_record_t *record, int g)
+{
+    if (!toa_gen_record_settled (record))
+        return 2000000000L + g;
+    return record->applied >= 0 ? record->applied : 1000000000L + g;
+}
+
+/* Rebuilds a policy that has restore() from the decoded records. */
+static int
+s_restore_all (toa_prompt_t *self, size_t n, toa_prompt_work_t *work, char *err,
+               size_t err_size)
+{
+    int *order = calloc (n + 1, sizeof *order);
+    if (!order) {
+        snprintf (err, err_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = (int) i;
+    /* Insertion sort: records are few and nearly in order already. */
+    for (size_t i = 1; i < n; i++) {
+        int g = order[i];
+        long rank = s_restore_rank (&self->records[g], g);
+        size_t k = i;
+        for (; k > 0 && s_restore_rank (&self->records[order[k - 1]], order[k - 1]) > rank; k--)
+            order[k] = order[k - 1];
+        order[k] = g;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int g = order[i];
+        toa_gen_record_t *record = &self->records[g];
+        bool settled = toa_gen_record_settled (record);
+        bool failed = record->failed || record->score_failed;
+        toa_gen_plan_t plan = {
+            .kind = record->kind, .model = record->model, .depth = record->depth,
+            .n_inputs = record->n_inputs, .n = 1, .layer = record->layer,
+            .parent_g = record->layer > 0 ? record->parent_g : -1,
+        };
+        memcpy (plan.inputs, record->inputs, sizeof plan.inputs);
+        if (self->ops->restore (self->policy, &plan, g, failed ? 0.0 : record->raw, failed,
+                                settled) != 0) {
+            snprintf (err, err_size, "record g:%d does not fit the %s policy", g,
+                      self->settings->method);
+            rc = -1;
+            break;
+        }
+        self->plans[g] = plan;
+        self->matched[g] = true;
+        if (settled)
+            record->applied = self->n_applied++;
+        else {
+            if (s_work_int (&work->score, &work->n_score, &work->score_capacity, g) != 0)
+                rc = -1;
+            self->scores_in_flight++;
+        }
+    }
+    free (order);
+    if (rc == 0 && s_drain (self, work) != 0) {
+        snprintf (err, err_size, "out of memory");
+        rc = -1;
+    }
+    return rc;
+}
+
 int
 toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
                    toa_prompt_work_t *work, char *err, size_t err_size)
 {
     if (s_decode_all (self, texts, n, err, err_size) != 0)
         return -1;
+    if (self->ops->restore)
+        return s_restore_all (self, n, work, err, err_size);
     bool *replayed = calloc (n + 1, sizeof *replayed);
     if (!replayed) {
         snprintf (err, err_size, "out of memory");
@@ -468,6 +538,44 @@ toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
     return rc;
 }
 
+/* --- model availability ---------------------------------------------------- */
+
+void
+toa_prompt_set_available (toa_prompt_t *self, const bool *available)
+{
+    if (self->ops->set_available)
+        self->ops->set_available (self->policy, available);
+}
+
+bool
+toa_prompt_can_withdraw (const toa_prompt_t *self)
+{
+    return self->ops->withdraw != NULL;
+}
+
+int
+toa_prompt_withdraw (toa_prompt_t *self, const toa_gen_plan_t *plan, toa_prompt_work_t *work)
+{
+    if (!self->ops->withdraw || self->gens_in_flight <= 0
+        || self->ops->withdraw (self->policy, plan) != 0)
+        return -1;
+    self->gens_in_flight--;
+    return s_drain (self, work);
+}
+
+int
+toa_prompt_kick (toa_prompt_t *self, toa_prompt_work_t *work)
+{
+    return s_drain (self, work);
+}
+
+bool
+toa_prompt_waiting (const toa_prompt_t *self)
+{
+    return self->ops->waiting && self->gens_in_flight == 0 && self->scores_in_flight == 0
+           && self->ops->waiting (self->policy);
+}
+
 /* --- queries --------------------------------------------------------------- */
 
 bool
@@ -477,6 +585,8 @@ toa_prompt_finished (const toa_prompt_t *self, bool *stuck)
         *stuck = false;
     if (self->gens_in_flight > 0 || self->scores_in_flight > 0)
         return false;
+    if (toa_prompt_waiting (self))
+        return false;        /* waits for a model to come back */
     if (!self->ops->done (self->policy) && stuck)
         *stuck = true;
     return true;

@@ -54,7 +54,9 @@ int toa_prompt_start (toa_prompt_t *self, toa_prompt_work_t *work);
 
 /* Rebuilds a prompt from its persisted records (TEXTS, N of them, record g
  * at TEXTS[g]) and starts it: records are replayed through the policy in
- * their apply order; plans the policy wants that no record answers go to
+ * their apply order (a method with restore(), e.g. TOA, is rebuilt from
+ * each record's action, exact even when selection was masked; the others
+ * by replaying next() and apply()); plans the policy wants that no record answers go to
  * WORK as generations to start, records not yet scored as responses to
  * score. Returns 0, or -1 with a reason in ERR (a record that does not
  * decode or does not fit the policy). */
@@ -82,8 +84,30 @@ int toa_prompt_scored (toa_prompt_t *self, int g, double raw, toa_prompt_work_t 
 int toa_prompt_scoring_failed (toa_prompt_t *self, int g, const char *reason,
                                toa_prompt_work_t *work);
 
+/* Models the policy may plan for from now on (AVAILABLE: one per model of
+ * the job, copied). Methods without availability ignore it. */
+void toa_prompt_set_available (toa_prompt_t *self, const bool *available);
+
+/* True when the method can withdraw a plan (and plan another model). */
+bool toa_prompt_can_withdraw (const toa_prompt_t *self);
+
+/* PLAN (in flight, never sent or its answer not applied) is withdrawn: no
+ * record, no budget spent; the policy plans again (new plans to WORK).
+ * Returns 0, or -1 when the method cannot withdraw or PLAN is not out. */
+int toa_prompt_withdraw (toa_prompt_t *self, const toa_gen_plan_t *plan,
+                         toa_prompt_work_t *work);
+
+/* Asks the policy again for plans (after availability changed) into WORK.
+ * Returns 0 or -1 (out of memory). */
+int toa_prompt_kick (toa_prompt_t *self, toa_prompt_work_t *work);
+
+/* True when nothing is in flight and the policy waits only for a model to
+ * become available (its budget is not spent). */
+bool toa_prompt_waiting (const toa_prompt_t *self);
+
 /* True when nothing is in flight and the policy is done (or can go no
- * further: then STUCK, if not NULL, is set true). */
+ * further: then STUCK, if not NULL, is set true). A prompt waiting for a
+ * model (toa_prompt_waiting) is not finished. */
 bool toa_prompt_finished (const toa_prompt_t *self, bool *stuck);
 
 /* The result line (malloc'd JSON text), or NULL when out of memory. */

@@ -644,6 +644,160 @@ test_replay_best_of_n (void **state)
 }
 
 
+/* Sets AVAILABLE on PROMPT and withdraws the plans in flight in WORLD whose
+ * model is unavailable (what the broker does when a model goes down). */
+static int
+s_mask (toa_prompt_t *prompt, s_world_t *world, toa_prompt_work_t *work,
+        const bool *available)
+{
+    toa_prompt_set_available (prompt, available);
+    int withdrawn = 0;
+    for (int p = 0; p < world->n_plans;) {
+        if (available[world->plans[p].model]) {
+            p++;
+            continue;
+        }
+        toa_gen_plan_t plan = world->plans[p];
+        memmove (world->plans + p, world->plans + p + 1,
+                 (size_t) (--world->n_plans - p) * sizeof plan);
+        assert_int_equal (toa_prompt_withdraw (prompt, &plan, work), 0);
+        withdrawn++;
+        s_take (world, work);
+    }
+    return withdrawn;
+}
+
+/* TOA with a masked history (model b down for a while, its plan withdrawn):
+ * a prompt restored from the records has the identical tree and result,
+ * wants the same next plan, and ends the same. */
+static void
+test_restore_toa_masked (void **state)
+{
+    (void) state;
+    const char *settings = "{\"models\": [\"a\", \"b\", \"c\"], \"method\": {\"name\": \"toa\","
+                           " \"samples\": 4, \"width\": 4, \"alpha\": 0.5},"
+                           " \"reward\": {\"backend\": \"x\"}}";
+    const bool all[3] = {true, true, true}, no_b[3] = {true, false, true};
+    int total_withdrawn = 0;
+    for (int before = 0; before <= 8; before += 2) {
+        for (int during = 2; during <= 10; during += 4) {
+            toa_job_settings_t *s = s_settings (settings);
+            toa_prompt_t *live = s_prompt (s, S_LINE);
+            toa_prompt_work_t work = {0};
+            assert_int_equal (toa_prompt_start (live, &work), 0);
+            s_world_t world = {0};
+            s_run (live, &world, &work, before, 0);
+            total_withdrawn += s_mask (live, &world, &work, no_b);
+            s_run (live, &world, &work, during, 0);
+            for (size_t g = 0; g < toa_prompt_n_records (live); g++)
+                if (toa_prompt_record (live, (int) g)->applied >= before)
+                    assert_int_not_equal (toa_prompt_record (live, (int) g)->model, 1);
+            size_t n = toa_prompt_n_records (live);
+            char **texts = calloc (n + 1, sizeof *texts);
+            for (size_t g = 0; g < n; g++)
+                texts[g] = toa_prompt_record_json (live, (int) g);
+            toa_prompt_t *copy = s_prompt (s, S_LINE);
+            toa_prompt_set_available (copy, no_b);
+            toa_prompt_work_t copy_work = {0};
+            char err[256] = "";
+            int rc = toa_prompt_replay (copy, (const char *const *) texts, n, &copy_work, err,
+                                        sizeof err);
+            if (rc != 0)
+                print_error ("restore: %s\n", err);
+            assert_int_equal (rc, 0);
+            /* identical tree (the result line carries it) */
+            char *a = toa_prompt_result_line (live), *b = toa_prompt_result_line (copy);
+            assert_string_equal (a, b);
+            free (a);
+            free (b);
+            /* the same next plan */
+            assert_int_equal (copy_work.n_plans, world.n_plans);
+            for (int p = 0; p < world.n_plans; p++) {
+                assert_int_equal (copy_work.plans[p].model, world.plans[p].model);
+                assert_int_equal (copy_work.plans[p].layer, world.plans[p].layer);
+                assert_int_equal (copy_work.plans[p].parent_g, world.plans[p].parent_g);
+                assert_int_equal (copy_work.plans[p].n_inputs, world.plans[p].n_inputs);
+                assert_true (copy_work.plans[p].tag == world.plans[p].tag);
+            }
+            assert_int_equal (copy_work.n_score, world.n_scores);
+            /* b is back: both end the same */
+            s_world_t copy_world = {.events = world.events};
+            toa_prompt_set_available (live, all);
+            toa_prompt_set_available (copy, all);
+            s_run (copy, &copy_world, &copy_work, 100000, 0);
+            s_run (live, &world, &work, 100000, 0);
+            bool stuck;
+            assert_true (toa_prompt_finished (live, &stuck));
+            assert_false (stuck);
+            assert_true (toa_prompt_finished (copy, &stuck));
+            assert_false (stuck);
+            a = toa_prompt_result_line (live);
+            b = toa_prompt_result_line (copy);
+            assert_string_equal (a, b);
+            json_t *ra = json_loads (a, 0, NULL);
+            assert_int_equal (json_array_size (json_object_get (ra, "responses")), 12);
+            json_decref (ra);
+            free (a);
+            free (b);
+            for (size_t g = 0; g < n; g++)
+                free (texts[g]);
+            free (texts);
+            toa_prompt_destroy (&live);
+            toa_prompt_destroy (&copy);
+            toa_prompt_work_clear (&work);
+            toa_prompt_work_clear (&copy_work);
+            toa_job_settings_destroy (&s);
+        }
+    }
+    assert_true (total_withdrawn > 0);     /* some histories were masked for real */
+}
+
+/* Every model down: TOA waits (not finished, not stuck) and goes on when one
+ * comes back. */
+static void
+test_toa_waits_for_a_model (void **state)
+{
+    (void) state;
+    toa_job_settings_t *s = s_settings (
+        "{\"models\": [\"a\", \"b\"], \"method\": {\"name\": \"toa\", \"samples\": 2},"
+        " \"reward\": {\"backend\": \"x\"}}");
+    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_prompt_work_t work = {0};
+    assert_int_equal (toa_prompt_start (prompt, &work), 0);
+    s_world_t world = {0};
+    s_run (prompt, &world, &work, 3, 0);
+    const bool none[2] = {false, false}, only_a[2] = {true, false};
+    s_mask (prompt, &world, &work, none);
+    s_run (prompt, &world, &work, 100, 0);     /* drains what is in flight */
+    assert_int_equal (world.n_plans, 0);
+    bool stuck = true;
+    assert_true (toa_prompt_waiting (prompt));
+    assert_false (toa_prompt_finished (prompt, &stuck));
+    size_t made = toa_prompt_n_records (prompt);
+    assert_true (made < 4);
+    toa_prompt_set_available (prompt, only_a);
+    assert_int_equal (toa_prompt_kick (prompt, &work), 0);
+    s_run (prompt, &world, &work, 100000, 0);
+    assert_false (toa_prompt_waiting (prompt));
+    assert_true (toa_prompt_finished (prompt, &stuck));
+    assert_false (stuck);
+    assert_int_equal (toa_prompt_n_records (prompt), 4);
+    for (size_t g = made; g < 4; g++)
+        assert_int_equal (toa_prompt_record (prompt, (int) g)->model, 0);
+    /* best-of-n cannot withdraw */
+    toa_job_settings_t *s2 = s_settings (
+        "{\"models\": [\"a\"], \"method\": {\"name\": \"best-of-n\"}, \"reward\": {\"backend\": \"x\"}}");
+    toa_prompt_t *bon = s_prompt (s2, S_LINE);
+    assert_false (toa_prompt_can_withdraw (bon));
+    assert_true (toa_prompt_can_withdraw (prompt));
+    toa_prompt_destroy (&bon);
+    toa_job_settings_destroy (&s2);
+    toa_prompt_destroy (&prompt);
+    toa_prompt_work_clear (&work);
+    toa_job_settings_destroy (&s);
+}
+
+
 /* Runs a whole prompt of SETTINGS and returns its result line (parsed). */
 static json_t *
 s_full_run (const char *settings_text, int fail_every)
@@ -792,6 +946,8 @@ main (void)
         cmocka_unit_test (test_replay_best_of_n),
         cmocka_unit_test (test_baselines_budget_and_shape),
         cmocka_unit_test (test_replay_baselines),
+        cmocka_unit_test (test_restore_toa_masked),
+        cmocka_unit_test (test_toa_waits_for_a_model),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
