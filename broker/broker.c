@@ -64,6 +64,14 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         self->options.max_active = 256;
     if (self->options.max_attempts <= 0)
         self->options.max_attempts = 5;
+    if (self->options.model_down_fail_ms <= 0)
+        self->options.model_down_fail_ms = 60000;
+    toa_health_options_t health = {
+        .down_after = self->options.model_down_after,
+        .down_ms = self->options.model_down_ms,
+        .down_max_ms = self->options.model_down_max_ms,
+    };
+    self->health = toa_health_new (&health);
     self->client_endpoint = toa_strdup (options->client_endpoint);
     self->worker_endpoint = toa_strdup (options->worker_endpoint);
     self->redis_url = toa_strdup (options->redis_url);
@@ -80,7 +88,8 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
     self->peers = toa_peers_new ();
     self->router = toa_router_new ();
     self->store = toa_store_new (options->redis_url, options->redis_password, err, err_size);
-    if (!self->tasks || !self->jobs || !self->peers || !self->router || !self->store) {
+    if (!self->tasks || !self->jobs || !self->peers || !self->router || !self->store
+        || !self->health) {
         if (self->store)
             snprintf (err, err_size, "out of memory");
         toa_broker_destroy (&self);
@@ -114,6 +123,7 @@ toa_broker_destroy (toa_broker_t **self_p)
     toa_tasks_destroy (&self->tasks);
     toa_peers_destroy (&self->peers);
     toa_router_destroy (&self->router);
+    toa_health_destroy (&self->health);
     toa_store_destroy (&self->store);
     toa_prompt_work_clear (&self->work);
     free (self->saved);
@@ -200,7 +210,7 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
     const toa_broker_stats_t *s = &b->stats;
     uint64_t hash = tasks.applied * 31 + s->dropped_results * 37 + s->bad_messages * 41
                     + s->requeued * 43 + s->failed_tasks * 47 + s->store_failures * 53
-                    + s->prompts_finished * 59 + s->dead_peers * 61;
+                    + s->prompts_finished * 59 + s->dead_peers * 61 + s->withdrawn * 67;
     if (!force && (now < b->next_stats_ms || hash == b->stats_logged_hash))
         return;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
@@ -209,11 +219,13 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
               " dropped_results=%" PRIu64 " (stale=%" PRIu64 " unknown=%" PRIu64 ")"
               " lease_expired=%" PRIu64 " requeued=%" PRIu64 " retries=%" PRIu64
               " failed_tasks=%" PRIu64 " bad_messages=%" PRIu64 " dead_peers=%" PRIu64
-              " prompts_finished=%" PRIu64 " redis_failures=%" PRIu64 " round_trips=%" PRIu64,
+              " prompts_finished=%" PRIu64 " withdrawn=%" PRIu64 " redis_failures=%" PRIu64
+              " round_trips=%" PRIu64,
               toa_jobs_count (b->jobs), toa_jobs_active (b->jobs), toa_tasks_count (b->tasks),
               toa_peers_count (b->peers), tasks.applied, s->dropped_results, tasks.stale,
               tasks.unknown, s->lease_expired, s->requeued, s->retries, s->failed_tasks,
-              s->bad_messages, s->dead_peers, s->prompts_finished, s->store_failures,
+              s->bad_messages, s->dead_peers, s->prompts_finished, s->withdrawn,
+              s->store_failures,
               toa_store_round_trips (b->store));
 }
 
@@ -233,6 +245,8 @@ s_pass (toa_broker_t *b)
     if (items[1].revents & ZMQ_POLLIN)
         s_drain (b, b->workers, false, now);
     toa_workers_tick (b, now);
+    if (b->state_ok && !b->stopping)
+        toa_search_health_tick (b, now);
     if (b->state_ok && !b->stopping && toa_search_admit (b) < 0)
         s_lose_state (b, now);
     if (b->state_ok && toa_store_flush (b->store) != 0)

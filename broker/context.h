@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "broker/health.h"
 #include "broker/jobs.h"
 #include "broker/peers.h"
 #include "broker/prompt.h"
@@ -27,6 +28,7 @@ typedef struct {
     uint64_t store_failures;      /* Redis flushes or reads that failed */
     uint64_t reloads;             /* state rebuilt from Redis */
     uint64_t prompts_finished;
+    uint64_t withdrawn;           /* plans of a down model withdrawn (TOA picks again) */
 } toa_broker_stats_t;
 
 /* A client attachment kept across a rebuild of the state from Redis. */
@@ -46,6 +48,8 @@ struct toa_broker_s {
     toa_tasks_t *tasks;
     toa_peers_t *peers;
     toa_router_t *router;
+    toa_health_t *health;         /* which models are down */
+    int64_t next_health_ms;       /* next sweep of tasks waiting on a down model */
     toa_prompt_work_t work;       /* scratch for prompt operations */
     bool state_ok;                /* memory mirrors Redis; dispatching allowed */
     bool stopping;

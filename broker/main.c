@@ -1,5 +1,7 @@
 /* main.c - toa-broker: command line, configuration, signals; the loop is
  * broker/broker.c. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,13 +28,22 @@ s_usage (FILE *out)
     fprintf (out,
              "usage: toa-broker [--config FILE] [--set path=value]... [--redis URL]\n"
              "                  [--client-endpoint E] [--worker-endpoint E] [--max-active N]\n"
-             "                  [--log-level error|warn|info|debug] [--help]\n"
+             "                  [--log-level error|warn|info|debug]\n"
+             "                  [--model-down-after N] [--model-down-ms MS]\n"
+             "                  [--model-down-max-ms MS] [--model-down-fail-ms MS] [--help]\n"
              "\n"
              "Runs the search for every job: admits prompts, sends generation tasks to\n"
              "workers and scoring tasks to scorers over ZeroMQ, keeps the state in Redis.\n"
              "Settings come from the config file (docs/config.md, sections broker and\n"
              "redis); --set and the options above override them. SIGTERM or SIGINT stops\n"
-             "it cleanly; a new broker resumes every job from Redis.\n");
+             "it cleanly; a new broker resumes every job from Redis.\n"
+             "\n"
+             "Model health: after --model-down-after (3) generation failures in a row\n"
+             "that are about the model (no connection, 408, 429, 5xx) it is down for\n"
+             "--model-down-ms (30000), doubling up to --model-down-max-ms (300000);\n"
+             "a success brings it back. TOA picks other models meanwhile; the other\n"
+             "methods' tasks for it fail for good once it has been down for\n"
+             "--model-down-fail-ms (60000).\n");
 }
 
 typedef struct {
@@ -42,7 +53,24 @@ typedef struct {
     char **owned;            /* override strings built from options */
     size_t n_owned;
     const char *log_level;
+    long down_after, down_ms, down_max_ms, down_fail_ms; /* 0: default */
 } s_args_t;
+
+/* Parses VALUE, a whole number in 1..INT_MAX, into *OUT. */
+static int
+s_parse_count (const char *option, const char *value, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long parsed = strtol (value, &end, 10);
+    if (errno != 0 || !end || *end != '\0' || end == value || parsed < 1
+        || parsed > INT_MAX) {
+        fprintf (stderr, "toa-broker: %s: not a positive whole number: %s\n", option, value);
+        return -1;
+    }
+    *out = parsed;
+    return 0;
+}
 
 static int
 s_add_override (s_args_t *args, const char *path, const char *value)
@@ -83,6 +111,17 @@ s_parse_args (int argc, char **argv, s_args_t *args)
             args->overrides[args->n_overrides++] = value;
         else if (strcmp (arg, "--log-level") == 0)
             args->log_level = value;
+        else if (strcmp (arg, "--model-down-after") == 0
+                 || strcmp (arg, "--model-down-ms") == 0
+                 || strcmp (arg, "--model-down-max-ms") == 0
+                 || strcmp (arg, "--model-down-fail-ms") == 0) {
+            long *out = strcmp (arg, "--model-down-after") == 0 ? &args->down_after
+                        : strcmp (arg, "--model-down-ms") == 0 ? &args->down_ms
+                        : strcmp (arg, "--model-down-max-ms") == 0 ? &args->down_max_ms
+                                                                   : &args->down_fail_ms;
+            if (s_parse_count (arg, value, out) != 0)
+                return 2;
+        }
         else {
             known = false;
             for (size_t m = 0; m < sizeof mapped / sizeof *mapped; m++)
@@ -101,7 +140,7 @@ s_parse_args (int argc, char **argv, s_args_t *args)
 }
 
 static int
-s_run (const toa_config_t *config)
+s_run (const toa_config_t *config, const s_args_t *args)
 {
     const char *password = NULL;
     if (config->redis.password_env) {
@@ -127,6 +166,10 @@ s_run (const toa_config_t *config)
         .redis_url = config->redis.url,
         .redis_password = password,
         .max_attempts = 5,
+        .model_down_after = (int) args->down_after,
+        .model_down_ms = (int) args->down_ms,
+        .model_down_max_ms = (int) args->down_max_ms,
+        .model_down_fail_ms = (int) args->down_fail_ms,
     };
     char err[512];
     toa_broker_t *broker = toa_broker_new (&options, err, sizeof err);
@@ -181,7 +224,7 @@ main (int argc, char **argv)
             rc = 2;
         }
         else
-            rc = s_run (config);
+            rc = s_run (config, &args);
         toa_errors_clear (&errors);
         toa_config_destroy (&config);
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker/input.h"
 #include "common/log.h"
@@ -13,6 +14,7 @@
 #define S_ADMIT_BATCH 64
 #define S_BACKOFF_FIRST_MS 100
 #define S_BACKOFF_MAX_MS 5000
+#define S_HEALTH_EVERY_MS 100
 
 /* --- tasks ----------------------------------------------------------------- */
 
@@ -53,6 +55,25 @@ s_drop_task (toa_broker_t *b, toa_task_t *task, int64_t now)
                                   now + 2 * toa_tasks_lease_ms (b->tasks)) != 0)
         toa_debug ("task %" PRIu64 ": its peer's credit is released now", task->id);
     toa_tasks_remove (b->tasks, task);
+}
+
+/* --- model health ---------------------------------------------------------- */
+
+/* Tells PROMPT which of JOB's models are up at NOW (before anything that
+ * may make it plan). */
+static void
+s_sync (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, int64_t now)
+{
+    size_t n = job->settings->n_models;
+    bool on_stack[64] = {false};
+    bool *available = n <= 64 ? on_stack : calloc (n, sizeof *available);
+    if (!available)
+        return;              /* out of memory: the last mask stays */
+    for (size_t m = 0; m < n; m++)
+        available[m] = !toa_health_down (b->health, job->settings->models[m], now);
+    toa_prompt_set_available (prompt, available);
+    if (available != on_stack)
+        free (available);
 }
 
 /* --- prompts --------------------------------------------------------------- */
@@ -206,6 +227,7 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
         s_start_prompt (b, job, index, line, false, NULL, 0);
         return;
     }
+    s_sync (b, job, prompt, toa_now_ms ());
     if (n_records == 0 && toa_prompt_start (prompt, &b->work) != 0)
         toa_error ("job %s prompt %" PRId64 ": out of memory starting it", job->id, index);
     s_process (b, job, prompt);
@@ -254,6 +276,10 @@ toa_search_generated (toa_broker_t *b, toa_task_t *task, const toa_msg_gen_resul
     toa_gen_plan_t plan = task->plan;
     toa_tasks_applied (b->tasks, task);
     toa_tasks_remove (b->tasks, task);
+    const char *model = job->settings->models[plan.model];
+    if (toa_health_success (b->health, model) == TOA_HEALTH_CAME_UP)
+        toa_info ("model %s is up again", model);
+    s_sync (b, job, prompt, toa_now_ms ());
     int wanted = plan.n > 0 ? plan.n : 1;
     int64_t made = msg->n_outputs < (size_t) wanted ? (int64_t) msg->n_outputs : wanted;
     job->generations += made;
@@ -276,6 +302,7 @@ toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward)
     int g = task->response;
     toa_tasks_applied (b->tasks, task);
     toa_tasks_remove (b->tasks, task);
+    s_sync (b, job, prompt, toa_now_ms ());
     if (toa_prompt_scored (prompt, g, reward, &b->work) != 0)
         toa_error ("job %s prompt %" PRId64 ": could not apply the reward of response %d",
                    job->id, toa_prompt_index (prompt), g);
@@ -300,6 +327,7 @@ s_fail_for_good (toa_broker_t *b, toa_task_t *task, const char *reason)
     toa_warn ("job %s prompt %" PRId64 ": %s task failed: %s", job->id,
               toa_prompt_index (prompt), kind == TOA_TASK_GEN ? "generation" : "scoring",
               reason);
+    s_sync (b, job, prompt, toa_now_ms ());
     int rc = kind == TOA_TASK_GEN
                  ? toa_prompt_generation_failed (prompt, &plan, reason, &b->work)
                  : toa_prompt_scoring_failed (prompt, g, reason, &b->work);
@@ -309,10 +337,98 @@ s_fail_for_good (toa_broker_t *b, toa_task_t *task, const char *reason)
     s_process (b, job, prompt);
 }
 
+/* Withdraws generation TASK (not leased, or its lease answered) when its
+ * method can pick another model: no record, no budget; the prompt plans
+ * again among the models that are up. Returns true when withdrawn. */
+static bool
+s_withdraw (toa_broker_t *b, toa_task_t *task, int64_t now)
+{
+    toa_job_t *job = task->job;
+    toa_prompt_t *prompt = task->prompt;
+    if (task->kind != TOA_TASK_GEN || !toa_prompt_can_withdraw (prompt))
+        return false;
+    toa_gen_plan_t plan = task->plan;
+    toa_router_unlink (b->router, task);
+    toa_tasks_remove (b->tasks, task);
+    b->stats.withdrawn++;
+    toa_debug ("job %s prompt %" PRId64 ": a generation of %s is withdrawn (model down)",
+               job->id, toa_prompt_index (prompt), job->settings->models[plan.model]);
+    s_sync (b, job, prompt, now);
+    if (toa_prompt_withdraw (prompt, &plan, &b->work) != 0)
+        toa_error ("job %s prompt %" PRId64 ": could not withdraw a generation", job->id,
+                   toa_prompt_index (prompt));
+    s_process (b, job, prompt);
+    return true;
+}
+
+/* Generation tasks not leased whose model is MODEL (any model when NULL). */
+typedef struct {
+    toa_task_t **items;
+    size_t count, capacity;
+    const char *model;
+} s_waiting_tasks_t;
+
+static void
+s_collect_waiting (toa_task_t *task, void *arg)
+{
+    s_waiting_tasks_t *list = arg;
+    if (task->kind != TOA_TASK_GEN || task->state == TOA_TASK_LEASED)
+        return;
+    const toa_job_t *job = task->job;
+    if (list->model && strcmp (job->settings->models[task->plan.model], list->model) != 0)
+        return;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        toa_task_t **items = realloc (list->items, capacity * sizeof *items);
+        if (!items)
+            return;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = task;
+}
+
+/* Writes "HH:MM:SSZ" of monotonic time AT (UTC) into BUFFER. */
+static const char *
+s_clock_text (int64_t at, int64_t now, char *buffer, size_t size)
+{
+    time_t wall = (time_t) ((toa_wall_ms () + (at - now)) / 1000);
+    struct tm tm;
+    if (!gmtime_r (&wall, &tm) || strftime (buffer, size, "%H:%M:%SZ", &tm) == 0)
+        snprintf (buffer, size, "?");
+    return buffer;
+}
+
+/* MODEL just went down: its generation tasks not yet sent are withdrawn
+ * where the method can pick another model (the others wait). */
+static void
+s_model_down (toa_broker_t *b, const char *model, int64_t now)
+{
+    const toa_health_model_t *state = toa_health_get (b->health, model);
+    char at[32];
+    toa_warn ("model %s is down (%d failures in a row); no tasks for it until %s "
+              "(%" PRId64 " s)", model, state->failures,
+              s_clock_text (state->retry_at_ms, now, at, sizeof at),
+              state->period_ms / 1000);
+    s_waiting_tasks_t list = {.model = model};
+    toa_tasks_each (b->tasks, s_collect_waiting, &list);
+    for (size_t i = 0; i < list.count; i++)
+        s_withdraw (b, list.items[i], now);
+    free (list.items);
+}
+
 void
 toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,
-                   int64_t now)
+                   int64_t http_status, int64_t now)
 {
+    if (task->kind == TOA_TASK_GEN && toa_health_counts (http_status)) {
+        const toa_job_t *job = task->job;
+        const char *model = job->settings->models[task->plan.model];
+        if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)
+            s_model_down (b, model, now);
+        if (!permanent && toa_health_down (b->health, model, now) && s_withdraw (b, task, now))
+            return;
+    }
     task->retries++;
     if (permanent || task->retries >= b->options.max_attempts) {
         char why[512];
@@ -561,6 +677,72 @@ toa_search_reload (toa_broker_t *b)
     return rc;
 }
 
+/* --- model health over time ------------------------------------------------ */
+
+/* Prompts waiting for a model plan again (a down period ended). */
+static void
+s_kick_waiting (toa_broker_t *b, int64_t now)
+{
+    for (size_t j = 0; j < toa_jobs_count (b->jobs); j++) {
+        toa_job_t *job = toa_jobs_at (b->jobs, j);
+        if (job->state != TOA_JOB_RUNNING || job->n_active == 0)
+            continue;
+        toa_prompt_t **prompts = malloc (job->n_active * sizeof *prompts);
+        if (!prompts)
+            continue;
+        size_t n = job->n_active;
+        memcpy (prompts, job->active, n * sizeof *prompts);
+        for (size_t i = 0; i < n; i++) {
+            if (!toa_prompt_waiting (prompts[i]))
+                continue;
+            s_sync (b, job, prompts[i], now);
+            toa_prompt_work_reset (&b->work);
+            if (toa_prompt_kick (prompts[i], &b->work) != 0)
+                toa_error ("job %s prompt %" PRId64 ": out of memory planning", job->id,
+                           toa_prompt_index (prompts[i]));
+            s_process (b, job, prompts[i]);
+        }
+        free (prompts);
+    }
+}
+
+void
+toa_search_health_tick (toa_broker_t *b, int64_t now)
+{
+    if (now < b->next_health_ms)
+        return;
+    b->next_health_ms = now + S_HEALTH_EVERY_MS;
+    const char *names[16];
+    size_t ended = toa_health_poll (b->health, now, names, 16);
+    for (size_t i = 0; i < ended && i < 16; i++)
+        toa_info ("model %s: its down period is over; trying it again", names[i]);
+    if (ended > 0)
+        s_kick_waiting (b, now);
+    if (!toa_health_any_out (b->health))
+        return;
+    /* Tasks that cannot go to another model and have waited long enough for
+     * theirs fail for good, so that their prompts finish. */
+    s_waiting_tasks_t list = {.model = NULL};
+    toa_tasks_each (b->tasks, s_collect_waiting, &list);
+    for (size_t i = 0; i < list.count; i++) {
+        toa_task_t *task = list.items[i];
+        const toa_job_t *job = task->job;
+        const char *model = job->settings->models[task->plan.model];
+        const toa_health_model_t *state = toa_health_get (b->health, model);
+        if (!toa_health_down (b->health, model, now)
+            || now - state->down_since_ms < b->options.model_down_fail_ms)
+            continue;
+        if (s_withdraw (b, task, now))
+            continue;
+        char why[256];
+        snprintf (why, sizeof why, "model %s is down (%d failures in a row, down for "
+                  "%" PRId64 " s)", model, state->failures,
+                  (now - state->down_since_ms) / 1000);
+        s_fail_for_good (b, task, why);
+    }
+    free (list.items);
+}
+
 /* --- status ---------------------------------------------------------------- */
 
 const char *
@@ -585,6 +767,18 @@ toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer, 
         int written = snprintf (buffer + used, size - used, "%sno %s serves %s %s",
                                 used ? "; " : "", scoring ? "scorer" : "worker",
                                 scoring ? "backend" : "model", name);
+        used += written > 0 ? (size_t) written : 0;
+    }
+    for (size_t m = 0; m < job->settings->n_models && used < size; m++) {
+        const char *name = job->settings->models[m];
+        if (!toa_health_down (b->health, name, now))
+            continue;
+        const toa_health_model_t *state = toa_health_get (b->health, name);
+        char at[32];
+        int written = snprintf (buffer + used, size - used,
+                                "%smodel %s is down (%d failures in a row), retrying at %s",
+                                used ? "; " : "", name, state->failures,
+                                s_clock_text (state->retry_at_ms, now, at, sizeof at));
         used += written > 0 ? (size_t) written : 0;
     }
     if (used == 0 && job->n_active == 0 && job->admitted < job->total

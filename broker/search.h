@@ -24,9 +24,19 @@ void toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward);
 
 /* TASK (its current lease, already released from its peer) failed: a
  * transient failure is retried after a back-off until max_attempts, then it
- * fails for good like a permanent one (recorded in the prompt's result). */
+ * fails for good like a permanent one (recorded in the prompt's result).
+ * A generation's failure with HTTP_STATUS 0, 408, 429 or 5xx counts against
+ * its model's health (broker/health.h); when the model is down, a transient
+ * failure of a method that can pick another model (TOA) withdraws the plan
+ * and the search selects again among the models that are up. */
 void toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,
-                        int64_t now);
+                        int64_t http_status, int64_t now);
+
+/* Model health at NOW: when a model's down period ends, prompts waiting for
+ * a model plan again; a generation task of a method that cannot pick another
+ * model, waiting for a model that has been down for model_down_fail_ms,
+ * fails for good ("model X is down ..."). Cheap to call every pass. */
+void toa_search_health_tick (toa_broker_t *b, int64_t now);
 
 /* TASK's lease ran out at NOW: its peer keeps the charge, the task goes to
  * another peer (or fails for good after max_attempts). */
@@ -52,7 +62,8 @@ void toa_search_drop_state (toa_broker_t *b, int64_t now);
  * when Redis failed (the caller drops the state and retries later). */
 int toa_search_reload (toa_broker_t *b);
 
-/* Why JOB is not progressing ("" when it is), into BUFFER. */
+/* Why JOB is not progressing ("" when it is), into BUFFER: models no worker
+ * serves, models that are down, Redis away, admission full. */
 const char *toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer,
                                 size_t size);
 

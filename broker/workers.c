@@ -118,7 +118,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
     if (msg->type == TOA_MSG_TASK_FAILURE) {
         const toa_msg_task_failure_t *failure = &msg->u.task_failure;
         toa_search_failed (b, task, failure->failure_class == TOA_FAILURE_PERMANENT,
-                           failure->reason, now);
+                           failure->reason, failure->http_status, now);
     }
     else if (msg->type == TOA_MSG_GEN_RESULT && gen)
         toa_search_generated (b, task, &msg->u.gen_result);
@@ -127,7 +127,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
     else {
         b->stats.bad_messages++;
         toa_search_failed (b, task, false, "the peer answered with the wrong message type",
-                           now);
+                           -1, now);
     }
 }
 
@@ -342,6 +342,9 @@ s_dispatch_one (toa_broker_t *b, int route, int64_t now)
     toa_task_t *task = toa_router_head (b->router, route);
     if (!task)
         return false;
+    if (toa_router_kind (b->router, route) == TOA_PEER_WORKER
+        && toa_health_down (b->health, toa_router_name (b->router, route), now))
+        return false;        /* the model is down: its tasks wait */
     int slot = toa_router_pick (b->peers, toa_router_kind (b->router, route),
                                 toa_router_name (b->router, route), now);
     if (slot < 0)
@@ -392,7 +395,8 @@ toa_workers_dispatch (toa_broker_t *b, int64_t now)
     size_t n = b->n_deferred;
     b->n_deferred = 0;
     for (size_t i = 0; i < n; i++)
-        toa_search_failed (b, b->deferred[i], true, "the broker could not build the task", now);
+        toa_search_failed (b, b->deferred[i], true, "the broker could not build the task", -1,
+                           now);
 }
 
 void

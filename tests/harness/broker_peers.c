@@ -16,7 +16,8 @@
  * broker_peers worker --endpoint E [--models a,b] [--backends x,y]
  *                     [--credit N] [--heartbeat-ms N] [--delay-ms N]
  *                     [--hold-first-ms N] [--fail-first-transient N]
- *                     [--fail-model M] [--broker-silence-ms N] [--run-ms N]
+ *                     [--fail-model M] [--fail-model-transient M]
+ *                     [--broker-silence-ms N] [--run-ms N]
  *   A worker serving --models and a scorer serving --backends (one DEALER
  *   each). Generations are deterministic texts from the model and the
  *   messages; rewards a deterministic function of the response. Exits 3
@@ -24,7 +25,10 @@
  *   --hold-first-ms holds the first generation task that long before
  *   answering (a late answer); --fail-first-transient answers the first N
  *   generation tasks with transient failures; --fail-model answers every
- *   task of model M with a permanent failure. Reconnects (new socket, ready)
+ *   task of model M with a permanent failure (HTTP 400: about the request);
+ *   --fail-model-transient every task of model M with a transient failure
+ *   with no HTTP status (as a worker whose server refuses connections, after
+ *   its own retries). Reconnects (new socket, ready)
  *   after DISCONNECT or broker silence.
  * broker_peers garbage --endpoint E
  *   Sends bytes that are not a message, prints what comes back (a worker
@@ -72,7 +76,7 @@ s_emit (const char *name, json_t *event)
 
 typedef struct {
     const char *mode, *endpoint, *job, *method, *settings_path, *prompts_path, *out_path;
-    const char *models, *backends, *fail_model;
+    const char *models, *backends, *fail_model, *fail_model_transient;
     bool attach;
     long timeout_ms, reattach_ms, exit_after_results;
     long credit, heartbeat_ms, delay_ms, hold_first_ms, fail_first_transient;
@@ -106,6 +110,7 @@ s_parse (int argc, char **argv, s_options_t *o)
             {"--settings", &o->settings_path}, {"--prompts", &o->prompts_path},
             {"--out", &o->out_path}, {"--models", &o->models}, {"--backends", &o->backends},
             {"--fail-model", &o->fail_model},
+            {"--fail-model-transient", &o->fail_model_transient},
         };
         struct { const char *name; long *slot; } numbers[] = {
             {"--timeout-ms", &o->timeout_ms}, {"--reattach-ms", &o->reattach_ms},
@@ -484,8 +489,16 @@ s_take_task (s_peer_t *peer, const s_options_t *o, toa_msg_t *task)
             pending.due_ms = toa_now_ms () + o->hold_first_ms;
             pending.late = true;
         }
-        if (s_gen_tasks_seen <= o->fail_first_transient
-            || (o->fail_model && strcmp (o->fail_model, gen->model) == 0)) {
+        if (o->fail_model_transient && strcmp (o->fail_model_transient, gen->model) == 0) {
+            answer->type = TOA_MSG_TASK_FAILURE;
+            answer->u.task_failure.task = gen->task;
+            answer->u.task_failure.attempt = gen->attempt;
+            answer->u.task_failure.failure_class = TOA_FAILURE_TRANSIENT;
+            answer->u.task_failure.reason = strdup ("harness: connection refused");
+            answer->u.task_failure.http_status = 0;
+        }
+        else if (s_gen_tasks_seen <= o->fail_first_transient
+                 || (o->fail_model && strcmp (o->fail_model, gen->model) == 0)) {
             bool permanent = s_gen_tasks_seen > o->fail_first_transient;
             answer->type = TOA_MSG_TASK_FAILURE;
             answer->u.task_failure.task = gen->task;

@@ -5,7 +5,9 @@
 # the end, rejected batches that leave no trace in Redis, credit never
 # exceeded, a model no worker serves, cancel, a late answer to a re-issued
 # task, garbage on both sockets, permanent and transient task failures,
-# kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM.
+# kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM; a model
+# whose tasks always fail is marked down: TOA picks the other models, a
+# best-of-n job records the failures.
 source "$(dirname "$0")/../lib.sh"
 
 BROKER=$TOA_BIN/toa-broker
@@ -20,12 +22,16 @@ CLIENT_EP=tcp://127.0.0.1:$CPORT
 WORKER_EP=tcp://127.0.0.1:$WPORT
 rcli () { redis-cli -p "$REDIS_PORT" "$@"; }
 
-# start_broker NAME: a broker with a 200 ms heartbeat and 1.5 s leases.
+# start_broker NAME: a broker with a 200 ms heartbeat and 1.5 s leases; a
+# model is down after 3 failures in a row for 1 s (doubling up to 4 s), and
+# best-of-n tasks of a model down for 1.5 s fail for good.
 # (Started here rather than with toa_start so that `wait` gets its status.)
 start_broker () {
     "$BROKER" --redis "$REDIS_URL" --client-endpoint "$CLIENT_EP" \
         --worker-endpoint "$WORKER_EP" --set broker.heartbeat_ms=200 \
-        --set broker.task_timeout_ms=1500 --max-active 4 >"$T/$1.log" 2>&1 &
+        --set broker.task_timeout_ms=1500 --max-active 4 --model-down-after 3 \
+        --model-down-ms 1000 --model-down-max-ms 4000 --model-down-fail-ms 1500 \
+        >"$T/$1.log" 2>&1 &
     BROKER_PID=$!
     TOA_PIDS+=("$BROKER_PID")
     toa_wait_port "$CPORT" 10 && toa_wait_port "$WPORT" 10
@@ -223,6 +229,68 @@ check "the re-issued task went to the other worker" grep -q '"event":"gen"' "$T/
 check_eq "the slow worker got nothing while it held its task" 0 "$(event_count slow.log violation)"
 kill "$SLOW_PID" "$FAST_PID" 2>/dev/null
 
+# --- a model that is down ------------------------------------------------------
+# m-down fails every task transiently with no HTTP status (a server that
+# refuses connections). TOA: the model goes down, its plans are withdrawn and
+# the search picks m-h1/m-h2, so every prompt gets its full budget; status
+# says the model is down while it is.
+SICK_PID=$(toa_start sick "$PEERS" worker --endpoint "$WORKER_EP" --models m-h1,m-h2,m-down \
+    --backends fake --credit 2 --delay-ms 20 --fail-model-transient m-down \
+    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 90000)
+settings "$T/health.json" toa '["m-h1", "m-h2", "m-down"]' 2 ', "width": 3'
+client health job-health toa "$T/health.json" "$T/p3.jsonl" --timeout-ms 30000 &
+HEALTH_CLIENT=$!
+: >"$T/health-status.events"
+while kill -0 "$HEALTH_CLIENT" 2>/dev/null; do
+    "$PEERS" status --endpoint "$CLIENT_EP" --job job-health >>"$T/health-status.events" 2>&1
+    sleep 0.1
+done
+wait "$HEALTH_CLIENT"
+check_eq "toa with a model that is down runs to the end" 0 $?
+check "toa, model down: 3 results, the full budget (6 scored responses) each, a tree" \
+    check_results health 3 6 tree
+check "toa, model down: the other models made every response" \
+    python3 - "$T/health.jsonl" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+models = [a["model"] for l in lines for a in l["actions"]]
+assert len(models) == 18 and "m-down" not in models, models
+assert {"m-h1", "m-h2"} <= set(models), models
+EOF
+check "status said the model was down while it was" \
+    grep -q '"waiting":"model m-down is down (3 failures in a row), retrying at [0-9:]*Z' \
+    "$T/health-status.events"
+check "the broker logged the model going down" grep -q 'WARN model m-down is down' "$T/broker1.log"
+check "m-down was tried, and failed" grep -q '"model":"m-down"' "$T/sick.log"
+
+# best-of-n cannot pick another model: m-down's tasks wait while it is down,
+# then fail for good; each result records them and the job ends.
+settings "$T/bon-down.json" best-of-n '["m-h1", "m-down"]' 2
+client bondown job-bondown best-of-n "$T/bon-down.json" "$T/p3.jsonl" --timeout-ms 30000
+check_eq "best-of-n with a model that is down runs to the end" 0 $?
+check "best-of-n, model down: its responses are recorded failures, the others scored" \
+    python3 - "$T/bondown.jsonl" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 3
+down = 0
+for l in lines:
+    assert len(l["responses"]) == 4
+    bad = [i for i, a in enumerate(l["actions"]) if a["model"] == "m-down"]
+    assert len(bad) == 2, l["actions"]
+    assert all(l["rewards"][i] is None for i in bad)
+    assert sorted(f["index"] for f in l["failures"]) == bad
+    for f in l["failures"]:
+        assert "m-down is down" in f["reason"] or "retries exhausted" in f["reason"], f
+        down += "m-down is down" in f["reason"]
+    assert all(l["rewards"][i] is not None for i in range(4) if i not in bad)
+    assert l["best_model"] == "m-h1"
+assert down > 0, "no failure says the model is down"
+EOF
+check "the broker tried the model again after its down period" \
+    grep -q 'model m-down: its down period is over' "$T/broker1.log"
+kill "$SICK_PID" 2>/dev/null
+
 # --- a backlog of several models is dispatched in turn ------------------------
 # Tasks of m-x and m-y wait (nobody serves them); then one worker with credit 4
 # serving both connects: its credit is spread over both models, not spent on
@@ -246,6 +314,7 @@ check_eq "SIGTERM: the broker exits 0" 0 $?
 check "SIGTERM: the broker says it stopped" grep -q 'INFO stopped' "$T/broker1.log"
 check "the final stats line counts the dropped answer" grep -Eq 'stats: .*dropped_results=[1-9]' "$T/broker1.log"
 check "the final stats line counts the bad messages" grep -Eq 'stats: .*bad_messages=[2-9]' "$T/broker1.log"
+check "the final stats line counts withdrawn plans" grep -Eq 'stats: .*withdrawn=[1-9]' "$T/broker1.log"
 check "peers were told to disconnect" grep -q 'broker shutting down' "$T/worker.log"
 
 # --- kill -9 mid-job: the next broker resumes from Redis ------------------------
