@@ -421,7 +421,13 @@ void
 toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,
                    int64_t http_status, int64_t now)
 {
-    if (task->kind == TOA_TASK_GEN && toa_health_counts (http_status)) {
+    /* A worker's own refusals (draining, out of memory) carry no HTTP status
+     * either, but say nothing about the model: the protocol has no field for
+     * that, so they are told apart by their reason. */
+    bool local = reason && http_status == 0
+                 && (strcmp (reason, "shutting down") == 0
+                     || strncmp (reason, "out of memory", 13) == 0);
+    if (task->kind == TOA_TASK_GEN && !local && toa_health_counts (http_status)) {
         const toa_job_t *job = task->job;
         const char *model = job->settings->models[task->plan.model];
         if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)
