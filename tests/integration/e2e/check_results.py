@@ -2,11 +2,18 @@
 """check_results.py - checks a results file against its input: every prompt
 exactly once, each with BUDGET scored responses and every result field.
 
-usage: check_results.py INPUT.jsonl RESULTS.jsonl BUDGET METHOD"""
+usage: check_results.py INPUT.jsonl RESULTS.jsonl BUDGET METHOD [--failures [MODEL,...]]
+
+--failures accepts responses that failed for good, when each is recorded in
+the result's `failures` list (generation failures: text and reward null;
+scoring failures: reward null); with a list of models, only those models may
+have failed. Without it every response must be scored."""
 import json
 import sys
 
 inp, res, budget, method = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+allow_failures = len(sys.argv) > 5 and sys.argv[5] == "--failures"
+failing_models = set(sys.argv[6].split(",")) if allow_failures and len(sys.argv) > 6 else None
 prompts = {}
 for line in open(inp):
     if line.strip():
@@ -39,11 +46,26 @@ for n, line in enumerate(open(res), 1):
               "total_tokens"]:
         if len(r[f]) != budget:
             problems.append(f"prompt {pid}: {len(r[f])} {f}, expected {budget}")
-    if any(x is None for x in r["rewards"]):
-        problems.append(f"prompt {pid}: unscored response")
+    failed = {}
+    for fail in r.get("failures", []) if allow_failures else []:
+        failed[fail.get("index")] = fail
+        if failing_models is not None and fail.get("model") not in failing_models:
+            problems.append(f"prompt {pid}: model {fail.get('model')} failed: {fail.get('reason')}")
+        if fail.get("stage") not in ("generation", "scoring"):
+            problems.append(f"prompt {pid}: failure of stage {fail.get('stage')}")
+    if "failures" in r and not allow_failures:
+        problems.append(f"prompt {pid}: {len(r['failures'])} failures, e.g. {r['failures'][0]}")
+    for i, x in enumerate(r["rewards"]):
+        if x is None and i not in failed:
+            problems.append(f"prompt {pid}: response {i} unscored and not a recorded failure")
+        if x is not None and i in failed:
+            problems.append(f"prompt {pid}: response {i} scored but recorded as failed")
+        if i in failed and failed[i].get("stage") == "generation" and r["responses"][i] is not None:
+            problems.append(f"prompt {pid}: response {i} failed generation but has a text")
     if r["method"] != method:
         problems.append(f"prompt {pid}: method {r['method']}")
-    if r["rewards"] and r["best_reward"] != max(x for x in r["rewards"] if x is not None):
+    scored = [x for x in r["rewards"] if x is not None]
+    if scored and r["best_reward"] != max(scored):
         problems.append(f"prompt {pid}: best_reward is not the largest reward")
 missing = set(prompts) - seen
 if missing:
