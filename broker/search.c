@@ -216,6 +216,7 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
         return;
     }
     toa_prompt_work_reset (&b->work);
+    s_sync (b, job, prompt, toa_now_ms ());
     if (n_records > 0
         && toa_prompt_replay (prompt, (const char *const *) records, n_records, &b->work, err,
                               sizeof err) != 0) {
@@ -227,7 +228,6 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
         s_start_prompt (b, job, index, line, false, NULL, 0);
         return;
     }
-    s_sync (b, job, prompt, toa_now_ms ());
     if (n_records == 0 && toa_prompt_start (prompt, &b->work) != 0)
         toa_error ("job %s prompt %" PRId64 ": out of memory starting it", job->id, index);
     s_process (b, job, prompt);
@@ -726,8 +726,10 @@ toa_search_health_tick (toa_broker_t *b, int64_t now)
         s_kick_waiting (b, now);
     if (!toa_health_any_out (b->health))
         return;
-    /* Tasks that cannot go to another model and have waited long enough for
-     * theirs fail for good, so that their prompts finish. */
+    /* Tasks waiting for a model that is down (e.g. a lease that expired
+     * after it went down): TOA's are withdrawn now; those that cannot go to
+     * another model fail for good once it has been down long enough, so that
+     * their prompts finish. */
     s_waiting_tasks_t list = {.model = NULL};
     toa_tasks_each (b->tasks, s_collect_waiting, &list);
     for (size_t i = 0; i < list.count; i++) {
@@ -735,10 +737,8 @@ toa_search_health_tick (toa_broker_t *b, int64_t now)
         const toa_job_t *job = task->job;
         const char *model = job->settings->models[task->plan.model];
         const toa_health_model_t *state = toa_health_get (b->health, model);
-        if (!toa_health_down (b->health, model, now)
+        if (!toa_health_down (b->health, model, now) || s_withdraw (b, task, now)
             || now - state->down_since_ms < b->options.model_down_fail_ms)
-            continue;
-        if (s_withdraw (b, task, now))
             continue;
         char why[256];
         snprintf (why, sizeof why, "model %s is down (%d failures in a row, down for "
