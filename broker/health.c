@@ -116,6 +116,7 @@ toa_health_failure (toa_health_t *self, const char *model, int64_t now)
     }
     state->retry_at_ms = now + state->period_ms;
     state->retry_announced = false;
+    state->probe_until_ms = 0;
     return TOA_HEALTH_WENT_DOWN;
 }
 
@@ -135,6 +136,32 @@ toa_health_down (const toa_health_t *self, const char *model, int64_t now)
 {
     const s_entry_t *entry = s_find (self, model);
     return entry && entry->state.out && now < entry->state.retry_at_ms;
+}
+
+bool
+toa_health_blocked (const toa_health_t *self, const char *model, int64_t now)
+{
+    const s_entry_t *entry = s_find (self, model);
+    return entry && entry->state.out
+           && (now < entry->state.retry_at_ms || now < entry->state.probe_until_ms);
+}
+
+void
+toa_health_probe_sent (toa_health_t *self, const char *model, int64_t now,
+                       int64_t allowance_ms)
+{
+    s_entry_t *entry = s_find (self, model);
+    if (entry && entry->state.out && now >= entry->state.retry_at_ms
+        && now >= entry->state.probe_until_ms)
+        entry->state.probe_until_ms = now + allowance_ms;
+}
+
+void
+toa_health_probe_over (toa_health_t *self, const char *model)
+{
+    s_entry_t *entry = s_find (self, model);
+    if (entry)
+        entry->state.probe_until_ms = 0;
 }
 
 const toa_health_model_t *

@@ -11,7 +11,10 @@
  *    tasks sent before it went down, arriving while it is down, change
  *    nothing.
  *  - While down (now < retry_at) no new task should be sent to it; once the
- *    period is over it is tried again (the outage lasts until a success).
+ *    period is over it is tried again with one task at a time (a probe:
+ *    toa_health_probe_sent; the model is blocked until that task is
+ *    answered, or for the probe's allowance at most), and the outage lasts
+ *    until a success.
  * Models are named by string (the route name); unknown names are healthy. */
 #ifndef TOA_BROKER_HEALTH_H
 #define TOA_BROKER_HEALTH_H
@@ -34,6 +37,7 @@ typedef struct {
     int64_t retry_at_ms;     /* end of the current down period */
     int64_t period_ms;       /* length of the current down period */
     bool retry_announced;    /* toa_health_poll reported the end of this period */
+    int64_t probe_until_ms;  /* a probe is out until then (0: none) */
 } toa_health_model_t;
 
 typedef enum {
@@ -68,6 +72,20 @@ toa_health_event_t toa_health_success (toa_health_t *self, const char *model);
 
 /* True while MODEL is in a down period at NOW. */
 bool toa_health_down (const toa_health_t *self, const char *model, int64_t now);
+
+/* True while no new task should be sent to MODEL at NOW: it is down, or a
+ * probe of it is out. */
+bool toa_health_blocked (const toa_health_t *self, const char *model, int64_t now);
+
+/* A task of MODEL was sent at NOW; when the model is being tried again after
+ * a down period, that task is its probe, out for at most ALLOWANCE_MS (e.g.
+ * the task's lease): the model is blocked meanwhile. */
+void toa_health_probe_sent (toa_health_t *self, const char *model, int64_t now,
+                            int64_t allowance_ms);
+
+/* A task of MODEL ended in a way that says nothing about the model (e.g. a
+ * 400): a probe out is over, the next task may be sent. */
+void toa_health_probe_over (toa_health_t *self, const char *model);
 
 /* MODEL's state, or NULL when it never failed. */
 const toa_health_model_t *toa_health_get (const toa_health_t *self, const char *model);

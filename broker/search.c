@@ -70,7 +70,7 @@ s_sync (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, int64_t now)
     if (!available)
         return;              /* out of memory: the last mask stays */
     for (size_t m = 0; m < n; m++)
-        available[m] = !toa_health_down (b->health, job->settings->models[m], now);
+        available[m] = !toa_health_blocked (b->health, job->settings->models[m], now);
     toa_prompt_set_available (prompt, available);
     if (available != on_stack)
         free (available);
@@ -427,13 +427,18 @@ toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char
     bool local = reason && http_status == 0
                  && (strcmp (reason, "shutting down") == 0
                      || strncmp (reason, "out of memory", 13) == 0);
-    if (task->kind == TOA_TASK_GEN && !local && toa_health_counts (http_status)) {
+    if (task->kind == TOA_TASK_GEN) {
         const toa_job_t *job = task->job;
         const char *model = job->settings->models[task->plan.model];
-        if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)
-            s_model_down (b, model, now);
-        if (!permanent && toa_health_down (b->health, model, now) && s_withdraw (b, task, now))
-            return;
+        if (local || !toa_health_counts (http_status))
+            toa_health_probe_over (b->health, model);
+        else {
+            if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)
+                s_model_down (b, model, now);
+            if (!permanent && toa_health_down (b->health, model, now)
+                && s_withdraw (b, task, now))
+                return;
+        }
     }
     task->retries++;
     if (permanent || task->retries >= b->options.max_attempts) {
@@ -456,6 +461,16 @@ toa_search_expired (toa_broker_t *b, toa_task_t *task, int64_t now)
     b->stats.lease_expired++;
     toa_peers_keep_charge (b->peers, task->peer, task->id, task->attempt,
                            now + 2 * toa_tasks_lease_ms (b->tasks));
+    if (task->kind == TOA_TASK_GEN) {
+        /* No answer within the lease counts against the model (a server
+         * that hangs, or a worker holding its requests for it). */
+        const toa_job_t *job = task->job;
+        const char *model = job->settings->models[task->plan.model];
+        if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)
+            s_model_down (b, model, now);
+        if (toa_health_down (b->health, model, now) && s_withdraw (b, task, now))
+            return;
+    }
     task->retries++;
     if (task->retries >= b->options.max_attempts) {
         char why[128];
@@ -722,8 +737,9 @@ toa_search_health_tick (toa_broker_t *b, int64_t now)
     size_t ended = toa_health_poll (b->health, now, names, 16);
     for (size_t i = 0; i < ended && i < 16; i++)
         toa_info ("model %s: its down period is over; trying it again", names[i]);
-    if (ended > 0)
-        s_kick_waiting (b, now);
+    /* A model may have become available (a down period over, a probe
+     * answered, a success): prompts that wait for one plan again. */
+    s_kick_waiting (b, now);
     if (!toa_health_any_out (b->health))
         return;
     /* Tasks waiting for a model that is down (e.g. a lease that expired

@@ -39,7 +39,9 @@ void toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const
 void toa_search_health_tick (toa_broker_t *b, int64_t now);
 
 /* TASK's lease ran out at NOW: its peer keeps the charge, the task goes to
- * another peer (or fails for good after max_attempts). */
+ * another peer (or fails for good after max_attempts). For a generation it
+ * counts against its model's health like a failure with no HTTP status (a
+ * TOA plan of a model that is then down is withdrawn). */
 void toa_search_expired (toa_broker_t *b, toa_task_t *task, int64_t now);
 
 /* TASK's peer is gone: the task waits for another peer (counted as a failed

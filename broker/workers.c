@@ -343,8 +343,8 @@ s_dispatch_one (toa_broker_t *b, int route, int64_t now)
     if (!task)
         return false;
     if (toa_router_kind (b->router, route) == TOA_PEER_WORKER
-        && toa_health_down (b->health, toa_router_name (b->router, route), now))
-        return false;        /* the model is down: its tasks wait */
+        && toa_health_blocked (b->health, toa_router_name (b->router, route), now))
+        return false;        /* the model is down (or its probe is out): tasks wait */
     int slot = toa_router_pick (b->peers, toa_router_kind (b->router, route),
                                 toa_router_name (b->router, route), now);
     if (slot < 0)
@@ -352,6 +352,9 @@ s_dispatch_one (toa_broker_t *b, int route, int64_t now)
     toa_router_unlink (b->router, task);
     switch (s_send_task (b, task, slot, now)) {
     case S_SENT:
+        if (task->kind == TOA_TASK_GEN)
+            toa_health_probe_sent (b->health, toa_router_name (b->router, route), now,
+                                   toa_tasks_lease_ms (b->tasks));
         break;
     case S_BUILD_FAILED:
         s_defer (b, task);

@@ -131,6 +131,35 @@ test_poll_reports_each_end_once (void **state)
 }
 
 static void
+test_one_probe_at_a_time (void **state)
+{
+    (void) state;
+    toa_health_t *health = s_new (1, 100, 1000);
+    assert_false (toa_health_blocked (health, "m", 0));
+    toa_health_probe_sent (health, "m", 0, 50);          /* healthy: no probe */
+    assert_false (toa_health_blocked (health, "m", 1));
+    toa_health_failure (health, "m", 0);
+    assert_true (toa_health_blocked (health, "m", 99));
+    assert_false (toa_health_blocked (health, "m", 100)); /* the period is over */
+    toa_health_probe_sent (health, "m", 100, 50);
+    assert_true (toa_health_blocked (health, "m", 120));  /* its probe is out */
+    assert_false (toa_health_down (health, "m", 120));
+    toa_health_probe_sent (health, "m", 120, 500);        /* not a second probe */
+    assert_false (toa_health_blocked (health, "m", 150)); /* allowance over */
+    toa_health_probe_sent (health, "m", 150, 50);
+    toa_health_probe_over (health, "m");                  /* e.g. a 400 */
+    assert_false (toa_health_blocked (health, "m", 151));
+    toa_health_probe_sent (health, "m", 160, 50);
+    assert_int_equal (toa_health_failure (health, "m", 170), TOA_HEALTH_WENT_DOWN);
+    assert_true (toa_health_blocked (health, "m", 369));
+    assert_false (toa_health_blocked (health, "m", 370));  /* probe cleared */
+    toa_health_probe_sent (health, "m", 370, 50);
+    assert_int_equal (toa_health_success (health, "m"), TOA_HEALTH_CAME_UP);
+    assert_false (toa_health_blocked (health, "m", 371));
+    toa_health_destroy (&health);
+}
+
+static void
 test_defaults (void **state)
 {
     (void) state;
@@ -156,6 +185,7 @@ main (void)
         cmocka_unit_test (test_backoff_doubles_to_cap),
         cmocka_unit_test (test_success_resets),
         cmocka_unit_test (test_poll_reports_each_end_once),
+        cmocka_unit_test (test_one_probe_at_a_time),
         cmocka_unit_test (test_defaults),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
