@@ -27,7 +27,7 @@ toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-broker" "$TOA_BIN/toa-worker" "$TOA_BIN
 if [ -n "${TOA_CHAOS_LONG:-}" ]; then
     PROMPTS=100 SAMPLES=3 LATENCY=1000 KILL_EVERY=1.5 MAX_KILLS=20 JOB_CAP=600
 else
-    PROMPTS=24 SAMPLES=2 LATENCY=1000 KILL_EVERY=1 MAX_KILLS=4 JOB_CAP=180
+    PROMPTS=24 SAMPLES=2 LATENCY=1000 KILL_EVERY=0.3 MAX_KILLS=4 JOB_CAP=180
 fi
 BUDGET=$((3 * SAMPLES))
 DATA=$TOA_TMP/prompts.jsonl
@@ -100,7 +100,7 @@ case_start () {
         | .models[].timeout_ms = 10000 | .method.samples = $SAMPLES | $patch" \
         "$CONFIG.in" >"$CONFIG"
     if ! fleet up >"$CASE_DIR/fleet.log" 2>&1; then
-        cat "$CASE_DIR/fleet.log"; not_ok "case $n: fleet up"; CONFIG=""; return 1
+        cat "$CASE_DIR/fleet.log"; not_ok "case $n: fleet up"; fleet_down; return 1
     fi
     SIM_URL=http://$(jq -r '.simllm.listen' "$CONFIG")
     START_MS=$(now_ms)
@@ -154,7 +154,7 @@ if case_start 1 '.'; then
     check_eq "case 1: toa submit exits 0 through worker kills" 0 "$rc"
     check "case 1: at least 2 workers killed mid-job ($during)" test "$during" -ge 2
     case_end toa
-    check "case 1: the broker saw workers die ($DEAD_PEERS)" test "$DEAD_PEERS" -ge 1
+    check "case 1: the kills re-issued tasks (requeued $REQUEUED)" test "$REQUEUED" -ge 1
 fi
 
 # --- 2. kill -9 the broker mid-job, start it again ---------------------------
@@ -231,9 +231,9 @@ elif case_start 5 ".models[2].base_url = \"http://127.0.0.1:$CLOSED_PORT/v1\" | 
 fi
 
 # --- 6. the client killed with -9, then toa attach --------------------------
-# 8 prompts in search at a time, so results arrive in waves and the kill
+# A third of the prompts in search at a time, so results arrive in waves and the kill
 # falls between them: attach must add the rest without repeating any.
-if case_start 6 '.broker.max_active_prompts = 8'; then
+if case_start 6 ".broker.max_active_prompts = $((PROMPTS / 3))"; then
     submit
     check "case 6: the client writes results" wait_results 1 60
     # CLIENT is timeout(1); the client is its child
