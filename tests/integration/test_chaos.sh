@@ -129,7 +129,7 @@ case_end () {
     fi
     eval "$figures"    # P G S R D ... (global: cases check more of them)
     echo "# case $CASE: prompts $P, generations $G (served $S), re-issued $R, duplicates dropped $D, wall time $wall s"
-    echo "#   requeued $REQUEUED (lease expired $LEASE_EXPIRED), retries $RETRIES, reloaded in search $RELOADED, dead peers $DEAD_PEERS, failed tasks $FAILED_TASKS, failures recorded $FAILURES, brokers $BROKERS"
+    echo "#   requeued $REQUEUED (lease expired $LEASE_EXPIRED), retries $RETRIES, reloaded in search $RELOADED, dead peers $DEAD_PEERS, failed tasks $FAILED_TASKS, withdrawn $WITHDRAWN, failures recorded $FAILURES, brokers $BROKERS"
     [ -n "${TOA_CHAOS_FIGURES:-}" ] && echo "case=$CASE wall=$wall $(echo "$figures" | tr '\n' ' ')" >>"$TOA_CHAOS_FIGURES"
     check_eq "case $CASE: $PROMPTS prompts x $BUDGET generations in the results" \
         "$((PROMPTS * BUDGET))" "$G"

@@ -12,9 +12,11 @@ and retries, so it never becomes a generation). Every task here asks for one
 choice (sampling.allow_n is off), so one served request is one generation.
 
 Tasks re-issued (R), from broker/search.c and broker/workers.c:
-- `requeued`: a task whose lease ran out (toa_search_expired; it also counts
-  `lease_expired`, which is therefore a subset of requeued and not added again)
-  or whose peer died or said READY again (toa_search_requeue via s_peer_lost);
+- `requeued`: a task re-issued at once because its lease ran out
+  (toa_search_expired) or its peer died or said READY again
+  (toa_search_requeue via s_peer_lost). `lease_expired` is not added: every
+  expiry that re-issues is already in `requeued`, and the others ended the
+  task for good (its last attempt) and re-issued nothing;
 - `retries`: a task re-issued after a back-off because its worker answered a
   transient task-failure (toa_search_failed);
 - tasks re-created when the broker rebuilt its state from Redis (a broker
@@ -23,6 +25,9 @@ Tasks re-issued (R), from broker/search.c and broker/workers.c:
   expansion is in flight per prompt (broker/policy_toa.c), so a prompt in
   search has at most one generation that was served before the rebuild and is
   asked again after it.
+`withdrawn` (generations of a model marked down, taken back and planned
+again among the models that are up) is not added: a withdrawn generation was
+not sent, or its task failed, so nothing of it was served.
 The broker's counters live in memory: each process logs them (`stats:` at
 most every 5 s and at exit); a broker killed with -9 loses what it counted
 after its last line. The log lines carry `toa-broker[PID]`, so each process's
@@ -84,7 +89,8 @@ figures = {
     "REQUEUED": total("requeued"), "RETRIES": total("retries"),
     "LEASE_EXPIRED": total("lease_expired"), "RELOADED": reloaded,
     "RELOADS": reload_lines, "DEAD_PEERS": total("dead_peers"),
-    "FAILED_TASKS": total("failed_tasks"), "BROKERS": len(last),
+    "FAILED_TASKS": total("failed_tasks"), "WITHDRAWN": total("withdrawn"),
+    "BROKERS": len(last),
     "D": total("dropped_results"), "STALE": total("stale"), "UNKNOWN": total("unknown"),
 }
 figures["R"] = figures["REQUEUED"] + figures["RETRIES"] + reloaded
