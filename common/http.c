@@ -958,6 +958,50 @@ s_read_completions (toa_http_t *self)
     }
 }
 
+/* True when every replica of GROUP is cooling down or probing: nothing
+ * queued for it can start before a cool-down ends. */
+static bool
+s_group_cold (const s_group_t *group, int64_t now)
+{
+    for (size_t i = 0; i < group->n_replicas; i++) {
+        const s_replica_t *replica = &group->replicas[i];
+        if (!replica->cooled || (now >= replica->cool_until_ms && !replica->probing))
+            return false;
+    }
+    return group->n_replicas > 0;
+}
+
+/* Fails (transient, retries exhausted) what waits for a group whose every
+ * replica is cooling down, instead of holding it for up to a cool-down: the
+ * caller (the broker, through the worker) can then spend the work elsewhere.
+ * A probe in flight still tells when a replica is back. */
+static void
+s_fail_cold_groups (toa_http_t *self, int64_t now)
+{
+    for (size_t g = 0; g < self->n_groups; g++) {
+        s_group_t *group = &self->groups[g];
+        if (!group->queue.head || !s_group_cold (group, now))
+            continue;
+        int64_t back = -1;
+        for (size_t i = 0; i < group->n_replicas; i++)
+            if (back < 0 || group->replicas[i].cool_until_ms < back)
+                back = group->replicas[i].cool_until_ms;
+        char reason[256];
+        snprintf (reason, sizeof reason,
+                  "every base URL of %s is cooling down after repeated failures "
+                  "(next try in %lld ms)", group->name,
+                  (long long) (back > now ? back - now : 0));
+        /* Detach the queue first: a callback may submit to this group. */
+        s_list_t failing = group->queue;
+        memset (&group->queue, 0, sizeof group->queue);
+        s_request_t *request;
+        while ((request = failing.head)) {
+            s_list_remove (&failing, request);
+            s_finish (self, request, TOA_HTTP_FAIL, true, NULL, reason);
+        }
+    }
+}
+
 /* Moves retries whose backoff ended to the front of their group's queue. */
 static void
 s_wake_delayed (toa_http_t *self, int64_t now)
@@ -1002,6 +1046,7 @@ toa_http_process (toa_http_t *self, const zmq_pollitem_t *items, size_t n)
         s_wake_delayed (self, now);
         for (size_t g = 0; g < self->n_groups; g++)
             s_dispatch (self, (int) g, now);
+        s_fail_cold_groups (self, now);
         /* new transfers ask for an immediate timeout: start them now */
         if (self->timer_deadline_ms < 0 || self->timer_deadline_ms > toa_now_ms ())
             break;

@@ -195,6 +195,23 @@ check "a dead replica is cooled down" grep -q "cooling down" "$TOA_TMP/replicas-
 check "a dead replica's work goes to the live one" test \
     "$(echo "$STATS" | jq '[.requests[] | select(.model=="seq:ok")] | length')" -eq 12
 
+# ------------------------------------------------------------ every replica cooling down
+# A model whose only server is gone: once its replica cools down (3 failures),
+# what waits for it fails at once (transient) instead of being held for the
+# cool-down, so the broker can spend the work elsewhere. The cool-down here
+# (60 s) is far longer than the whole run may take.
+EP=tcp://127.0.0.1:$(toa_free_port)
+config "$TOA_TMP/cold.json" "$EP" \
+    "{\"name\":\"gone\",\"model_id\":\"seq:ok\",\"base_url\":\"http://127.0.0.1:$DEAD/v1\",\"max_retries\":5,\"max_concurrent\":1}"
+for i in $(seq 10); do task gone "c$i"; done >"$TOA_TMP/cold.jsonl"
+cold_start=$(date +%s%N)
+run cold "$TOA_TMP/cold.json" "$TOA_TMP/cold.jsonl" --cooldown-ms 60000
+cold_ms=$(( ($(date +%s%N) - cold_start) / 1000000 ))
+check_eq "every task of a model with no live server fails" 10 \
+    "$(jq -s '[.[] | select(.event=="failure" and .class=="transient")] | length' "$TOA_TMP/cold.events")"
+check "... saying its servers are cooling down" grep -q 'cooling down after repeated failures' "$TOA_TMP/cold.events"
+check "... without waiting for the 60 s cool-down (took $cold_ms ms)" test "$cold_ms" -lt 30000
+
 # ------------------------------------------------------------ many requests in flight (toa-simllm)
 if [ -x "$SIMLLM" ]; then
     SP=$(toa_free_port)
