@@ -72,18 +72,16 @@ wait_served () {
     done
     return 1
 }
-# kill9 NAME: kill -9 a fleet process and wait until it is gone, zombie
-# included (deploy/fleet's kill -0 sees a zombie as running, and PID 1 here
-# reaps orphans only every second or two).
+# kill9 NAME: kill -9 a fleet process and wait until it is gone or a zombie
+# (deploy/fleet counts a zombie as not running, so "fleet up" restarts it).
 kill9 () {
     local pid i
     pid=$(pid_of "$1")
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || return 1
     for i in $(seq 100); do
-        case "$(ps -o stat= -p "$pid" 2>/dev/null)" in ""|Z*) break ;; esac
+        case "$(ps -o stat= -p "$pid" 2>/dev/null)" in ""|Z*) return 0 ;; esac
         sleep 0.1
     done
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     return 0
 }
 
