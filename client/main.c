@@ -20,11 +20,12 @@
 #define S_DEFAULT_TIMEOUT_MS 10000
 
 static volatile sig_atomic_t s_interrupted = 0;
+static volatile sig_atomic_t s_stop_signal = 0;   /* which signal set it */
 
 static void
 s_on_signal (int signal_number)
 {
-    (void) signal_number;
+    s_stop_signal = signal_number;
     s_interrupted = 1;
 }
 
@@ -449,24 +450,10 @@ s_cmd_compare (int argc, char **argv)
     return toa_compare_run (&compare);
 }
 
-int
-main (int argc, char **argv)
+/* Runs COMMAND with the rest of the command line. */
+static int
+s_run_command (const char *command, int argc, char **argv)
 {
-    toa_log_set_name ("toa");
-    if (argc < 2) {
-        fputs (s_usage_main, stderr);
-        return TOA_EXIT_USAGE;
-    }
-    const char *command = argv[1];
-    if (strcmp (command, "--help") == 0 || strcmp (command, "-h") == 0
-        || strcmp (command, "help") == 0) {
-        fputs (s_usage_main, stdout);
-        return TOA_EXIT_OK;
-    }
-    opterr = 0;
-    optind = 1;                  /* getopt starts at argv[1] of the command's argv */
-    argc -= 1;
-    argv += 1;
     if (strcmp (command, "submit") == 0)
         return s_cmd_submit (argc, argv);
     if (strcmp (command, "attach") == 0)
@@ -483,4 +470,28 @@ main (int argc, char **argv)
         return s_cmd_compare (argc, argv);
     fprintf (stderr, "toa: unknown command '%s'\n\n%s", command, s_usage_main);
     return TOA_EXIT_USAGE;
+}
+
+int
+main (int argc, char **argv)
+{
+    toa_log_set_name ("toa");
+    if (argc < 2) {
+        fputs (s_usage_main, stderr);
+        return TOA_EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp (command, "--help") == 0 || strcmp (command, "-h") == 0
+        || strcmp (command, "help") == 0) {
+        fputs (s_usage_main, stdout);
+        return TOA_EXIT_OK;
+    }
+    opterr = 0;
+    optind = 1;                  /* getopt starts at argv[1] of the command's argv */
+    int code = s_run_command (command, argc - 1, argv + 1);
+    /* SIGTERM is a request to stop (a service manager, fleet down): having
+     * detached cleanly is success. Ctrl-C keeps its 130. */
+    if (code == TOA_EXIT_DETACHED && s_stop_signal == SIGTERM)
+        code = TOA_EXIT_OK;
+    return code;
 }

@@ -201,6 +201,21 @@ check_eq "attach again: still 30 lines, each once" "30 yes" "$(wc -l <"$T/stall.
 check "attach again: the 30 repeats were skipped" grep -q "0 results written.*(30 duplicates skipped)" "$T/again.err"
 stop "$BROKER_PID"
 
+# SIGTERM (a service manager, a fleet going down) detaches too, and exits 0
+PORT=$(toa_free_port)
+config "$T/cfg.json" "$PORT"
+broker term "$PORT" --stall-after 3
+"$TOA" submit --config "$T/cfg.json" --input "$T/p30.jsonl" --output "$T/term.jsonl" \
+    --job test-term-1 2>"$T/term.err" &
+CLIENT=$!
+wait_lines "$T/term.jsonl" 3 || not_ok "SIGTERM: 3 results arrive"
+kill -TERM "$CLIENT"
+wait "$CLIENT"
+check_eq "SIGTERM: exit 0" 0 $?
+check "SIGTERM: tells how to resume" grep -q "^detached; resume with: toa attach test-term-1" "$T/term.err"
+check_eq "SIGTERM: the 3 results received are in the file" 3 "$(wc -l <"$T/term.jsonl")"
+stop "$BROKER_PID"
+
 # cancel: the attached client learns it and stops
 PORT=$(toa_free_port)
 config "$T/cfg.json" "$PORT"
