@@ -118,6 +118,16 @@ s_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
     return 1;
 }
 
+/* Tree response G is the prompt's response RESPONSE, made at DEPTH. */
+static void
+s_applied (toa_policy_t *self, int g, int response, int depth)
+{
+    self->applied++;
+    self->response_of_g[g] = response;
+    self->g_of_response[response] = g;
+    self->depth_of_response[response] = depth;
+}
+
 static int
 s_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, double raw,
          bool failed)
@@ -134,10 +144,7 @@ s_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, double ra
     if (g < 0)
         return -1;
     self->pending = false;
-    self->applied++;
-    self->response_of_g[g] = response;
-    self->g_of_response[response] = g;
-    self->depth_of_response[response] = plan->depth;
+    s_applied (self, g, response, plan->depth);
     return 0;
 }
 
@@ -205,10 +212,7 @@ s_restore (toa_policy_t *self, toa_gen_plan_t *plan, int response, double raw, b
     int g = toa_mcts_apply (self->mcts, &action, raw, NULL);
     if (g < 0)
         return -1;
-    self->applied++;
-    self->response_of_g[g] = response;
-    self->g_of_response[response] = g;
-    self->depth_of_response[response] = plan->depth;
+    s_applied (self, g, response, plan->depth);
     return 0;
 }
 

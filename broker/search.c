@@ -361,22 +361,20 @@ s_withdraw (toa_broker_t *b, toa_task_t *task, int64_t now)
     return true;
 }
 
-/* Generation tasks not leased whose model is MODEL (any model when NULL). */
+/* Tasks gathered from the task table (it may not change while it is walked),
+ * with the filter of the walk that gathers them. */
 typedef struct {
     toa_task_t **items;
     size_t count, capacity;
-    const char *model;
-} s_waiting_tasks_t;
+    const char *model;       /* s_collect_waiting: this model only (NULL: any) */
+    const toa_job_t *job;    /* s_collect: this job only (NULL: every task) */
+} s_task_list_t;
 
+/* Appends TASK to LIST (dropped when out of memory: the caller's next pass
+ * sees it again). */
 static void
-s_collect_waiting (toa_task_t *task, void *arg)
+s_task_list_push (s_task_list_t *list, toa_task_t *task)
 {
-    s_waiting_tasks_t *list = arg;
-    if (task->kind != TOA_TASK_GEN || task->state == TOA_TASK_LEASED)
-        return;
-    const toa_job_t *job = task->job;
-    if (list->model && strcmp (job->settings->models[task->plan.model], list->model) != 0)
-        return;
     if (list->count == list->capacity) {
         size_t capacity = list->capacity ? list->capacity * 2 : 64;
         toa_task_t **items = realloc (list->items, capacity * sizeof *items);
@@ -386,6 +384,18 @@ s_collect_waiting (toa_task_t *task, void *arg)
         list->capacity = capacity;
     }
     list->items[list->count++] = task;
+}
+
+static void
+s_collect_waiting (toa_task_t *task, void *arg)
+{
+    s_task_list_t *list = arg;
+    if (task->kind != TOA_TASK_GEN || task->state == TOA_TASK_LEASED)
+        return;
+    const toa_job_t *job = task->job;
+    if (list->model && strcmp (job->settings->models[task->plan.model], list->model) != 0)
+        return;
+    s_task_list_push (list, task);
 }
 
 /* Writes "HH:MM:SSZ" of monotonic time AT (UTC) into BUFFER. */
@@ -410,7 +420,7 @@ s_model_down (toa_broker_t *b, const char *model, int64_t now)
               "(%" PRId64 " s)", model, state->failures,
               s_clock_text (state->retry_at_ms, now, at, sizeof at),
               state->period_ms / 1000);
-    s_waiting_tasks_t list = {.model = model};
+    s_task_list_t list = {.model = model};
     toa_tasks_each (b->tasks, s_collect_waiting, &list);
     for (size_t i = 0; i < list.count; i++)
         s_withdraw (b, list.items[i], now);
@@ -497,27 +507,13 @@ toa_search_requeue (toa_broker_t *b, toa_task_t *task)
 
 /* --- jobs ------------------------------------------------------------------ */
 
-typedef struct {
-    toa_task_t **items;
-    size_t count, capacity;
-    const toa_job_t *job;    /* NULL: every task */
-} s_task_list_t;
-
 static void
 s_collect (toa_task_t *task, void *arg)
 {
     s_task_list_t *list = arg;
     if (list->job && task->job != list->job)
         return;
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 64;
-        toa_task_t **items = realloc (list->items, capacity * sizeof *items);
-        if (!items)
-            return;
-        list->items = items;
-        list->capacity = capacity;
-    }
-    list->items[list->count++] = task;
+    s_task_list_push (list, task);
 }
 
 /* Drops every task of JOB (NULL: of every job). */
@@ -746,7 +742,7 @@ toa_search_health_tick (toa_broker_t *b, int64_t now)
      * after it went down): TOA's are withdrawn now; those that cannot go to
      * another model fail for good once it has been down long enough, so that
      * their prompts finish. */
-    s_waiting_tasks_t list = {.model = NULL};
+    s_task_list_t list = {.model = NULL};
     toa_tasks_each (b->tasks, s_collect_waiting, &list);
     for (size_t i = 0; i < list.count; i++) {
         toa_task_t *task = list.items[i];
