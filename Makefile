@@ -1,7 +1,8 @@
 # Makefile - builds every toa program into bin/, runs tests, demo, benchmarks.
-# Layout: each component folder (common proto sim worker scorer broker client)
-# compiles its .c files except main.c into build/lib/libtoa_<folder>.a; main.c
-# of a program folder links with all libraries into bin/<program>.
+# Layout: each component folder (common proto peer sim worker scorer broker
+# client) compiles its .c files, and those of its subfolders (broker/method,
+# broker/state, broker/fleet), except main.c into build/lib/libtoa_<folder>.a;
+# main.c of a program folder links with all libraries into bin/<program>.
 # Unit tests: tests/unit/test_*.c, one binary each, linked with every library.
 
 BUILD   ?= build
@@ -20,13 +21,13 @@ LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 
 # Lower layers last: static libraries are searched in a group anyway.
-COMPONENTS := client broker scorer worker sim proto common
+COMPONENTS := client broker scorer worker peer sim proto common
 PROGRAMS   := broker:toa-broker worker:toa-worker scorer:toa-scorer client:toa sim:toa-simllm
 
-lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c $(1)/*/*.c))
 lib_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 LIBS     := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libtoa_$(c).a)
-HEADERS  := $(wildcard $(addsuffix /*.h,$(COMPONENTS)))
+HEADERS  := $(wildcard $(addsuffix /*.h,$(COMPONENTS)) $(addsuffix /*/*.h,$(COMPONENTS)))
 # A program is built once its folder has a main.c.
 PROG_BINS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(word 1,$(subst :, ,$(p)))/main.c),$(BIN)/$(word 2,$(subst :, ,$(p)))))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

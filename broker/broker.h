@@ -17,7 +17,7 @@ typedef struct {
     const char *redis_url;
     const char *redis_password;   /* may be NULL; never logged */
     int max_attempts;             /* failures of a task before it fails for good */
-    /* Model health (broker/health.h; 0 takes the default). */
+    /* Model health (broker/fleet/health.h; 0 takes the default). */
     int model_down_after;         /* failures in a row that take a model down (3) */
     int model_down_ms;            /* its first down period (30000), doubling */
     int model_down_max_ms;        /* up to this (300000) */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/input.h"
+#include "broker/method/input.h"
 #include "broker/search.h"
 #include "common/log.h"
 #include "common/util.h"

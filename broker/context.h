@@ -8,13 +8,13 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
-#include "broker/health.h"
-#include "broker/jobs.h"
-#include "broker/peers.h"
-#include "broker/prompt.h"
-#include "broker/router.h"
-#include "broker/store.h"
-#include "broker/tasks.h"
+#include "broker/fleet/health.h"
+#include "broker/state/jobs.h"
+#include "broker/fleet/peers.h"
+#include "broker/method/prompt.h"
+#include "broker/fleet/router.h"
+#include "broker/state/store.h"
+#include "broker/fleet/tasks.h"
 
 typedef struct {
     uint64_t bad_messages;        /* undecodable or unexpected messages */

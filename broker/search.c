@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/input.h"
+#include "broker/method/input.h"
 #include "common/log.h"
 #include "common/util.h"
 

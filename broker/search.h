@@ -26,7 +26,7 @@ void toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward);
  * transient failure is retried after a back-off until max_attempts, then it
  * fails for good like a permanent one (recorded in the prompt's result).
  * A generation's failure with HTTP_STATUS 0, 408, 429 or 5xx counts against
- * its model's health (broker/health.h); when the model is down, a transient
+ * its model's health (broker/fleet/health.h); when the model is down, a transient
  * failure of a method that can pick another model (TOA) withdraws the plan
  * and the search selects again among the models that are up. */
 void toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char *reason,

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/proto.h"
+#include "common/chat.h"
 
 /* What one chat/completions request asks for. Strings are borrowed. */
 typedef struct {

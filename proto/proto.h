@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/chat.h"
+
 #define TOA_PROTO_VERSION 1
 #define TOA_PROTO_MAX_MESSAGE (256u * 1024u * 1024u) /* bytes, whole message */
 #define TOA_PROTO_MAX_TEXT (16u * 1024u * 1024u)     /* bytes, one prompt/response/result */
@@ -79,11 +81,6 @@ typedef struct {
 
 typedef enum { TOA_FAILURE_TRANSIENT = 0, TOA_FAILURE_PERMANENT = 1 } toa_failure_class_t;
 typedef enum { TOA_PEER_WORKER = 0, TOA_PEER_SCORER = 1 } toa_peer_kind_t;
-
-typedef struct {
-    char *role;              /* "system", "user", "assistant" */
-    char *content;
-} toa_chat_message_t;
 
 typedef struct {
     int64_t line;            /* 1-based line number in the client's file */

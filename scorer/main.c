@@ -5,7 +5,7 @@
  * configuration (common/peer_program). */
 #include <signal.h>
 
-#include "common/peer_program.h"
+#include "peer/peer_program.h"
 #include "scorer/scorer.h"
 
 static const char s_usage[] =

@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "common/openai.h"
-#include "common/peer_tasks.h"
+#include "peer/peer_tasks.h"
 #include "common/util.h"
 #include "scorer/backend.h"
 #include "scorer/batch.h"

@@ -11,7 +11,7 @@
 
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/peer_loop.h"
+#include "peer/peer_loop.h"
 
 typedef struct toa_scorer_s toa_scorer_t;
 

@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include "common/peer_program.h"
+#include "peer/peer_program.h"
 #include "worker/worker.h"
 
 static const char s_usage[] =

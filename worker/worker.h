@@ -10,7 +10,7 @@
 
 #include "common/config.h"
 #include "common/errors.h"
-#include "common/peer_loop.h"
+#include "peer/peer_loop.h"
 
 typedef struct toa_worker_s toa_worker_t;
 

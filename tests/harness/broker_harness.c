@@ -41,7 +41,7 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "common/peer_tasks.h"
+#include "peer/peer_tasks.h"
 #include "common/util.h"
 #include "proto/proto.h"
 #include "proto/transport.h"

@@ -210,7 +210,7 @@ PROMPTS=$SHORT_PROMPTS DATA=$SHORT_DATA
 
 # --- 5. one model's server down for the whole job --------------------------
 # The worker fails that model's tasks at once when its server is cooling down
-# (common/http.c), the broker marks the model down (broker/health.c), and TOA
+# (common/http.c), the broker marks the model down (broker/fleet/health.c), and TOA
 # picks the other models: nothing reaches the down model's simulated server.
 CLOSED_PORT=$(toa_free_port)
 if case_start 5 ".models[2].base_url = \"http://127.0.0.1:$CLOSED_PORT/v1\" | .models[2].max_retries = 1

@@ -1,4 +1,4 @@
-/* test_broker_health.c - model health rules (broker/health.c): failures in
+/* test_broker_health.c - model health rules (broker/fleet/health.c): failures in
  * a row take a model down, down periods double up to a cap, a success ends
  * the outage, request errors (4xx) do not count. */
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "broker/health.h"
+#include "broker/fleet/health.h"
 
 static toa_health_t *
 s_new (int after, int64_t down_ms, int64_t max_ms)

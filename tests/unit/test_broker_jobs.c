@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "broker/jobs.h"
+#include "broker/state/jobs.h"
 
 static toa_job_t *
 s_job (toa_jobs_t *jobs, const char *id, int64_t total)

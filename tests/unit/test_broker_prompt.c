@@ -17,12 +17,12 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "broker/policy.h"
-#include "broker/prompt.h"
-#include "broker/record.h"
-#include "broker/render.h"
-#include "broker/result.h"
-#include "broker/settings.h"
+#include "broker/method/policy.h"
+#include "broker/method/prompt.h"
+#include "broker/method/record.h"
+#include "broker/method/render.h"
+#include "broker/method/result.h"
+#include "broker/method/settings.h"
 
 /* --- helpers --------------------------------------------------------------- */
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/peers.h"
-#include "broker/router.h"
-#include "broker/tasks.h"
+#include "broker/fleet/peers.h"
+#include "broker/fleet/router.h"
+#include "broker/fleet/tasks.h"
 
 static void
 test_ids_unique_and_from_base (void **state)

@@ -10,7 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/http.h"
-#include "common/peer.h"
+#include "peer/peer.h"
 
 static void
 test_classify_status (void **state)

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "broker/mcts.h"
+#include "broker/method/mcts.h"
 #include "common/util.h"
 
 static toa_mcts_t *

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "broker/mcts.h"
+#include "broker/method/mcts.h"
 #include "common/util.h"
 
 #define N_FILES 18

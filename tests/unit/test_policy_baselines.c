@@ -1,10 +1,10 @@
 /* test_policy_baselines.c - unit tests of the baseline policies (ensemble,
- * PRS, sequential refine, MoA; broker/policy_baselines.c) driven directly
+ * PRS, sequential refine, MoA; broker/method/policy_baselines.c) driven directly
  * through their ops, no prompt machinery: how many generations each starts
  * and in what order, what each refinement or aggregation is built on,
  * determinism (same seed, same results -> same plans; replaying the applied
  * results rebuilds the same plan sequence), and that each is done after
- * exactly its budget. Then, through broker/prompt.c, that the rendered
+ * exactly its budget. Then, through broker/method/prompt.c, that the rendered
  * prompts carry what the plans name: the previous response in a
  * seq-refine refinement, the previous layer's responses in a MoA
  * aggregation. */
@@ -20,9 +20,9 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "broker/policy.h"
-#include "broker/prompt.h"
-#include "broker/settings.h"
+#include "broker/method/policy.h"
+#include "broker/method/prompt.h"
+#include "broker/method/settings.h"
 
 #define S_MAX 512
 
@@ -533,7 +533,7 @@ test_determinism_and_replay (void **state)
     }
 }
 
-/* --- rendered prompts, through broker/prompt.c ----------------------------- */
+/* --- rendered prompts, through broker/method/prompt.c ----------------------------- */
 
 static toa_job_settings_t *
 s_settings (const char *method)

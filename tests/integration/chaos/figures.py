@@ -22,7 +22,7 @@ Tasks re-issued (R), from broker/search.c and broker/workers.c:
 - tasks re-created when the broker rebuilt its state from Redis (a broker
   restart, or Redis coming back): these are counted by no counter, so each
   "job J: reloaded (d of t done, N in search)" line adds N: with TOA one
-  expansion is in flight per prompt (broker/policy_toa.c), so a prompt in
+  expansion is in flight per prompt (broker/method/policy_toa.c), so a prompt in
   search has at most one generation that was served before the rebuild and is
   asked again after it.
 `withdrawn` (generations of a model marked down, taken back and planned

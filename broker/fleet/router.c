@@ -1,0 +1,192 @@
+/* router.c - queues per model/backend and the choice of peer (see router.h). */
+#include "broker/fleet/router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    toa_peer_kind_t kind;
+    char *name;
+    toa_task_t *head, *tail;
+    size_t count;
+} s_queue_t;
+
+struct toa_router_s {
+    s_queue_t *queues;
+    int count, capacity;
+};
+
+toa_router_t *
+toa_router_new (void)
+{
+    return calloc (1, sizeof (toa_router_t));
+}
+
+void
+toa_router_destroy (toa_router_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    toa_router_t *self = *self_p;
+    for (int i = 0; i < self->count; i++)
+        free (self->queues[i].name);
+    free (self->queues);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+toa_router_route (toa_router_t *self, toa_peer_kind_t kind, const char *name)
+{
+    for (int i = 0; i < self->count; i++)
+        if (self->queues[i].kind == kind && strcmp (self->queues[i].name, name) == 0)
+            return i;
+    if (self->count == self->capacity) {
+        int capacity = self->capacity ? self->capacity * 2 : 8;
+        s_queue_t *queues = realloc (self->queues, (size_t) capacity * sizeof *queues);
+        if (!queues)
+            return -1;
+        self->queues = queues;
+        self->capacity = capacity;
+    }
+    s_queue_t *queue = &self->queues[self->count];
+    memset (queue, 0, sizeof *queue);
+    queue->kind = kind;
+    queue->name = strdup (name);
+    if (!queue->name)
+        return -1;
+    return self->count++;
+}
+
+static s_queue_t *
+s_queue (const toa_router_t *self, int route)
+{
+    return route >= 0 && route < self->count ? &self->queues[route] : NULL;
+}
+
+/* Links TASK at the tail of its route's queue, or at the head when FRONT. */
+static void
+s_enqueue (toa_router_t *self, toa_task_t *task, bool front)
+{
+    s_queue_t *queue = s_queue (self, task->route);
+    if (!queue || task->in_queue)
+        return;
+    task->state = TOA_TASK_QUEUED;
+    task->peer = -1;
+    task->in_queue = true;
+    if (front) {
+        task->queue_prev = NULL;
+        task->queue_next = queue->head;
+        if (queue->head)
+            queue->head->queue_prev = task;
+        else
+            queue->tail = task;
+        queue->head = task;
+    }
+    else {
+        task->queue_next = NULL;
+        task->queue_prev = queue->tail;
+        if (queue->tail)
+            queue->tail->queue_next = task;
+        else
+            queue->head = task;
+        queue->tail = task;
+    }
+    queue->count++;
+}
+
+void
+toa_router_push (toa_router_t *self, toa_task_t *task)
+{
+    s_enqueue (self, task, false);
+}
+
+void
+toa_router_push_front (toa_router_t *self, toa_task_t *task)
+{
+    s_enqueue (self, task, true);
+}
+
+void
+toa_router_unlink (toa_router_t *self, toa_task_t *task)
+{
+    s_queue_t *queue = s_queue (self, task->route);
+    if (!queue || !task->in_queue)
+        return;
+    if (task->queue_prev)
+        task->queue_prev->queue_next = task->queue_next;
+    else
+        queue->head = task->queue_next;
+    if (task->queue_next)
+        task->queue_next->queue_prev = task->queue_prev;
+    else
+        queue->tail = task->queue_prev;
+    task->queue_prev = task->queue_next = NULL;
+    task->in_queue = false;
+    queue->count--;
+}
+
+toa_task_t *
+toa_router_head (const toa_router_t *self, int route)
+{
+    s_queue_t *queue = s_queue (self, route);
+    return queue ? queue->head : NULL;
+}
+
+size_t
+toa_router_queued (const toa_router_t *self, int route)
+{
+    s_queue_t *queue = s_queue (self, route);
+    return queue ? queue->count : 0;
+}
+
+int
+toa_router_routes (const toa_router_t *self)
+{
+    return self->count;
+}
+
+const char *
+toa_router_name (const toa_router_t *self, int route)
+{
+    s_queue_t *queue = s_queue (self, route);
+    return queue ? queue->name : NULL;
+}
+
+toa_peer_kind_t
+toa_router_kind (const toa_router_t *self, int route)
+{
+    s_queue_t *queue = s_queue (self, route);
+    return queue ? queue->kind : TOA_PEER_WORKER;
+}
+
+int
+toa_router_pick (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name,
+                 int64_t now)
+{
+    int best = -1;
+    int64_t best_free = 0;
+    for (int slot = 0; slot < toa_peers_slots (peers); slot++) {
+        const toa_broker_peer_t *peer = toa_peers_get (peers, slot);
+        if (!peer || toa_broker_peer_is_dead (peer, now) || !toa_broker_peer_serves (peer, kind, name))
+            continue;
+        int64_t free_credit = toa_broker_peer_free_credit (peer);
+        if (free_credit > best_free) {
+            best = slot;
+            best_free = free_credit;
+        }
+    }
+    return best;
+}
+
+bool
+toa_router_served (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name,
+                   int64_t now)
+{
+    for (int slot = 0; slot < toa_peers_slots (peers); slot++) {
+        const toa_broker_peer_t *peer = toa_peers_get (peers, slot);
+        if (peer && !toa_broker_peer_is_dead (peer, now) && toa_broker_peer_serves (peer, kind, name))
+            return true;
+    }
+    return false;
+}

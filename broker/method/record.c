@@ -1,0 +1,147 @@
+/* record.c - a generation record and its JSON form (see record.h). */
+#include "broker/method/record.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static const char *const s_kind_names[] = {"answer", "refine", "aggregate"};
+
+const char *
+toa_gen_kind_name (toa_gen_kind_t kind)
+{
+    return kind >= 0 && kind <= TOA_GEN_AGGREGATE ? s_kind_names[kind] : "?";
+}
+
+void
+toa_gen_record_clear (toa_gen_record_t *record)
+{
+    free (record->text);
+    free (record->finish_reason);
+    free (record->reason);
+    memset (record, 0, sizeof *record);
+    record->applied = -1;
+}
+
+bool
+toa_gen_record_settled (const toa_gen_record_t *record)
+{
+    return record->scored || record->failed || record->score_failed;
+}
+
+static json_t *
+s_string_or_null (const char *text)
+{
+    return text ? json_string (text) : json_null ();
+}
+
+char *
+toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models)
+{
+    json_t *inputs = json_array ();
+    for (int i = 0; inputs && i < record->n_inputs; i++)
+        json_array_append_new (inputs, json_integer (record->inputs[i]));
+    json_t *object = json_pack (
+        "{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:I, s:I, s:b, s:o, s:i}",
+        "kind", toa_gen_kind_name (record->kind),
+        "model", models[record->model],
+        "depth", record->depth,
+        "input", record->n_inputs > 0 ? json_integer (record->inputs[0]) : json_null (),
+        "inputs", inputs ? inputs : json_array (),
+        "text", s_string_or_null (record->text),
+        "finish_reason", s_string_or_null (record->finish_reason),
+        "prompt_tokens", (json_int_t) record->prompt_tokens,
+        "completion_tokens", (json_int_t) record->completion_tokens,
+        "failed", record->failed,
+        "reason", s_string_or_null (record->reason),
+        "applied", record->applied);
+    if (!object)
+        return NULL;
+    if (record->layer > 0) {
+        json_object_set_new (object, "layer", json_integer (record->layer));
+        json_object_set_new (object, "parent_g", json_integer (record->parent_g));
+    }
+    if (record->scored)
+        json_object_set_new (object, "raw", json_real (record->raw));
+    if (record->score_failed)
+        json_object_set_new (object, "score_failed", json_true ());
+    char *text = json_dumps (object, JSON_COMPACT | JSON_REAL_PRECISION (17));
+    json_decref (object);
+    return text;
+}
+
+static int
+s_fail (char *err, size_t err_size, const char *reason, json_t *root)
+{
+    snprintf (err, err_size, "%s", reason);
+    json_decref (root);
+    return -1;
+}
+
+static char *
+s_optional_string (json_t *object, const char *key)
+{
+    return toa_strdup (json_string_value (json_object_get (object, key)));
+}
+
+int
+toa_gen_record_decode (const char *text, const char *const *models, size_t n_models,
+                       toa_gen_record_t *record, char *err, size_t err_size)
+{
+    toa_gen_record_clear (record);
+    json_t *root = json_loads (text, 0, NULL);
+    if (!json_is_object (root))
+        return s_fail (err, err_size, "not a JSON object", root);
+    const char *kind = json_string_value (json_object_get (root, "kind"));
+    const char *model = json_string_value (json_object_get (root, "model"));
+    if (!kind || !model)
+        return s_fail (err, err_size, "kind or model missing", root);
+    record->kind = (toa_gen_kind_t) -1;
+    for (int k = 0; k <= TOA_GEN_AGGREGATE; k++)
+        if (strcmp (kind, s_kind_names[k]) == 0)
+            record->kind = (toa_gen_kind_t) k;
+    if ((int) record->kind < 0)
+        return s_fail (err, err_size, "unknown kind", root);
+    record->model = -1;
+    for (size_t m = 0; m < n_models; m++)
+        if (strcmp (models[m], model) == 0)
+            record->model = (int) m;
+    if (record->model < 0)
+        return s_fail (err, err_size, "model is not one of the job's", root);
+    record->depth = (int) json_integer_value (json_object_get (root, "depth"));
+    json_t *inputs = json_object_get (root, "inputs");
+    if (json_array_size (inputs) > TOA_POLICY_MAX_INPUTS)
+        return s_fail (err, err_size, "too many inputs", root);
+    for (size_t i = 0; i < json_array_size (inputs); i++)
+        record->inputs[record->n_inputs++]
+            = (int) json_integer_value (json_array_get (inputs, i));
+    record->layer = (int) json_integer_value (json_object_get (root, "layer"));
+    json_t *parent_g = json_object_get (root, "parent_g");
+    record->parent_g = json_is_integer (parent_g) ? (int) json_integer_value (parent_g) : -1;
+    record->text = s_optional_string (root, "text");
+    record->finish_reason = s_optional_string (root, "finish_reason");
+    record->reason = s_optional_string (root, "reason");
+    record->prompt_tokens = json_integer_value (json_object_get (root, "prompt_tokens"));
+    record->completion_tokens
+        = json_integer_value (json_object_get (root, "completion_tokens"));
+    json_t *raw = json_object_get (root, "raw");
+    if (json_is_number (raw)) {
+        record->scored = true;
+        record->raw = json_number_value (raw);
+    }
+    record->failed = json_is_true (json_object_get (root, "failed"));
+    record->score_failed = json_is_true (json_object_get (root, "score_failed"));
+    json_t *applied = json_object_get (root, "applied");
+    record->applied = json_is_integer (applied) ? (int) json_integer_value (applied) : -1;
+    json_decref (root);
+    if (!record->failed && !record->text) {
+        toa_gen_record_clear (record);
+        snprintf (err, err_size, "a generation that did not fail has no text");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* record.h - one generation of a prompt as the broker records it in Redis
+ * (field g:<g> of toa:prompt:{J/I}, see docs/jobs.md): what was asked (kind,
+ * model, depth, inputs), what came back (text, tokens), its raw reward, and
+ * when it was applied to the policy. Encoding to and decoding from that JSON.
+ * Pure: no I/O. */
+#ifndef TOA_BROKER_RECORD_H
+#define TOA_BROKER_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/method/policy.h"
+
+typedef struct {
+    toa_gen_kind_t kind;
+    int model;               /* index into the job's models */
+    int depth;
+    int inputs[TOA_POLICY_MAX_INPUTS]; /* response indexes it was built on */
+    int n_inputs;
+    int layer;               /* TOA: the action's layer (0: not TOA) */
+    int parent_g;            /* TOA: response the action hangs under, -1: root */
+    char *text;              /* NULL when the generation failed */
+    char *finish_reason;     /* NULL when unknown */
+    int64_t prompt_tokens, completion_tokens;
+    bool scored;             /* raw holds the reward */
+    double raw;
+    bool failed;             /* the generation failed permanently */
+    bool score_failed;       /* scoring failed permanently: no reward */
+    char *reason;            /* why it failed, or NULL */
+    int applied;             /* order of its apply to the policy, -1 = not yet */
+} toa_gen_record_t;
+
+/* Frees what RECORD owns and zeroes it (applied = -1); safe twice. */
+void toa_gen_record_clear (toa_gen_record_t *record);
+
+/* True when the record needs no more work (scored, or failed either way). */
+bool toa_gen_record_settled (const toa_gen_record_t *record);
+
+/* JSON text of RECORD (malloc'd, free()), or NULL when out of memory. Model
+ * names come from MODELS. */
+char *toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models);
+
+/* Decodes TEXT into RECORD (cleared first), resolving the model name among
+ * MODELS (N_MODELS of them). Returns 0, or -1 with a reason in ERR. */
+int toa_gen_record_decode (const char *text, const char *const *models, size_t n_models,
+                           toa_gen_record_t *record, char *err, size_t err_size);
+
+/* "answer", "refine", "aggregate". */
+const char *toa_gen_kind_name (toa_gen_kind_t kind);
+
+#endif

@@ -1,0 +1,20 @@
+/* result.h - the result line of a finished prompt (docs/jobs.md, "Result
+ * line"): every input field plus responses, actions, rewards, token lists,
+ * failures, the best response and, for TOA, the tree. Pure: no I/O. */
+#ifndef TOA_BROKER_RESULT_H
+#define TOA_BROKER_RESULT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "broker/method/record.h"
+
+/* Returns the result line (JSON object text without newline, malloc'd) for
+ * the prompt whose input line is INPUT (a JSON object, not modified), with
+ * its N RECORDS in generation order, METHOD name, MODELS names and TREE
+ * (borrowed, may be NULL). NULL when out of memory. Input fields whose names
+ * collide with result fields are overwritten. */
+char *toa_result_line (json_t *input, const char *method, const char *const *models,
+                       const toa_gen_record_t *records, size_t n, json_t *tree);
+
+#endif

@@ -1,9 +1,0 @@
-/* policy_toa.h - the TOA MCTS policy (see policy.h, broker/mcts.h). */
-#ifndef TOA_POLICY_TOA_H
-#define TOA_POLICY_TOA_H
-
-#include "broker/policy.h"
-
-extern const toa_policy_ops_t toa_policy_toa;
-
-#endif

@@ -1,0 +1,785 @@
+/* store.c - Redis key layout, pipelined writes and reads (see store.h). */
+#include "broker/state/store.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define S_CONNECT_TIMEOUT_MS 2000
+#define S_COMMAND_TIMEOUT_MS 10000
+#define S_CHUNK 1000         /* fields per HSET/HDEL when writing many */
+
+struct toa_store_s {
+    char *host;
+    int port;
+    int db;
+    char *password;
+    redisContext *redis;
+    size_t pending;          /* commands appended, replies not read */
+    bool failed;             /* a queued command could not be appended */
+    uint64_t round_trips;
+    char error[256];
+};
+
+/* --- keys ------------------------------------------------------------------ */
+
+static void
+s_key_job (char *out, size_t size, const char *job, const char *suffix)
+{
+    snprintf (out, size, "toa:job:{%s}%s", job, suffix);
+}
+
+static void
+s_key_prompt (char *out, size_t size, const char *job, int64_t index)
+{
+    snprintf (out, size, "toa:prompt:{%s/%" PRId64 "}", job, index);
+}
+
+#define S_KEY 160
+
+/* --- a command under construction ------------------------------------------ */
+
+typedef struct {
+    const char **argv;
+    size_t *lengths;
+    char **owned;            /* strings to free with the command */
+    int argc, capacity, n_owned;
+    bool nomem;
+} s_cmd_t;
+
+static void
+s_cmd_arg (s_cmd_t *cmd, const char *arg, size_t length, bool owned)
+{
+    if (cmd->argc == cmd->capacity) {
+        int capacity = cmd->capacity ? cmd->capacity * 2 : 16;
+        const char **argv = realloc (cmd->argv, (size_t) capacity * sizeof *argv);
+        size_t *lengths = argv ? realloc (cmd->lengths, (size_t) capacity * sizeof *lengths)
+                               : NULL;
+        char **kept = lengths ? realloc (cmd->owned, (size_t) capacity * sizeof *kept) : NULL;
+        if (argv)
+            cmd->argv = argv;
+        if (lengths)
+            cmd->lengths = lengths;
+        if (kept)
+            cmd->owned = kept;
+        if (!kept) {
+            cmd->nomem = true;
+            if (owned)
+                free ((char *) arg);
+            return;
+        }
+        cmd->capacity = capacity;
+    }
+    cmd->argv[cmd->argc] = arg;
+    cmd->lengths[cmd->argc++] = length;
+    if (owned)
+        cmd->owned[cmd->n_owned++] = (char *) arg;
+}
+
+static void
+s_cmd_str (s_cmd_t *cmd, const char *arg)
+{
+    s_cmd_arg (cmd, arg ? arg : "", arg ? strlen (arg) : 0, false);
+}
+
+static void
+s_cmd_fmt (s_cmd_t *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_cmd_fmt (s_cmd_t *cmd, const char *fmt, ...)
+{
+    char buffer[256];
+    va_list args;
+    va_start (args, fmt);
+    int length = vsnprintf (buffer, sizeof buffer, fmt, args);
+    va_end (args);
+    char *copy = length >= 0 ? strdup (buffer) : NULL;
+    if (!copy) {
+        cmd->nomem = true;
+        return;
+    }
+    s_cmd_arg (cmd, copy, strlen (copy), true);
+}
+
+static void
+s_cmd_free (s_cmd_t *cmd)
+{
+    for (int i = 0; i < cmd->n_owned; i++)
+        free (cmd->owned[i]);
+    free (cmd->argv);
+    free (cmd->lengths);
+    free (cmd->owned);
+    memset (cmd, 0, sizeof *cmd);
+}
+
+/* Queues CMD (then frees it). */
+static void
+s_append (toa_store_t *self, s_cmd_t *cmd)
+{
+    if (!self->redis || cmd->nomem
+        || redisAppendCommandArgv (self->redis, cmd->argc, cmd->argv, cmd->lengths)
+               != REDIS_OK) {
+        if (!self->failed)
+            snprintf (self->error, sizeof self->error, "%s",
+                      cmd->nomem ? "out of memory" : "not connected");
+        self->failed = true;
+    }
+    else
+        self->pending++;
+    s_cmd_free (cmd);
+}
+
+/* Queues a command of fixed string arguments, NULL-terminated. */
+static void
+s_simple (toa_store_t *self, const char *first, ...)
+{
+    s_cmd_t cmd = {0};
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg; arg = va_arg (args, const char *))
+        s_cmd_str (&cmd, arg);
+    va_end (args);
+    s_append (self, &cmd);
+}
+
+/* --- connection ------------------------------------------------------------ */
+
+static int
+s_parse_url (toa_store_t *self, const char *url, char *err, size_t err_size)
+{
+    const char *rest = url;
+    if (strncmp (rest, "redis://", 8) == 0)
+        rest += 8;
+    else if (strstr (rest, "://")) {
+        snprintf (err, err_size, "redis url: only redis:// is supported");
+        return -1;
+    }
+    const char *at = strchr (rest, '@');
+    if (at)
+        rest = at + 1;       /* credentials in the URL are ignored: use password_env */
+    size_t host_length = strcspn (rest, ":/");
+    self->host = host_length ? strndup (rest, host_length) : strdup ("127.0.0.1");
+    self->port = 6379;
+    rest += host_length;
+    if (*rest == ':') {
+        char *end;
+        long port = strtol (rest + 1, &end, 10);
+        if (end == rest + 1 || port < 1 || port > 65535) {
+            snprintf (err, err_size, "redis url: bad port");
+            return -1;
+        }
+        self->port = (int) port;
+        rest = end;
+    }
+    if (*rest == '/' && rest[1]) {
+        char *end;
+        long db = strtol (rest + 1, &end, 10);
+        if (end == rest + 1 || *end || db < 0 || db > 1000000) {
+            snprintf (err, err_size, "redis url: bad database number");
+            return -1;
+        }
+        self->db = (int) db;
+    }
+    else if (*rest && strcmp (rest, "/") != 0) {
+        snprintf (err, err_size, "redis url: unexpected text after the host");
+        return -1;
+    }
+    return self->host ? 0 : -1;
+}
+
+toa_store_t *
+toa_store_new (const char *url, const char *password, char *err, size_t err_size)
+{
+    toa_store_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_size, "out of memory");
+        return NULL;
+    }
+    self->password = toa_strdup (password);
+    if (s_parse_url (self, url ? url : "redis://127.0.0.1:6379/0", err, err_size) != 0)
+        toa_store_destroy (&self);
+    return self;
+}
+
+static void
+s_disconnect (toa_store_t *self)
+{
+    if (self->redis)
+        redisFree (self->redis);
+    self->redis = NULL;
+    self->pending = 0;
+    self->failed = false;
+}
+
+void
+toa_store_destroy (toa_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    toa_store_t *self = *self_p;
+    s_disconnect (self);
+    free (self->host);
+    if (self->password) {
+        memset (self->password, 0, strlen (self->password));
+        free (self->password);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+/* Runs one command synchronously; returns the reply or NULL (error set). */
+static redisReply *
+s_command (toa_store_t *self, const char *what, int argc, const char **argv)
+{
+    redisReply *reply = redisCommandArgv (self->redis, argc, argv, NULL);
+    if (!reply) {
+        snprintf (self->error, sizeof self->error, "%s: %s", what, self->redis->errstr);
+        return NULL;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* AUTH errors may echo nothing secret, but keep only the first word. */
+        snprintf (self->error, sizeof self->error, "%s: %.*s", what,
+                  (int) strcspn (reply->str, " "), reply->str);
+        freeReplyObject (reply);
+        return NULL;
+    }
+    return reply;
+}
+
+int
+toa_store_connect (toa_store_t *self)
+{
+    s_disconnect (self);
+    struct timeval connect_timeout = {S_CONNECT_TIMEOUT_MS / 1000,
+                                      (S_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    self->redis = redisConnectWithTimeout (self->host, self->port, connect_timeout);
+    if (!self->redis || self->redis->err) {
+        snprintf (self->error, sizeof self->error, "connect %s:%d: %s", self->host,
+                  self->port, self->redis ? self->redis->errstr : "out of memory");
+        s_disconnect (self);
+        return -1;
+    }
+    struct timeval timeout = {S_COMMAND_TIMEOUT_MS / 1000, (S_COMMAND_TIMEOUT_MS % 1000) * 1000};
+    redisSetTimeout (self->redis, timeout);
+    redisReply *reply = NULL;
+    if (self->password && *self->password) {
+        const char *argv[] = {"AUTH", self->password};
+        if (!(reply = s_command (self, "AUTH", 2, argv))) {
+            s_disconnect (self);
+            return -1;
+        }
+        freeReplyObject (reply);
+    }
+    char db[16];
+    snprintf (db, sizeof db, "%d", self->db);
+    const char *select[] = {"SELECT", db};
+    if (!(reply = s_command (self, "SELECT", 2, select))) {
+        s_disconnect (self);
+        return -1;
+    }
+    freeReplyObject (reply);
+    self->error[0] = '\0';
+    return 0;
+}
+
+bool
+toa_store_connected (const toa_store_t *self)
+{
+    return self->redis != NULL && !self->failed;
+}
+
+const char *
+toa_store_error (const toa_store_t *self)
+{
+    return self->error;
+}
+
+size_t
+toa_store_pending (const toa_store_t *self)
+{
+    return self->pending;
+}
+
+uint64_t
+toa_store_round_trips (const toa_store_t *self)
+{
+    return self->round_trips;
+}
+
+/* True when REPLY (or an EXEC element in it) is an error; fills the reason. */
+static bool
+s_reply_failed (toa_store_t *self, const redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf (self->error, sizeof self->error, "redis: %s", reply->str);
+        return true;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < reply->elements; i++)
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                snprintf (self->error, sizeof self->error, "redis: %s",
+                          reply->element[i]->str);
+                return true;
+            }
+    return false;
+}
+
+/* Reads N replies: each to REPLIES[i] when REPLIES is not NULL (caller frees),
+ * else checked and freed. Returns 0 or -1 (store disconnected). */
+static int
+s_read (toa_store_t *self, size_t n, redisReply **replies)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply (self->redis, (void **) &reply) != REDIS_OK || !reply) {
+            snprintf (self->error, sizeof self->error, "redis %s:%d: %s", self->host,
+                      self->port, self->redis->errstr[0] ? self->redis->errstr : "no reply");
+            for (size_t j = 0; replies && j < i; j++)
+                freeReplyObject (replies[j]);
+            s_disconnect (self);
+            return -1;
+        }
+        if (s_reply_failed (self, reply))
+            rc = -1;
+        if (replies)
+            replies[i] = reply;
+        else
+            freeReplyObject (reply);
+    }
+    self->pending = 0;
+    self->round_trips++;
+    if (rc != 0) {
+        for (size_t j = 0; replies && j < n; j++)
+            freeReplyObject (replies[j]);
+        s_disconnect (self);
+    }
+    return rc;
+}
+
+int
+toa_store_flush (toa_store_t *self)
+{
+    if (!self->redis || self->failed) {
+        if (!self->error[0])
+            snprintf (self->error, sizeof self->error, "not connected");
+        s_disconnect (self);
+        return -1;
+    }
+    if (self->pending == 0)
+        return 0;
+    return s_read (self, self->pending, NULL);
+}
+
+/* --- writes ---------------------------------------------------------------- */
+
+void
+toa_store_job_create (toa_store_t *self, const char *job, const char *method,
+                      const char *settings, int64_t created_ms, const char *const *lines,
+                      size_t n)
+{
+    char key[S_KEY], prompts[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_simple (self, "MULTI", NULL);
+    s_cmd_t cmd = {0};
+    s_cmd_str (&cmd, "HSET");
+    s_cmd_str (&cmd, key);
+    s_cmd_str (&cmd, "method");
+    s_cmd_str (&cmd, method);
+    s_cmd_str (&cmd, "settings");
+    s_cmd_str (&cmd, settings);
+    s_cmd_str (&cmd, "state");
+    s_cmd_str (&cmd, "running");
+    s_cmd_str (&cmd, "total");
+    s_cmd_fmt (&cmd, "%zu", n);
+    s_cmd_str (&cmd, "created_ms");
+    s_cmd_fmt (&cmd, "%" PRId64, created_ms);
+    const char *zero_fields[] = {"admitted", "done", "next_seq", "acked", "generations",
+                                 "failed"};
+    for (size_t i = 0; i < sizeof zero_fields / sizeof *zero_fields; i++) {
+        s_cmd_str (&cmd, zero_fields[i]);
+        s_cmd_str (&cmd, "0");
+    }
+    s_append (self, &cmd);
+    for (size_t first = 0; first < n; first += S_CHUNK) {
+        s_cmd_str (&cmd, "HSET");
+        s_cmd_str (&cmd, prompts);
+        for (size_t i = first; i < n && i < first + S_CHUNK; i++) {
+            s_cmd_fmt (&cmd, "%zu", i);
+            s_cmd_str (&cmd, lines[i]);
+        }
+        s_append (self, &cmd);
+    }
+    s_simple (self, "SADD", "toa:jobs", job, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+void
+toa_store_job_set (toa_store_t *self, const char *job, const char *field, int64_t value)
+{
+    char key[S_KEY], number[32];
+    s_key_job (key, sizeof key, job, "");
+    snprintf (number, sizeof number, "%" PRId64, value);
+    s_simple (self, "HSET", key, field, number, NULL);
+}
+
+void
+toa_store_job_state (toa_store_t *self, const char *job, const char *state)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_simple (self, "HSET", key, "state", state, NULL);
+}
+
+void
+toa_store_job_add (toa_store_t *self, const char *job, const char *field, int64_t delta)
+{
+    char key[S_KEY], number[32];
+    s_key_job (key, sizeof key, job, "");
+    snprintf (number, sizeof number, "%" PRId64, delta);
+    s_simple (self, "HINCRBY", key, field, number, NULL);
+}
+
+void
+toa_store_admit (toa_store_t *self, const char *job, int64_t index, int64_t admitted)
+{
+    char key[S_KEY], active[S_KEY], number[32], count[32];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (active, sizeof active, job, ":active");
+    snprintf (number, sizeof number, "%" PRId64, index);
+    snprintf (count, sizeof count, "%" PRId64, admitted);
+    s_simple (self, "MULTI", NULL);
+    s_simple (self, "SADD", active, number, NULL);
+    s_simple (self, "HSET", key, "admitted", count, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+void
+toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
+                   const int *g, char *const *texts, size_t count)
+{
+    char key[S_KEY];
+    s_key_prompt (key, sizeof key, job, index);
+    s_cmd_t cmd = {0};
+    s_cmd_str (&cmd, "HSET");
+    s_cmd_str (&cmd, key);
+    s_cmd_str (&cmd, "n");
+    s_cmd_fmt (&cmd, "%" PRId64, n);
+    for (size_t i = 0; i < count; i++) {
+        s_cmd_fmt (&cmd, "g:%d", g[i]);
+        s_cmd_str (&cmd, texts[i]);
+    }
+    s_append (self, &cmd);
+}
+
+void
+toa_store_records_reset (toa_store_t *self, const char *job, int64_t index)
+{
+    char key[S_KEY];
+    s_key_prompt (key, sizeof key, job, index);
+    s_simple (self, "DEL", key, NULL);
+}
+
+void
+toa_store_finish (toa_store_t *self, const char *job, int64_t index, int64_t seq,
+                  const char *result, int64_t done)
+{
+    char key[S_KEY], results[S_KEY], active[S_KEY], prompts[S_KEY], prompt[S_KEY];
+    char seq_text[32], next_text[32], done_text[32], index_text[32];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (results, sizeof results, job, ":results");
+    s_key_job (active, sizeof active, job, ":active");
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_key_prompt (prompt, sizeof prompt, job, index);
+    snprintf (seq_text, sizeof seq_text, "%" PRId64, seq);
+    snprintf (next_text, sizeof next_text, "%" PRId64, seq + 1);
+    snprintf (done_text, sizeof done_text, "%" PRId64, done);
+    snprintf (index_text, sizeof index_text, "%" PRId64, index);
+    s_simple (self, "MULTI", NULL);
+    s_simple (self, "HSET", results, seq_text, result, NULL);
+    s_simple (self, "HSET", key, "done", done_text, "next_seq", next_text, NULL);
+    s_simple (self, "SREM", active, index_text, NULL);
+    s_simple (self, "DEL", prompt, NULL);
+    s_simple (self, "HDEL", prompts, index_text, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+void
+toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t to)
+{
+    char key[S_KEY], results[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (results, sizeof results, job, ":results");
+    for (int64_t first = from; first < to; first += S_CHUNK) {
+        s_cmd_t cmd = {0};
+        s_cmd_str (&cmd, "HDEL");
+        s_cmd_str (&cmd, results);
+        for (int64_t seq = first; seq < to && seq < first + S_CHUNK; seq++)
+            s_cmd_fmt (&cmd, "%" PRId64, seq);
+        s_append (self, &cmd);
+    }
+    toa_store_job_set (self, job, "acked", to);
+}
+
+void
+toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active, size_t n)
+{
+    char key[S_KEY], prompts[S_KEY], active_key[S_KEY], results[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_key_job (active_key, sizeof active_key, job, ":active");
+    s_key_job (results, sizeof results, job, ":results");
+    s_simple (self, "MULTI", NULL);
+    for (size_t first = 0; first < n; first += S_CHUNK) {
+        s_cmd_t cmd = {0};
+        s_cmd_str (&cmd, "DEL");
+        for (size_t i = first; i < n && i < first + S_CHUNK; i++)
+            s_cmd_fmt (&cmd, "toa:prompt:{%s/%" PRId64 "}", job, active[i]);
+        s_append (self, &cmd);
+    }
+    s_simple (self, "DEL", key, prompts, active_key, results, NULL);
+    s_simple (self, "SREM", "toa:jobs", job, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+/* --- reads ----------------------------------------------------------------- */
+
+/* Flushes, then runs the N queued read commands and returns their replies. */
+static int
+s_round_trip (toa_store_t *self, size_t n, redisReply **replies)
+{
+    if (!self->redis || self->failed) {
+        s_disconnect (self);
+        return -1;
+    }
+    size_t writes = self->pending - n;
+    self->pending = writes;
+    if (writes && s_read (self, writes, NULL) != 0)
+        return -1;
+    self->pending = n;
+    return s_read (self, n, replies);
+}
+
+int
+toa_store_job_exists (toa_store_t *self, const char *job)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_simple (self, "SISMEMBER", "toa:jobs", job, NULL);
+    s_simple (self, "EXISTS", key, NULL);
+    redisReply *replies[2];
+    if (s_round_trip (self, 2, replies) != 0)
+        return -1;
+    int exists = replies[0]->integer || replies[1]->integer;
+    freeReplyObject (replies[0]);
+    freeReplyObject (replies[1]);
+    return exists;
+}
+
+static char **
+s_strings (const redisReply *reply, size_t *n)
+{
+    *n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    char **list = calloc (*n + 1, sizeof *list);
+    for (size_t i = 0; list && i < *n; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            list[i] = strndup (reply->element[i]->str, reply->element[i]->len);
+    return list;
+}
+
+int
+toa_store_job_ids (toa_store_t *self, char ***ids, size_t *n)
+{
+    s_simple (self, "SMEMBERS", "toa:jobs", NULL);
+    redisReply *reply;
+    if (s_round_trip (self, 1, &reply) != 0)
+        return -1;
+    *ids = s_strings (reply, n);
+    freeReplyObject (reply);
+    return *ids ? 0 : -1;
+}
+
+void
+toa_store_job_clear (toa_store_job_t *out)
+{
+    free (out->method);
+    free (out->settings);
+    free (out->state);
+    memset (out, 0, sizeof *out);
+}
+
+static void
+s_job_field (toa_store_job_t *out, const char *field, const char *value)
+{
+    struct { const char *name; int64_t *slot; } numbers[] = {
+        {"total", &out->total}, {"created_ms", &out->created_ms},
+        {"admitted", &out->admitted}, {"done", &out->done}, {"next_seq", &out->next_seq},
+        {"acked", &out->acked}, {"generations", &out->generations}, {"failed", &out->failed},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
+        if (strcmp (field, numbers[i].name) == 0)
+            *numbers[i].slot = strtoll (value, NULL, 10);
+    if (strcmp (field, "method") == 0 && !out->method)
+        out->method = strdup (value);
+    else if (strcmp (field, "settings") == 0 && !out->settings)
+        out->settings = strdup (value);
+    else if (strcmp (field, "state") == 0 && !out->state)
+        out->state = strdup (value);
+}
+
+int
+toa_store_job_load (toa_store_t *self, const char *job, toa_store_job_t *out)
+{
+    memset (out, 0, sizeof *out);
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_simple (self, "HGETALL", key, NULL);
+    redisReply *reply;
+    if (s_round_trip (self, 1, &reply) != 0)
+        return -1;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2)
+        if (reply->element[i]->type == REDIS_REPLY_STRING
+            && reply->element[i + 1]->type == REDIS_REPLY_STRING)
+            s_job_field (out, reply->element[i]->str, reply->element[i + 1]->str);
+    freeReplyObject (reply);
+    if (!out->method || !out->settings || !out->state) {
+        toa_store_job_clear (out);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+s_compare_int64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return (x > y) - (x < y);
+}
+
+int
+toa_store_active (toa_store_t *self, const char *job, int64_t **indexes, size_t *n)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, ":active");
+    s_simple (self, "SMEMBERS", key, NULL);
+    redisReply *reply;
+    if (s_round_trip (self, 1, &reply) != 0)
+        return -1;
+    *n = 0;
+    *indexes = calloc (reply->elements + 1, sizeof **indexes);
+    if (!*indexes) {
+        freeReplyObject (reply);
+        return -1;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            (*indexes)[(*n)++] = strtoll (reply->element[i]->str, NULL, 10);
+    freeReplyObject (reply);
+    qsort (*indexes, *n, sizeof **indexes, s_compare_int64);
+    return 0;
+}
+
+/* Runs N pipelined HGETs (KEY, field i) and collects the values. */
+static int
+s_hget_many (toa_store_t *self, const char *key, const int64_t *fields, int64_t first,
+             size_t n, char ***values)
+{
+    *values = calloc (n + 1, sizeof **values);
+    redisReply **replies = calloc (n + 1, sizeof *replies);
+    if (!*values || !replies) {
+        free (*values);
+        free (replies);
+        *values = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char field[32];
+        snprintf (field, sizeof field, "%" PRId64, fields ? fields[i] : first + (int64_t) i);
+        s_simple (self, "HGET", key, field, NULL);
+    }
+    if (s_round_trip (self, n, replies) != 0) {
+        free (replies);
+        free (*values);
+        *values = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i]->type == REDIS_REPLY_STRING)
+            (*values)[i] = strndup (replies[i]->str, replies[i]->len);
+        freeReplyObject (replies[i]);
+    }
+    free (replies);
+    return 0;
+}
+
+int
+toa_store_lines (toa_store_t *self, const char *job, const int64_t *indexes, size_t n,
+                 char ***lines)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, ":prompts");
+    return s_hget_many (self, key, indexes, 0, n, lines);
+}
+
+int
+toa_store_results (toa_store_t *self, const char *job, int64_t from, size_t n, char ***lines)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, ":results");
+    return s_hget_many (self, key, NULL, from, n, lines);
+}
+
+int
+toa_store_records_load (toa_store_t *self, const char *job, int64_t index, char ***texts,
+                        size_t *n)
+{
+    char key[S_KEY];
+    s_key_prompt (key, sizeof key, job, index);
+    s_simple (self, "HGETALL", key, NULL);
+    redisReply *reply;
+    if (s_round_trip (self, 1, &reply) != 0)
+        return -1;
+    int64_t count = 0;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2)
+        if (strcmp (reply->element[i]->str, "n") == 0)
+            count = strtoll (reply->element[i + 1]->str, NULL, 10);
+    if (count < 0 || count > 10000000)
+        count = 0;
+    *n = (size_t) count;
+    *texts = calloc (*n + 1, sizeof **texts);
+    if (!*texts) {
+        freeReplyObject (reply);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *field = reply->element[i], *value = reply->element[i + 1];
+        if (field->type != REDIS_REPLY_STRING || strncmp (field->str, "g:", 2) != 0)
+            continue;
+        char *end;
+        long long g = strtoll (field->str + 2, &end, 10);
+        if (*end || g < 0 || g >= count || value->type != REDIS_REPLY_STRING)
+            continue;
+        free ((*texts)[g]);
+        (*texts)[g] = strndup (value->str, value->len);
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+void
+toa_store_strings_free (char **list, size_t n)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free (list[i]);
+    free (list);
+}
