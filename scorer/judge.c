@@ -159,6 +159,12 @@ s_find_fractions (const char *reply, double scale_max, s_found_t *found)
             continue;
         double value, max;
         size_t taken = s_number (at, &value);
+        if (taken == 0) {
+            /* Too long to be a rating: skip the whole run of digits. */
+            while (isdigit ((unsigned char) at[1]))
+                at++;
+            continue;
+        }
         size_t suffix = s_scale_suffix (at + taken, &max);
         if (suffix && max == scale_max)
             s_found_add (found, value);

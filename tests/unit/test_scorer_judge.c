@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scorer/judge.h"
 
@@ -101,6 +102,37 @@ test_long_reply (void **state)
     assert_true (score == 6);
 }
 
+/* Runs of more digits than a rating can have (issue 12: the fraction finder
+ * looped forever on more than 30 in a row) are skipped; a rating after them
+ * is still found. SIGALRM ends the test if a parser loops. */
+static void
+test_long_digit_runs (void **state)
+{
+    (void) state;
+    alarm (10);
+    static const size_t lengths[] = {29, 30, 31, 32, 63, 64, 65, 200, 5000};
+    static char reply[6000];
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        memset (reply, '7', lengths[i]);
+        reply[lengths[i]] = 0;
+        double score = 0;
+        /* a bare long number: a rating only when it is short and in range */
+        assert_int_equal (toa_judge_parse_score (reply, 10, &score, NULL, 0), -1);
+        snprintf (reply + lengths[i], sizeof reply - lengths[i], " and then 8/10");
+        assert_int_equal (toa_judge_parse_score (reply, 10, &score, NULL, 0), 0);
+        assert_true (score == 8);
+        /* a long decimal part, and a long number as the scale */
+        snprintf (reply, sizeof reply, "1.");
+        memset (reply + 2, '5', lengths[i]);
+        snprintf (reply + 2 + lengths[i], sizeof reply - 2 - lengths[i], "/10, 9/");
+        memset (reply + strlen (reply), '1', 40);
+        reply[strlen ("1.") + lengths[i] + strlen ("/10, 9/") + 40] = 0;
+        assert_int_equal (toa_judge_parse_score (reply, 10, &score, NULL, 0),
+                          lengths[i] + 2 < 64 ? 0 : -1);
+    }
+    alarm (0);
+}
+
 int
 main (void)
 {
@@ -108,6 +140,7 @@ main (void)
         cmocka_unit_test (test_table),
         cmocka_unit_test (test_bad_arguments),
         cmocka_unit_test (test_long_reply),
+        cmocka_unit_test (test_long_digit_runs),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
