@@ -80,10 +80,16 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
     self->options.worker_endpoint = self->worker_endpoint;
     self->options.redis_url = self->redis_url;
     self->options.redis_password = self->redis_password;
-    /* Task ids start from the wall clock so that a restarted broker never
-     * reuses the id of a task an old worker may still answer. */
-    self->tasks = toa_tasks_new ((uint64_t) toa_wall_ms () << 16,
-                                 self->options.task_timeout_ms);
+    /* Task ids are keyed by random bits: no peer can guess the id of a task
+     * it was not sent, and a restarted broker never reuses the id of a task
+     * an old worker may still answer. */
+    uint64_t key[2];
+    if (toa_random_bytes (key, sizeof key) != 0) {
+        snprintf (err, err_size, "cannot read random bytes for task ids: %s", strerror (errno));
+        toa_broker_destroy (&self);
+        return NULL;
+    }
+    self->tasks = toa_tasks_new (key, self->options.task_timeout_ms);
     self->jobs = toa_jobs_new (self->options.max_active);
     self->peers = toa_peers_new ();
     self->router = toa_router_new ();
@@ -216,14 +222,15 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
     b->next_stats_ms = now + S_STATS_EVERY_MS;
     b->stats_logged_hash = hash;
     toa_info ("stats: jobs=%zu active=%d tasks=%zu peers=%d applied=%" PRIu64
-              " dropped_results=%" PRIu64 " (stale=%" PRIu64 " unknown=%" PRIu64 ")"
+              " dropped_results=%" PRIu64 " (stale=%" PRIu64 " unknown=%" PRIu64
+              " foreign=%" PRIu64 ")"
               " lease_expired=%" PRIu64 " requeued=%" PRIu64 " retries=%" PRIu64
               " failed_tasks=%" PRIu64 " bad_messages=%" PRIu64 " dead_peers=%" PRIu64
               " prompts_finished=%" PRIu64 " withdrawn=%" PRIu64 " redis_failures=%" PRIu64
               " round_trips=%" PRIu64,
               toa_jobs_count (b->jobs), toa_jobs_active (b->jobs), toa_tasks_count (b->tasks),
               toa_peers_count (b->peers), tasks.applied, s->dropped_results, tasks.stale,
-              tasks.unknown, s->lease_expired, s->requeued, s->retries, s->failed_tasks,
+              tasks.unknown, tasks.foreign, s->lease_expired, s->requeued, s->retries, s->failed_tasks,
               s->bad_messages, s->dead_peers, s->prompts_finished, s->withdrawn,
               s->store_failures,
               toa_store_round_trips (b->store));

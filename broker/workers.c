@@ -91,7 +91,9 @@ s_ready (toa_broker_t *b, int slot, const toa_peer_id_t *from, const toa_msg_rea
               ready->credit, ready->heartbeat_ms);
 }
 
-/* A gen-result, score-result or task-failure for (ID, ATTEMPT) from SLOT. */
+/* A gen-result, score-result or task-failure for (ID, ATTEMPT) from SLOT
+ * (-1: a sender that never sent READY). Applied only when SLOT holds the
+ * task's current lease; anything else is dropped and counted. */
 static void
 s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg_t *msg,
           int64_t now)
@@ -104,11 +106,20 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
         return;
     }
     toa_task_t *task;
-    toa_tasks_match_t match = toa_tasks_match (b->tasks, id, attempt, &task);
+    toa_tasks_match_t match = toa_tasks_match (b->tasks, id, attempt, slot, &task);
+    if (match == TOA_TASKS_FOREIGN) {
+        /* Debug only: a forger must not be able to flood the log; the stats
+         * line counts these (foreign=). */
+        b->stats.dropped_results++;
+        toa_debug ("dropped an answer for task %" PRIu64 " from a peer that does not hold "
+                   "its lease", id);
+        return;
+    }
     if (match != TOA_TASKS_CURRENT) {
         b->stats.dropped_results++;
-        toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64,
-                  match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
+        if (slot >= 0)
+            toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64,
+                      match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
         return;
     }
     toa_broker_peer_t *leaser = toa_peers_get (b->peers, task->peer);

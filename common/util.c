@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/random.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <time.h>
 
 int64_t
@@ -32,6 +35,78 @@ toa_splitmix64 (uint64_t x)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+#define S_ROTL(x, b) (uint64_t) (((x) << (b)) | ((x) >> (64 - (b))))
+#define S_SIPROUND                                                                       \
+    do {                                                                                 \
+        v0 += v1; v1 = S_ROTL (v1, 13); v1 ^= v0; v0 = S_ROTL (v0, 32);                 \
+        v2 += v3; v3 = S_ROTL (v3, 16); v3 ^= v2;                                        \
+        v0 += v3; v3 = S_ROTL (v3, 21); v3 ^= v0;                                        \
+        v2 += v1; v1 = S_ROTL (v1, 17); v1 ^= v2; v2 = S_ROTL (v2, 32);                 \
+    } while (0)
+
+uint64_t
+toa_siphash (const uint64_t key[2], const void *data, size_t size)
+{
+    const unsigned char *in = data;
+    uint64_t v0 = 0x736f6d6570736575ULL ^ key[0], v1 = 0x646f72616e646f6dULL ^ key[1];
+    uint64_t v2 = 0x6c7967656e657261ULL ^ key[0], v3 = 0x7465646279746573ULL ^ key[1];
+    size_t whole = size - size % 8;
+    for (size_t at = 0; at < whole; at += 8) {
+        uint64_t m = 0;
+        for (int i = 7; i >= 0; i--)
+            m = (m << 8) | in[at + (size_t) i];
+        v3 ^= m;
+        S_SIPROUND;
+        S_SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t last = (uint64_t) size << 56;
+    for (size_t i = 0; i < size % 8; i++)
+        last |= (uint64_t) in[whole + i] << (8 * i);
+    v3 ^= last;
+    S_SIPROUND;
+    S_SIPROUND;
+    v0 ^= last;
+    v2 ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        S_SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+int
+toa_random_bytes (void *buffer, size_t size)
+{
+    unsigned char *out = buffer;
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = getrandom (out + got, size - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+    }
+    if (got == size)
+        return 0;
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    while (got < size) {
+        ssize_t n = read (fd, out + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = n == 0 ? EIO : errno;
+            close (fd);
+            errno = saved;
+            return -1;
+        }
+        got += (size_t) n;
+    }
+    close (fd);
+    return 0;
 }
 
 double

@@ -16,6 +16,14 @@ int64_t toa_wall_ms (void);
 /* splitmix64 of X (the conformance traces' reward function uses it). */
 uint64_t toa_splitmix64 (uint64_t x);
 
+/* SipHash-2-4 of DATA (SIZE bytes) under the 128-bit KEY: a keyed hash
+ * whose outputs cannot be predicted without the key (unguessable ids). */
+uint64_t toa_siphash (const uint64_t key[2], const void *data, size_t size);
+
+/* Fills BUFFER with SIZE bytes from the kernel's random source (getrandom,
+ * else /dev/urandom). Returns 0, or -1 with errno set. */
+int toa_random_bytes (void *buffer, size_t size);
+
 /* A uniform double in [0, 1) from 53 bits of splitmix64(*STATE), advancing it. */
 double toa_random_uniform (uint64_t *state);
 

@@ -10,7 +10,8 @@ struct toa_tasks_s {
     toa_task_t **buckets;    /* chained hash on the id */
     size_t n_buckets;        /* a power of two */
     size_t count;
-    uint64_t next_id;
+    uint64_t key[2];         /* SipHash key of the ids */
+    uint64_t counter;        /* ids made so far */
     int64_t lease_ms;
     toa_tasks_stats_t stats;
 };
@@ -22,7 +23,7 @@ s_bucket (const toa_tasks_t *self, uint64_t id)
 }
 
 toa_tasks_t *
-toa_tasks_new (uint64_t first_id, int64_t lease_ms)
+toa_tasks_new (const uint64_t key[2], int64_t lease_ms)
 {
     toa_tasks_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -33,7 +34,8 @@ toa_tasks_new (uint64_t first_id, int64_t lease_ms)
         free (self);
         return NULL;
     }
-    self->next_id = first_id ? first_id : 1;
+    self->key[0] = key[0];
+    self->key[1] = key[1];
     self->lease_ms = lease_ms > 0 ? lease_ms : 1;
     return self;
 }
@@ -83,7 +85,10 @@ toa_tasks_add (toa_tasks_t *self, toa_task_kind_t kind)
     if (!task)
         return NULL;
     s_grow (self);
-    task->id = self->next_id++;
+    do {
+        self->counter++;
+        task->id = toa_siphash (self->key, &self->counter, sizeof self->counter);
+    } while (task->id == 0 || toa_tasks_find (self, task->id));
     task->kind = kind;
     task->state = TOA_TASK_QUEUED;
     task->peer = -1;
@@ -129,7 +134,8 @@ toa_tasks_lease (toa_tasks_t *self, toa_task_t *task, int peer, int64_t now)
 }
 
 toa_tasks_match_t
-toa_tasks_match (toa_tasks_t *self, uint64_t id, int64_t attempt, toa_task_t **task)
+toa_tasks_match (toa_tasks_t *self, uint64_t id, int64_t attempt, int peer,
+                 toa_task_t **task)
 {
     *task = toa_tasks_find (self, id);
     if (!*task) {
@@ -139,6 +145,10 @@ toa_tasks_match (toa_tasks_t *self, uint64_t id, int64_t attempt, toa_task_t **t
     if ((*task)->state != TOA_TASK_LEASED || (*task)->attempt != attempt) {
         self->stats.stale++;
         return TOA_TASKS_STALE;
+    }
+    if (peer < 0 || (*task)->peer != peer) {
+        self->stats.foreign++;
+        return TOA_TASKS_FOREIGN;
     }
     return TOA_TASKS_CURRENT;
 }

@@ -3,10 +3,13 @@
  *
  * A task is QUEUED (waiting in a router queue), BACKOFF (waiting out a retry
  * delay) or LEASED (sent to a peer: attempt n, deadline, peer). A result is
- * applied only when it names a LEASED task and its current attempt; anything
- * else is dropped and counted. (A lease that ended without an answer still
- * holds its peer's credit: see toa_peers_keep_charge.) Ids are unique across
- * broker restarts (they start from the wall clock). Pure: no I/O. */
+ * applied only when it names a LEASED task and its current attempt and comes
+ * from the peer that holds that lease; anything else is dropped and counted.
+ * (A lease that ended without an answer still holds its peer's credit: see
+ * toa_peers_keep_charge.) Ids are unguessable: SipHash of a counter under a
+ * key the broker draws at start, so a peer cannot name a task it was not
+ * sent, and a restarted broker (new key) never reuses an id an old worker may
+ * still answer. Pure: no I/O. */
 #ifndef TOA_BROKER_TASKS_H
 #define TOA_BROKER_TASKS_H
 
@@ -48,23 +51,25 @@ struct toa_task_s {
 typedef enum {
     TOA_TASKS_CURRENT = 0,   /* the current lease: apply it */
     TOA_TASKS_STALE,         /* a known task, but not this attempt's lease: drop */
-    TOA_TASKS_UNKNOWN        /* no such task (applied already, or another broker's) */
+    TOA_TASKS_UNKNOWN,       /* no such task (applied already, or another broker's) */
+    TOA_TASKS_FOREIGN        /* the current lease, but held by another peer: drop */
 } toa_tasks_match_t;
 
 typedef struct {
-    uint64_t created, applied, stale, unknown, expired;
+    uint64_t created, applied, stale, unknown, foreign, expired;
 } toa_tasks_stats_t;
 
 typedef struct toa_tasks_s toa_tasks_t;
 
-/* A table whose first id is FIRST_ID (e.g. wall-clock ms << 16) and whose
- * leases last LEASE_MS. NULL when out of memory. */
-toa_tasks_t *toa_tasks_new (uint64_t first_id, int64_t lease_ms);
+/* A table whose ids are keyed by KEY (128 random bits; tests may pass a
+ * fixed one) and whose leases last LEASE_MS. NULL when out of memory. */
+toa_tasks_t *toa_tasks_new (const uint64_t key[2], int64_t lease_ms);
 
 /* Frees every task; nulls *SELF_P; safe on NULL. */
 void toa_tasks_destroy (toa_tasks_t **self_p);
 
-/* A new QUEUED task of KIND with a fresh id (peer -1, attempt 0), or NULL. */
+/* A new QUEUED task of KIND with a fresh id (never 0, never one in the
+ * table; peer -1, attempt 0), or NULL. */
 toa_task_t *toa_tasks_add (toa_tasks_t *self, toa_task_kind_t kind);
 
 /* The task with ID, or NULL. */
@@ -76,9 +81,10 @@ void toa_tasks_remove (toa_tasks_t *self, toa_task_t *task);
 /* Leases TASK to PEER at NOW: attempt + 1, deadline NOW + lease. */
 void toa_tasks_lease (toa_tasks_t *self, toa_task_t *task, int peer, int64_t now);
 
-/* Classifies a result for (ID, ATTEMPT) and counts it (CURRENT is counted
- * by toa_tasks_applied). CURRENT and STALE set *TASK. */
-toa_tasks_match_t toa_tasks_match (toa_tasks_t *self, uint64_t id, int64_t attempt,
+/* Classifies a result for (ID, ATTEMPT) sent by peer slot PEER (-1: an
+ * unregistered sender, never CURRENT) and counts it (CURRENT is counted by
+ * toa_tasks_applied). CURRENT, STALE and FOREIGN set *TASK. */
+toa_tasks_match_t toa_tasks_match (toa_tasks_t *self, uint64_t id, int64_t attempt, int peer,
                                    toa_task_t **task);
 
 /* Counts a result dropped without a lookup (e.g. for a lease that ended). */

@@ -14,40 +14,82 @@
 #include "broker/fleet/peers.h"
 #include "broker/fleet/router.h"
 #include "broker/fleet/tasks.h"
+#include "common/util.h"
 
+static const uint64_t s_key[2] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+
+static int
+s_compare_ids (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* Ids are unique, never 0, and look random: no two consecutive ids are
+ * neighbours, and another key gives other ids. */
 static void
-test_ids_unique_and_from_base (void **state)
+test_ids_unique_and_unguessable (void **state)
 {
     (void) state;
-    toa_tasks_t *tasks = toa_tasks_new (1000ull << 16, 500);
+    toa_tasks_t *tasks = toa_tasks_new (s_key, 500);
     assert_non_null (tasks);
+    enum { N = 5001 };
+    static uint64_t ids[N];
     toa_task_t *first = toa_tasks_add (tasks, TOA_TASK_GEN);
-    assert_int_equal (first->id, 1000ull << 16);
-    for (int i = 0; i < 5000; i++)
-        assert_non_null (toa_tasks_add (tasks, TOA_TASK_SCORE));
-    assert_int_equal (toa_tasks_count (tasks), 5001);
+    ids[0] = first->id;
+    for (int i = 1; i < N; i++) {
+        toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_SCORE);
+        assert_non_null (task);
+        ids[i] = task->id;
+        assert_true (task->id != 0);
+        uint64_t gap = task->id > ids[i - 1] ? task->id - ids[i - 1] : ids[i - 1] - task->id;
+        assert_true (gap > 1000000);
+    }
+    assert_int_equal (toa_tasks_count (tasks), N);
     assert_ptr_equal (toa_tasks_find (tasks, first->id), first);
-    toa_task_t *last = toa_tasks_find (tasks, first->id + 5000);
+    toa_task_t *last = toa_tasks_find (tasks, ids[N - 1]);
     assert_non_null (last);
     assert_int_equal (last->kind, TOA_TASK_SCORE);
-    assert_null (toa_tasks_find (tasks, first->id + 5001));
+    assert_null (toa_tasks_find (tasks, ids[N - 1] + 1));
+    qsort (ids, N, sizeof ids[0], s_compare_ids);
+    for (int i = 1; i < N; i++)
+        assert_true (ids[i] != ids[i - 1]);
+    uint64_t removed = first->id;
     toa_tasks_remove (tasks, first);
-    assert_null (toa_tasks_find (tasks, 1000ull << 16));
-    assert_int_equal (toa_tasks_count (tasks), 5000);
+    assert_null (toa_tasks_find (tasks, removed));
+    assert_int_equal (toa_tasks_count (tasks), N - 1);
     toa_tasks_destroy (&tasks);
     assert_null (tasks);
     toa_tasks_destroy (&tasks);
+    /* Same key, same ids (restarts draw a new key); another key, others. */
+    const uint64_t other[2] = {1, 2};
+    toa_tasks_t *a = toa_tasks_new (s_key, 500), *b = toa_tasks_new (other, 500);
+    uint64_t id_a = toa_tasks_add (a, TOA_TASK_GEN)->id, id_b = toa_tasks_add (b, TOA_TASK_GEN)->id;
+    assert_true (id_a != id_b);
+    toa_tasks_destroy (&a);
+    a = toa_tasks_new (s_key, 500);
+    assert_true (toa_tasks_add (a, TOA_TASK_GEN)->id == id_a);
+    toa_tasks_destroy (&a);
+    toa_tasks_destroy (&b);
+    /* The ids' keyed hash is SipHash-2-4: the reference vector (key 00..0f,
+     * message 00..0e) gives a129ca6149be45e5. */
+    uint64_t key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    unsigned char message[15];
+    for (int i = 0; i < 15; i++)
+        message[i] = (unsigned char) i;
+    assert_true (toa_siphash (key, message, sizeof message) == 0xa129ca6149be45e5ULL);
+    assert_true (toa_siphash (key, message, 0) == 0x726fdb47dd0e0e31ULL);
 }
 
 static void
 test_lease_and_exactly_once (void **state)
 {
     (void) state;
-    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    toa_tasks_t *tasks = toa_tasks_new (s_key, 500);
     toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_GEN), *found;
     uint64_t id = task->id;
     /* Not leased yet: any answer is stale. */
-    assert_int_equal (toa_tasks_match (tasks, id, 1, &found), TOA_TASKS_STALE);
+    assert_int_equal (toa_tasks_match (tasks, id, 1, 3, &found), TOA_TASKS_STALE);
     toa_tasks_lease (tasks, task, 3, 10000);
     assert_int_equal (task->attempt, 1);
     assert_int_equal (task->deadline_ms, 10500);
@@ -59,20 +101,25 @@ test_lease_and_exactly_once (void **state)
     toa_tasks_lease (tasks, task, 4, 10600);
     assert_int_equal (task->attempt, 2);
     /* The late answer to attempt 1 is dropped, attempt 2 is the one. */
-    assert_int_equal (toa_tasks_match (tasks, id, 1, &found), TOA_TASKS_STALE);
-    assert_int_equal (toa_tasks_match (tasks, id, 3, &found), TOA_TASKS_STALE);
-    assert_int_equal (toa_tasks_match (tasks, id, 2, &found), TOA_TASKS_CURRENT);
+    assert_int_equal (toa_tasks_match (tasks, id, 1, 4, &found), TOA_TASKS_STALE);
+    assert_int_equal (toa_tasks_match (tasks, id, 3, 4, &found), TOA_TASKS_STALE);
+    /* Only the peer holding the lease may answer it; an unregistered sender
+     * (-1) never. */
+    assert_int_equal (toa_tasks_match (tasks, id, 2, 3, &found), TOA_TASKS_FOREIGN);
+    assert_int_equal (toa_tasks_match (tasks, id, 2, -1, &found), TOA_TASKS_FOREIGN);
+    assert_int_equal (toa_tasks_match (tasks, id, 2, 4, &found), TOA_TASKS_CURRENT);
     assert_ptr_equal (found, task);
     toa_tasks_applied (tasks, task);
     toa_tasks_remove (tasks, task);
     /* A duplicate after it was applied is unknown. */
-    assert_int_equal (toa_tasks_match (tasks, id, 2, &found), TOA_TASKS_UNKNOWN);
-    assert_int_equal (toa_tasks_match (tasks, 999999, 1, &found), TOA_TASKS_UNKNOWN);
+    assert_int_equal (toa_tasks_match (tasks, id, 2, 4, &found), TOA_TASKS_UNKNOWN);
+    assert_int_equal (toa_tasks_match (tasks, 999999, 1, 4, &found), TOA_TASKS_UNKNOWN);
     toa_tasks_stats_t stats;
     toa_tasks_stats (tasks, &stats);
     assert_int_equal (stats.applied, 1);
     assert_int_equal (stats.stale, 3);
     assert_int_equal (stats.unknown, 2);
+    assert_int_equal (stats.foreign, 2);
     assert_int_equal (stats.expired, 1);
     toa_tasks_destroy (&tasks);
 }
@@ -81,7 +128,7 @@ static void
 test_backoff_due (void **state)
 {
     (void) state;
-    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    toa_tasks_t *tasks = toa_tasks_new (s_key, 500);
     toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_SCORE), *due[2];
     task->state = TOA_TASK_BACKOFF;
     task->ready_ms = 200;
@@ -180,7 +227,7 @@ test_router_queues_fifo (void **state)
 {
     (void) state;
     toa_router_t *router = toa_router_new ();
-    toa_tasks_t *tasks = toa_tasks_new (1, 500);
+    toa_tasks_t *tasks = toa_tasks_new (s_key, 500);
     int ra = toa_router_route (router, TOA_PEER_WORKER, "a");
     int rs = toa_router_route (router, TOA_PEER_SCORER, "a");
     assert_int_not_equal (ra, rs);
@@ -216,7 +263,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_ids_unique_and_from_base),
+        cmocka_unit_test (test_ids_unique_and_unguessable),
         cmocka_unit_test (test_lease_and_exactly_once),
         cmocka_unit_test (test_backoff_due),
         cmocka_unit_test (test_pick_respects_credit_and_kind),
