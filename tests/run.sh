@@ -3,7 +3,7 @@
 # Usage: tests/run.sh [--build DIR] [--bin DIR] [PATTERN]
 #   unit tests: DIR/tests/test_* (cmocka), counted per test case;
 #   integration tests: tests/integration/test_*.sh, counted per "ok"/"not ok" line;
-#   fuzzing: the proto decoder briefly, when clang's libFuzzer is present.
+#   fuzzing: every tests/fuzz target briefly, when clang's libFuzzer is present.
 # PATTERN keeps only tests whose name contains it.
 set -u
 cd "$(dirname "$0")/.."
@@ -60,10 +60,14 @@ done
 case "fuzz" in *"$PATTERN"*)
     if [ -x tests/fuzz/run.sh ] && [ -z "${TOA_SANITIZED:-}" ]; then
         out=$log_dir/fuzz.log
-        if tests/fuzz/run.sh --seconds "${TOA_FUZZ_SECONDS:-15}" >"$out" 2>&1; then
+        # every fuzz target briefly; each counts as one test
+        if tests/fuzz/run.sh --seconds "${TOA_FUZZ_SECONDS:-3}" >"$out" 2>&1; then
             if grep -q '^skipped' "$out"; then echo "skip fuzz ($(tail -1 "$out"))"
-            else passed=$((passed + 1)); echo "pass fuzz"; fi
-        else failed=$((failed + 1)); failed_names+=(fuzz); echo "FAIL fuzz (log: $out)"; fi
+            else p=$(grep -c '^pass fuzz_' "$out"); passed=$((passed + p)); echo "pass fuzz ($p targets)"; fi
+        else
+            p=$(grep -c '^pass fuzz_' "$out"); passed=$((passed + p)); failed=$((failed + 1))
+            failed_names+=(fuzz); echo "FAIL fuzz (log: $out)"; grep 'FAILED' "$out" | head -5
+        fi
     fi ;;
 esac
 
