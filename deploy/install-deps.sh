@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs the Debian packages toa needs to build, test and run.
 # Idempotent: prints nothing and changes nothing when every package is present.
-# Usage: deploy/install-deps.sh [--check]   (--check: exit 1 if something is missing)
+# Usage: deploy/install-deps.sh [--check] [--bench]
+#   --check: exit 1 if something is missing, install nothing
+#   --bench: also the benchmark tools (wrk, the plain load generator of make bench)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +15,15 @@ PACKAGES=(
   clang libclang-rt-14-dev
 )
 
+check=""
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=1 ;;
+    --bench) PACKAGES+=(wrk) ;;
+    *) echo "install-deps: unknown option $arg (--check, --bench)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -21,7 +32,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 [ ${#missing[@]} -eq 0 ] && exit 0
-if [ "${1:-}" = "--check" ]; then
+if [ -n "$check" ]; then
   echo "missing packages: ${missing[*]}" >&2
   exit 1
 fi

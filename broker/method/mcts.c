@@ -798,3 +798,69 @@ toa_mcts_to_json (const toa_mcts_t *self, const char *const *model_names)
     json_decref (nodes);
     return tree;
 }
+
+static void
+s_write_g (toa_json_writer_t *w, const char *key, int value, const int *map, int n_map)
+{
+    toa_json_lit (w, key);
+    toa_json_int (w, map && value >= 0 && value < n_map ? map[value] : value);
+}
+
+static void
+s_write_model (toa_json_writer_t *w, int model, const char *const *model_names)
+{
+    toa_json_lit (w, ",\"model\":");
+    if (model_names && model_names[model])
+        toa_json_string (w, model_names[model]);
+    else
+        toa_json_int (w, model);
+}
+
+void
+toa_mcts_write_json (const toa_mcts_t *self, const char *const *model_names, const int *map,
+                     int n_map, int precision, toa_json_writer_t *w)
+{
+    static const char *const kind_names[] = {
+        ",\"kind\":\"root\"", ",\"kind\":\"action\"", ",\"kind\":\"response\""};
+    toa_json_lit (w, "{\"nodes\":[");
+    for (int id = 0; id < self->n_nodes; id++) {
+        const s_node_t *node = &self->nodes[id];
+        toa_json_lit (w, id ? ",{\"id\":" : "{\"id\":");
+        toa_json_int (w, id);
+        toa_json_lit (w, ",\"parent\":");
+        if (node->parent >= 0)
+            toa_json_int (w, node->parent);
+        else
+            toa_json_lit (w, "null");
+        toa_json_lit (w, kind_names[node->kind]);
+        toa_json_lit (w, ",\"layer\":");
+        toa_json_int (w, node->layer);
+        toa_json_lit (w, ",\"visits\":");
+        toa_json_int (w, node->visits);
+        toa_json_lit (w, ",\"n_rewards\":");
+        toa_json_int (w, node->n_rewards);
+        toa_json_lit (w, ",\"mean_reward\":");
+        if (node->n_rewards)
+            toa_json_real (w, node->reward_sum / node->n_rewards, precision);
+        else
+            toa_json_lit (w, "null");
+        if (node->kind == TOA_MCTS_ACTION) {
+            s_write_model (w, node->model, model_names);
+            toa_json_lit (w, ",\"depth\":");
+            toa_json_int (w, (node->layer - 1) / 2);
+            s_write_g (w, ",\"j\":", node->j, map, n_map);
+        }
+        else if (node->kind == TOA_MCTS_RESPONSE) {
+            s_write_model (w, node->model, model_names);
+            toa_json_lit (w, ",\"depth\":");
+            toa_json_int (w, (node->layer - 2) / 2);
+            s_write_g (w, ",\"g\":", node->g, map, n_map);
+            toa_json_lit (w, ",\"raw\":");
+            toa_json_real (w, node->raw, precision);
+            toa_json_lit (w, ",\"reward\":");
+            toa_json_real (w, node->reward, precision);
+        }
+        toa_json_lit (w, "}");
+    }
+    toa_json_lit (w, "]}");
+}

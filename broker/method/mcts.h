@@ -67,6 +67,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/json.h"
+
 #define TOA_MCTS_MAX_MODELS 256
 
 /* Return codes of selection (besides -1 = error). */
@@ -233,6 +235,13 @@ const toa_mcts_params_t *toa_mcts_params (const toa_mcts_t *self);
  * is MODEL_NAMES[index] when MODEL_NAMES is not NULL, else the index.
  * Returns a new reference, or NULL when out of memory. */
 json_t *toa_mcts_to_json (const toa_mcts_t *self, const char *const *model_names);
+
+/* Appends to W the JSON text json_dumps (toa_mcts_to_json (...),
+ * JSON_COMPACT | JSON_REAL_PRECISION (PRECISION)) would give, without
+ * building it, with every g and j value v in [0, N_MAP) written as MAP[v]
+ * (MAP may be NULL). For result lines: the hot path of a finished prompt. */
+void toa_mcts_write_json (const toa_mcts_t *self, const char *const *model_names,
+                          const int *map, int n_map, int precision, toa_json_writer_t *w);
 
 /* The reason of the latest error ("" if none). */
 const char *toa_mcts_error (const toa_mcts_t *self);

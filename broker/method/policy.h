@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/json.h"
+
 #define TOA_POLICY_MAX_INPUTS 64
 
 typedef enum {
@@ -98,6 +100,10 @@ typedef struct {
      * way (prompt.c); the others by replaying next() and apply(). */
     int (*restore) (toa_policy_t *self, toa_gen_plan_t *plan, int response, double raw,
                     bool failed, bool settled);
+    /* The tree of tree() appended to W as JSON text, reals with PRECISION
+     * significant digits: result lines without building a jansson tree. */
+    void (*write_tree) (const toa_policy_t *self, const char *const *model_names,
+                        int precision, toa_json_writer_t *w);
 } toa_policy_ops_t;
 
 /* The policy for METHOD ("toa", "best-of-n", ...), or NULL if unknown. */

@@ -145,7 +145,7 @@ s_ensemble_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, 
 
 const toa_policy_ops_t toa_policy_ensemble = {
     "ensemble", s_ensemble_create, s_ensemble_next, s_ensemble_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
 };
 
 /* --- PRS ------------------------------------------------------------------- */
@@ -223,7 +223,7 @@ s_prs_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_prs = {
     "prs", s_prs_create, s_prs_next, s_prs_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
 };
 
 /* --- sequential refine ----------------------------------------------------- */
@@ -273,7 +273,7 @@ s_seq_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_seq_refine = {
     "seq-refine", s_new, s_seq_next, s_seq_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
 };
 
 /* --- MoA ------------------------------------------------------------------- */
@@ -353,5 +353,5 @@ s_moa_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_moa = {
     "moa", s_new, s_moa_next, s_moa_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
 };

@@ -249,6 +249,14 @@ s_tree (const toa_policy_t *self, const char *const *model_names)
 }
 
 static void
+s_write_tree (const toa_policy_t *self, const char *const *model_names, int precision,
+              toa_json_writer_t *w)
+{
+    toa_mcts_write_json (self->mcts, model_names, self->response_of_g, self->applied,
+                         precision, w);
+}
+
+static void
 s_destroy (toa_policy_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -270,6 +278,7 @@ const toa_policy_ops_t toa_policy_toa = {
     .apply = s_apply,
     .done = s_done,
     .tree = s_tree,
+    .write_tree = s_write_tree,
     .destroy = s_destroy,
     .set_available = s_set_available,
     .withdraw = s_withdraw,

@@ -596,10 +596,23 @@ char *
 toa_prompt_result_line (const toa_prompt_t *self)
 {
     const char *const *models = (const char *const *) self->settings->models;
-    json_t *tree = self->ops->tree ? self->ops->tree (self->policy, models) : NULL;
+    char *tree = NULL;
+    if (self->ops->write_tree) {
+        toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+        self->ops->write_tree (self->policy, models, 15, &w);
+        if (!(tree = toa_json_writer_take (&w)))
+            return NULL;
+    }
+    else if (self->ops->tree) {
+        json_t *object = self->ops->tree (self->policy, models);
+        tree = object ? json_dumps (object, JSON_COMPACT | JSON_REAL_PRECISION (15)) : NULL;
+        json_decref (object);
+        if (!tree)
+            return NULL;
+    }
     char *line = toa_result_line (self->input, self->settings->method, models, self->records,
                                   self->n_records, tree);
-    json_decref (tree);
+    free (tree);
     return line;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 static const char *const s_kind_names[] = {"answer", "refine", "aggregate"};
@@ -33,45 +34,58 @@ toa_gen_record_settled (const toa_gen_record_t *record)
     return record->scored || record->failed || record->score_failed;
 }
 
-static json_t *
-s_string_or_null (const char *text)
-{
-    return text ? json_string (text) : json_null ();
-}
-
 char *
 toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models)
 {
-    json_t *inputs = json_array ();
-    for (int i = 0; inputs && i < record->n_inputs; i++)
-        json_array_append_new (inputs, json_integer (record->inputs[i]));
-    json_t *object = json_pack (
-        "{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:I, s:I, s:b, s:o, s:i}",
-        "kind", toa_gen_kind_name (record->kind),
-        "model", models[record->model],
-        "depth", record->depth,
-        "input", record->n_inputs > 0 ? json_integer (record->inputs[0]) : json_null (),
-        "inputs", inputs ? inputs : json_array (),
-        "text", s_string_or_null (record->text),
-        "finish_reason", s_string_or_null (record->finish_reason),
-        "prompt_tokens", (json_int_t) record->prompt_tokens,
-        "completion_tokens", (json_int_t) record->completion_tokens,
-        "failed", record->failed,
-        "reason", s_string_or_null (record->reason),
-        "applied", record->applied);
-    if (!object)
-        return NULL;
-    if (record->layer > 0) {
-        json_object_set_new (object, "layer", json_integer (record->layer));
-        json_object_set_new (object, "parent_g", json_integer (record->parent_g));
+    /* Written directly (no jansson tree): this runs twice per generation on
+     * the broker's hot path. Same keys, order and number format as before. */
+    toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+    toa_json_writer_reserve (&w, 320 + (record->text ? strlen (record->text) : 0));
+    toa_json_lit (&w, "{\"kind\":");
+    toa_json_string (&w, toa_gen_kind_name (record->kind));
+    toa_json_lit (&w, ",\"model\":");
+    toa_json_string (&w, models[record->model]);
+    toa_json_lit (&w, ",\"depth\":");
+    toa_json_int (&w, record->depth);
+    toa_json_lit (&w, ",\"input\":");
+    if (record->n_inputs > 0)
+        toa_json_int (&w, record->inputs[0]);
+    else
+        toa_json_lit (&w, "null");
+    toa_json_lit (&w, ",\"inputs\":[");
+    for (int i = 0; i < record->n_inputs; i++) {
+        if (i)
+            toa_json_lit (&w, ",");
+        toa_json_int (&w, record->inputs[i]);
     }
-    if (record->scored)
-        json_object_set_new (object, "raw", json_real (record->raw));
+    toa_json_lit (&w, "],\"text\":");
+    toa_json_string (&w, record->text);
+    toa_json_lit (&w, ",\"finish_reason\":");
+    toa_json_string (&w, record->finish_reason);
+    toa_json_lit (&w, ",\"prompt_tokens\":");
+    toa_json_int (&w, record->prompt_tokens);
+    toa_json_lit (&w, ",\"completion_tokens\":");
+    toa_json_int (&w, record->completion_tokens);
+    toa_json_lit (&w, ",\"failed\":");
+    toa_json_bool (&w, record->failed);
+    toa_json_lit (&w, ",\"reason\":");
+    toa_json_string (&w, record->reason);
+    toa_json_lit (&w, ",\"applied\":");
+    toa_json_int (&w, record->applied);
+    if (record->layer > 0) {
+        toa_json_lit (&w, ",\"layer\":");
+        toa_json_int (&w, record->layer);
+        toa_json_lit (&w, ",\"parent_g\":");
+        toa_json_int (&w, record->parent_g);
+    }
+    if (record->scored) {
+        toa_json_lit (&w, ",\"raw\":");
+        toa_json_real (&w, record->raw, 17);
+    }
     if (record->score_failed)
-        json_object_set_new (object, "score_failed", json_true ());
-    char *text = json_dumps (object, JSON_COMPACT | JSON_REAL_PRECISION (17));
-    json_decref (object);
-    return text;
+        toa_json_lit (&w, ",\"score_failed\":true");
+    toa_json_lit (&w, "}");
+    return toa_json_writer_take (&w);
 }
 
 static int

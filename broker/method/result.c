@@ -1,13 +1,11 @@
 /* result.c - assembles a prompt's result line (see result.h). */
 #include "broker/method/result.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
-static json_t *
-s_text_or_null (const char *text)
-{
-    return text ? json_string (text) : json_null ();
-}
+#include "common/json.h"
 
 /* Index of the scored record with the largest raw reward (first on ties), or -1. */
 static int
@@ -20,77 +18,118 @@ s_best (const toa_gen_record_t *records, size_t n)
     return best;
 }
 
-static json_t *
-s_failures (const toa_gen_record_t *records, size_t n, const char *const *models)
+/* Writes ',"failures":[...]' when a record failed; returns whether it did. */
+static bool
+s_failures (toa_json_writer_t *w, const toa_gen_record_t *records, size_t n,
+            const char *const *models)
 {
-    json_t *failures = json_array ();
-    for (size_t i = 0; failures && i < n; i++) {
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
         if (!records[i].failed && !records[i].score_failed)
             continue;
-        json_array_append_new (failures, json_pack (
-            "{s:I, s:s, s:s, s:s}", "index", (json_int_t) i,
-            "model", models[records[i].model],
-            "stage", records[i].failed ? "generation" : "scoring",
-            "reason", records[i].reason ? records[i].reason : "unknown"));
+        toa_json_lit (w, any ? ",{\"index\":" : ",\"failures\":[{\"index\":");
+        any = true;
+        toa_json_int (w, (int64_t) i);
+        toa_json_lit (w, ",\"model\":");
+        toa_json_string (w, models[records[i].model]);
+        toa_json_lit (w, records[i].failed ? ",\"stage\":\"generation\",\"reason\":"
+                                           : ",\"stage\":\"scoring\",\"reason\":");
+        toa_json_string (w, records[i].reason ? records[i].reason : "unknown");
+        toa_json_lit (w, "}");
     }
-    return failures;
+    if (any)
+        toa_json_lit (w, "]");
+    return any;
 }
+
+/* True when KEY of the input is replaced by a result field. */
+static bool
+s_replaced (const char *key, bool failures, bool tree)
+{
+    static const char *const fields[] = {
+        "responses", "actions", "rewards", "n_prompt_tokens", "n_completion_tokens",
+        "total_tokens", "best_response", "best_model", "best_reward", "method"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (strcmp (key, fields[i]) == 0)
+            return true;
+    return (failures && strcmp (key, "failures") == 0) || (tree && strcmp (key, "tree") == 0);
+}
+
+/* OPEN, then N values (record i written by WRITE), then "]". */
+#define S_LIST(w, open, n, write)                   \
+    do {                                            \
+        toa_json_lit (w, open);                     \
+        for (size_t i = 0; i < (n); i++) {          \
+            if (i)                                  \
+                toa_json_lit (w, ",");              \
+            write;                                  \
+        }                                           \
+        toa_json_lit (w, "]");                      \
+    } while (0)
 
 char *
 toa_result_line (json_t *input, const char *method, const char *const *models,
-                 const toa_gen_record_t *records, size_t n, json_t *tree)
+                 const toa_gen_record_t *records, size_t n, const char *tree)
 {
-    json_t *line = json_deep_copy (input);
-    json_t *responses = json_array (), *actions = json_array (), *rewards = json_array ();
-    json_t *prompt_tokens = json_array (), *completion_tokens = json_array ();
-    json_t *total_tokens = json_array ();
-    char *text = NULL;
-    if (!line || !responses || !actions || !rewards || !prompt_tokens || !completion_tokens
-        || !total_tokens)
-        goto done;
+    /* Written directly rather than through a jansson tree: a prompt's
+     * texts are copied once, escaped once. The input's own fields come
+     * first, then the result fields ("responses" first), then the tree. */
+    bool any_failure = false;
+    size_t bytes = 512;
     for (size_t i = 0; i < n; i++) {
-        const toa_gen_record_t *record = &records[i];
-        json_array_append_new (responses, s_text_or_null (record->text));
-        json_array_append_new (actions, json_pack ("{s:s, s:i}", "model",
-                                                   models[record->model], "depth",
-                                                   record->depth));
-        json_array_append_new (rewards, record->scored ? json_real (record->raw)
-                                                       : json_null ());
-        json_array_append_new (prompt_tokens, json_integer (record->prompt_tokens));
-        json_array_append_new (completion_tokens, json_integer (record->completion_tokens));
-        json_array_append_new (total_tokens, json_integer (record->prompt_tokens
-                                                           + record->completion_tokens));
+        any_failure |= records[i].failed || records[i].score_failed;
+        bytes += 96 + (records[i].text ? strlen (records[i].text) : 0);
     }
-    json_object_set (line, "responses", responses);
-    json_object_set (line, "actions", actions);
-    json_object_set (line, "rewards", rewards);
-    json_object_set (line, "n_prompt_tokens", prompt_tokens);
-    json_object_set (line, "n_completion_tokens", completion_tokens);
-    json_object_set (line, "total_tokens", total_tokens);
-    json_t *failures = s_failures (records, n, models);
-    if (json_array_size (failures) > 0)
-        json_object_set (line, "failures", failures);
-    json_decref (failures);
-    int best = s_best (records, n);
-    json_object_set_new (line, "best_response",
-                         best >= 0 ? json_string (records[best].text) : json_null ());
-    json_object_set_new (line, "best_model",
-                         best >= 0 ? json_string (models[records[best].model]) : json_null ());
-    json_object_set_new (line, "best_reward",
-                         best >= 0 ? json_real (records[best].raw) : json_null ());
-    json_object_set_new (line, "method", json_string (method));
-    if (tree)
-        json_object_set (line, "tree", tree);
+    toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+    toa_json_writer_reserve (&w, bytes);
+    toa_json_lit (&w, "{");
+    const char *key;
+    json_t *value;
+    json_object_foreach (input, key, value) {
+        if (s_replaced (key, any_failure, tree != NULL))
+            continue;
+        toa_json_string (&w, key);
+        toa_json_lit (&w, ":");
+        toa_json_value (&w, value, JSON_REAL_PRECISION (15));
+        toa_json_lit (&w, ",");
+    }
+    S_LIST (&w, "\"responses\":[", n, toa_json_string (&w, records[i].text));
+    S_LIST (&w, ",\"actions\":[", n, {
+        toa_json_lit (&w, "{\"model\":");
+        toa_json_string (&w, models[records[i].model]);
+        toa_json_lit (&w, ",\"depth\":");
+        toa_json_int (&w, records[i].depth);
+        toa_json_lit (&w, "}");
+    });
     /* 15 significant digits: readable (0.812, not 0.81200000000000006) and
      * more than any reward backend resolves. Records keep 17 for replay. */
-    text = json_dumps (line, JSON_COMPACT | JSON_REAL_PRECISION (15));
-done:
-    json_decref (line);
-    json_decref (responses);
-    json_decref (actions);
-    json_decref (rewards);
-    json_decref (prompt_tokens);
-    json_decref (completion_tokens);
-    json_decref (total_tokens);
-    return text;
+    S_LIST (&w, ",\"rewards\":[", n, {
+        if (records[i].scored)
+            toa_json_real (&w, records[i].raw, 15);
+        else
+            toa_json_lit (&w, "null");
+    });
+    S_LIST (&w, ",\"n_prompt_tokens\":[", n, toa_json_int (&w, records[i].prompt_tokens));
+    S_LIST (&w, ",\"n_completion_tokens\":[", n, toa_json_int (&w, records[i].completion_tokens));
+    S_LIST (&w, ",\"total_tokens\":[", n,
+            toa_json_int (&w, records[i].prompt_tokens + records[i].completion_tokens));
+    s_failures (&w, records, n, models);
+    int best = s_best (records, n);
+    toa_json_lit (&w, ",\"best_response\":");
+    toa_json_string (&w, best >= 0 ? records[best].text : NULL);
+    toa_json_lit (&w, ",\"best_model\":");
+    toa_json_string (&w, best >= 0 ? models[records[best].model] : NULL);
+    toa_json_lit (&w, ",\"best_reward\":");
+    if (best >= 0)
+        toa_json_real (&w, records[best].raw, 15);
+    else
+        toa_json_lit (&w, "null");
+    toa_json_lit (&w, ",\"method\":");
+    toa_json_string (&w, method);
+    if (tree) {
+        toa_json_lit (&w, ",\"tree\":");
+        toa_json_lit (&w, tree);
+    }
+    toa_json_lit (&w, "}");
+    return toa_json_writer_take (&w);
 }

@@ -12,9 +12,9 @@
 /* Returns the result line (JSON object text without newline, malloc'd) for
  * the prompt whose input line is INPUT (a JSON object, not modified), with
  * its N RECORDS in generation order, METHOD name, MODELS names and TREE
- * (borrowed, may be NULL). NULL when out of memory. Input fields whose names
- * collide with result fields are overwritten. */
+ * (JSON text, copied as it is; NULL: no tree). NULL when out of memory.
+ * Input fields whose names collide with result fields are replaced. */
 char *toa_result_line (json_t *input, const char *method, const char *const *models,
-                       const toa_gen_record_t *records, size_t n, json_t *tree);
+                       const toa_gen_record_t *records, size_t n, const char *tree);
 
 #endif
