@@ -7,13 +7,13 @@
 # (instruction counts do not depend on the machine's load).
 #   usage: tests/bench/profile_broker.sh [METHOD] [PROMPTS] [TOP]
 # Not run by make bench (it takes a minute); keeps its callgrind.out in
-# bench/ (BENCH_PROFILE_OUT to change).
+# build/bench/ (BENCH_PROFILE_OUT to change).
 set -u
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
 METHOD=${1:-toa} PROMPTS=${2:-200} TOP=${3:-15}
 command -v valgrind >/dev/null || { echo "profile_broker: valgrind is missing; skipped"; exit 0; }
-OUT=${BENCH_PROFILE_OUT:-$TOA_ROOT/bench/callgrind.broker.$METHOD.out}
+OUT=${BENCH_PROFILE_OUT:-$TOA_ROOT/build/bench/callgrind.broker.$METHOD.out}
 mkdir -p "$(dirname "$OUT")"
 # A bin folder whose toa-broker runs under callgrind (deploy/fleet takes TOA_BIN).
 mkdir -p "$TOA_TMP/bin"
