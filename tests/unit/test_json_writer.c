@@ -14,9 +14,9 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "broker/mcts.h"
-#include "broker/record.h"
-#include "broker/result.h"
+#include "broker/method/mcts.h"
+#include "broker/method/record.h"
+#include "broker/method/result.h"
 #include "common/json.h"
 
 /* What jansson writes for VALUE (taken). */
