@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sim/knowledge.h"
+#include "sim/problems.h"
 #include "sim/server.h"
 #include "sim/service.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     const char *overrides[S_MAX_OVERRIDES];
     size_t n_overrides;
     const char *log_level;
+    long write_problems;    /* > 0: write this many problems and exit */
 } s_options_t;
 
 static void
@@ -35,6 +37,7 @@ s_usage (FILE *stream)
     fprintf (stream,
              "usage: toa-simllm --config FILE [--listen HOST:PORT] [--seed N]\n"
              "                  [--set path=value]... [--log-level error|warn|info|debug]\n"
+             "       toa-simllm --write-problems N [--seed N]\n"
              "\n"
              "Serves the simulated models of the config's \"simllm\" section over an\n"
              "OpenAI-compatible HTTP API (POST /v1/chat/completions, GET /v1/models,\n"
@@ -45,9 +48,27 @@ s_usage (FILE *stream)
              "  --seed N           seeds fault injection and unseeded requests (default 0)\n"
              "  --set PATH=VALUE   overrides a config field, e.g. simllm.models.0.slots=2\n"
              "  --log-level L      error, warn, info (default) or debug\n"
+             "  --write-problems N writes N math word problems with gold answers as JSONL\n"
+             "                     to stdout (the same for the same --seed) and exits\n"
              "\n"
              "Prints \"listening on http://HOST:PORT\" once ready. Exit status: 0 after\n"
              "SIGTERM/SIGINT, 2 for a bad command line or config, 1 if it cannot serve.\n");
+}
+
+/* Parses --write-problems' value into *COUNT. Returns 0, or -1 (reported). */
+static int
+s_parse_count (const char *value, long *count)
+{
+    char *end;
+    errno = 0;
+    long parsed = strtol (value, &end, 10);
+    if (errno || !*value || *end || parsed < 1 || parsed > TOA_SIM_PROBLEMS_MAX) {
+        fprintf (stderr, "toa-simllm: --write-problems: '%s' is not a number of problems "
+                 "(1..%d)\n", value, TOA_SIM_PROBLEMS_MAX);
+        return -1;
+    }
+    *count = parsed;
+    return 0;
 }
 
 /* Returns 0, 1 for --help, -1 for a bad command line (reported). */
@@ -59,7 +80,8 @@ s_parse_args (int argc, char **argv, s_options_t *options)
         if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
             return 1;
         const char *value = NULL;
-        const char *known[] = {"--config", "--listen", "--seed", "--set", "--log-level"};
+        const char *known[] = {"--config", "--listen", "--seed", "--set", "--log-level",
+                               "--write-problems"};
         size_t k;
         for (k = 0; k < sizeof known / sizeof known[0]; k++) {
             size_t length = strlen (known[k]);
@@ -103,8 +125,10 @@ s_parse_args (int argc, char **argv, s_options_t *options)
             }
             options->overrides[options->n_overrides++] = value;
         }
-        else
+        else if (k == 4)
             options->log_level = value;
+        else if (s_parse_count (value, &options->write_problems) != 0)
+            return -1;
     }
     return 0;
 }
@@ -202,6 +226,20 @@ s_serve (const toa_config_t *config, const s_options_t *options,
     return 0;
 }
 
+/* --write-problems: the problems to stdout. Returns the exit status. */
+static int
+s_write_problems (const s_options_t *options)
+{
+    char reason[256] = "";
+    if (toa_sim_problems_write (stdout, (size_t) options->write_problems, options->seed,
+                                reason, sizeof reason) != 0 || fflush (stdout) != 0) {
+        fprintf (stderr, "toa-simllm: --write-problems: %s\n",
+                 reason[0] ? reason : strerror (errno));
+        return 1;
+    }
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,6 +259,8 @@ main (int argc, char **argv)
         }
         toa_log_set_level (level);
     }
+    if (options.write_problems > 0)
+        return s_write_problems (&options);
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_config_t *config = toa_config_load (options.config_path, options.overrides,
                                             options.n_overrides, &errors);

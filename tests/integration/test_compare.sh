@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # test_compare.sh - every method over the real fleet (deploy/fleet: redis,
 # toa-simllm, toa-broker, 2 workers, a scorer; three simulated models,
-# math-verify) on 3 GSM8K prompts at a tiny budget: each finishes with
+# math-verify) on 3 generated math problems at a tiny budget: each finishes with
 # samples x models scored responses in the shape the method promises; then
 # `toa compare` end to end (3 prompts, budgets 1 and 2, every method): a CSV
 # row per method and budget, generations as budgeted, a PNG; bad flags send
 # nothing; Ctrl-C cancels the running job.
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-DATA=$TOA_SHARED/data/gsm8k-test-100.jsonl
-if [ ! -f "$DATA" ]; then echo "ok - skipped: $DATA not found # SKIP"; toa_done; fi
+toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-simllm"
+DATA=$TOA_TMP/problems.jsonl
+"$TOA_BIN/toa-simllm" --write-problems 100 >"$DATA" || { not_ok "toa-simllm --write-problems 100"; toa_done; }
 head -3 "$DATA" >"$TOA_TMP/prompts.jsonl"
 PROMPTS=$TOA_TMP/prompts.jsonl
 

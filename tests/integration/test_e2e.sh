@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # test_e2e.sh - the whole fleet with real processes (deploy/fleet: redis-server,
 # toa-simllm, toa-broker, 2 x toa-worker, toa-scorer) and the real client:
-# TOA on GSM8K-100 with three simulated models and math-verify; the same
-# budget spent by one model alone; bad input files; Ctrl-C then attach.
+# TOA on 100 generated math problems (toa-simllm --write-problems) with three
+# simulated models and math-verify; the same budget spent by one model alone;
+# bad input files; Ctrl-C then attach.
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-DATA=$TOA_SHARED/data/gsm8k-test-100.jsonl
-if [ ! -f "$DATA" ]; then echo "ok - skipped: $DATA not found # SKIP"; toa_done; fi
+toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-simllm"
+DATA=$TOA_TMP/problems.jsonl
+"$TOA_BIN/toa-simllm" --write-problems 100 >"$DATA" || { not_ok "toa-simllm --write-problems 100"; toa_done; }
 
 export TOA_RUN_DIR=$TOA_TMP/run
 CONFIG=$TOA_TMP/fleet.json

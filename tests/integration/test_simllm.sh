@@ -3,7 +3,7 @@
 # in tests/integration/simllm/client.py): response shapes, /v1/models,
 # /health, 404/400 error shapes, max_tokens, stop, n, seeds, slots and
 # latency, every fault kind forced and at configured rates, reward / classify
-# / pooling, math accuracy per model on ../shared/data/gsm8k-test-100.jsonl,
+# / pooling, math accuracy per model on 100 generated problems,
 # config errors, graceful stop with a request hanging. Reports throughput
 # (not pass/fail).
 source "$(dirname "$0")/../lib.sh"
@@ -11,11 +11,11 @@ source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")/simllm" && pwd)
 SIMLLM=$TOA_BIN/toa-simllm
 CLIENT="python3 $HERE/client.py"
-GSM8K=$TOA_SHARED/data/gsm8k-test-100.jsonl
-WMT=$TOA_SHARED/data/wmt22-de-en-100.jsonl
+WMT=$TOA_ROOT/examples/prompts-translate.jsonl
 MATH=$TOA_ROOT/examples/prompts-math.jsonl
 [ -x "$SIMLLM" ] || { not_ok "$SIMLLM is built"; toa_done; }
-[ -f "$GSM8K" ] || { not_ok "$GSM8K exists"; toa_done; }
+PROBLEMS=$TOA_TMP/problems.jsonl
+"$SIMLLM" --write-problems 100 >"$PROBLEMS" || { not_ok "toa-simllm --write-problems 100"; toa_done; }
 
 # sim_start NAME CONFIG [toa-simllm options]: starts toa-simllm on a free port
 # (a child of this shell, so that its exit status can be waited for), waits
@@ -126,7 +126,7 @@ check "different seeds: different texts at least once ($differ of 6)" [ "$differ
 TR=$(head -1 "$WMT" | jq -r .instruction)
 chat "$(body sim-zero "$TR" '{"seed": 3}')" >/dev/null
 jcheck "a known translation answers near its reference" \
-    '.choices[0].message.content | test("All listed|company|product|property")' "$TOA_TMP/body"
+    '.choices[0].message.content | test("train|Berlin|twenty|minutes|late")' "$TOA_TMP/body"
 
 # --- slots: 2 slots, 300 ms latency, 3 at once: the third waits one more latency
 slots=$($CLIENT slots "$URL" sim-slots 3)
@@ -246,9 +246,9 @@ check_eq "unknown option: exit 2" 2 "$?"
 check "--help prints usage and exits 0" bash -c "'$SIMLLM' --help | grep -q -- '--config FILE'"
 
 # --- math accuracy per model: 100 questions x 10 seeds x 3 models
-sim_start accuracy "$HERE/accuracy.json" --set "simllm.data_files=[\"$GSM8K\"]" \
+sim_start accuracy "$HERE/accuracy.json" --set "simllm.data_files=[\"$PROBLEMS\"]" \
     || { not_ok "accuracy toa-simllm starts"; toa_done; }
-result=$($CLIENT accuracy "$URL" "$GSM8K" 10 sim-weak sim-mid sim-strong)
+result=$($CLIENT accuracy "$URL" "$PROBLEMS" 10 sim-weak sim-mid sim-strong)
 echo "# accuracy: $result"
 check_eq "accuracy run: 3000 requests, no errors" "3000 0" "$(echo "$result" | jq -r '"\(.requests) \(.errors)"')"
 for pair in sim-weak:0.3 sim-mid:0.5 sim-strong:0.7; do

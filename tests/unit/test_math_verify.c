@@ -1,8 +1,7 @@
 /* test_math_verify.c - scorer/math_verify: answer extraction, number
  * parsing, verification against gold answers (a table of cases), hostile
- * 1 MB inputs, and the GSM8K gold responses of the shared data set
- * ($TOA_SHARED/data/gsm8k-test-100.jsonl, TOA_SHARED defaulting to
- * ../shared from the repository root; skipped when absent). */
+ * 1 MB inputs, and the GSM8K-style gold responses ("<<12*33=396>>396",
+ * "$<<...>>", "#### N") of 500 problems from the simulator's generator. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +17,7 @@
 
 #include "common/util.h"
 #include "scorer/math_verify.h"
+#include "sim/problems.h"
 
 typedef struct {
     const char *response;
@@ -318,20 +318,18 @@ test_hostile_inputs (void **state)
     assert_true (seconds < 60.0);
 }
 
-/* Every gold_response of the GSM8K sample verifies against its gold_answer,
- * and a wrong gold does not. */
+/* Every gold_response of 500 generated problems verifies against its
+ * gold_answer, and a wrong gold does not. */
 static void
-test_gsm8k_gold (void **state)
+test_generated_gold (void **state)
 {
     (void) state;
-    const char *shared = getenv ("TOA_SHARED");
-    char path [4096];
-    snprintf (path, sizeof path, "%s/data/gsm8k-test-100.jsonl", shared ? shared : "../shared");
-    char *text = toa_read_file (path, NULL);
-    if (!text) {
-        print_message ("skipping: %s not found\n", path);
-        skip ();
-    }
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream (&text, &length);
+    assert_non_null (out);
+    assert_int_equal (toa_sim_problems_write (out, 500, 3, NULL, 0), 0);
+    assert_int_equal (fclose (out), 0);
     int lines = 0, failures = 0;
     char *save = NULL;
     for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
@@ -352,7 +350,7 @@ test_gsm8k_gold (void **state)
         lines++;
     }
     free (text);
-    assert_int_equal (lines, 100);
+    assert_int_equal (lines, 500);
     assert_int_equal (failures, 0);
 }
 
@@ -364,7 +362,7 @@ main (void)
         cmocka_unit_test (test_extract),
         cmocka_unit_test (test_parse_number),
         cmocka_unit_test (test_hostile_inputs),
-        cmocka_unit_test (test_gsm8k_gold),
+        cmocka_unit_test (test_generated_gold),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

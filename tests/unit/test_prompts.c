@@ -1,7 +1,7 @@
 /* test_prompts.c - unit tests of common/prompts: line rules with their exact
  * messages, ids, whole files, and the chat-message helpers. Run from the
- * repository root (tests/run.sh does); the GSM8K sample is read from
- * ../shared/data when it is there. */
+ * repository root (tests/run.sh does); a whole file of 100 problems comes
+ * from the simulator's generator (sim/problems). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/prompts.h"
+#include "sim/problems.h"
 
 static char s_dir[64];
 
@@ -321,15 +322,17 @@ test_empty_and_missing_files (void **state)
     toa_errors_clear (&errors);
 }
 
+/* 100 generated math problems, GSM8K's shape, read as a prompt file. */
 static void
-test_real_gsm8k_file (void **state)
+test_generated_problems_file (void **state)
 {
     (void) state;
-    const char *path = "../shared/data/gsm8k-test-100.jsonl";
-    if (access (path, R_OK) != 0) {
-        fprintf (stderr, "skipped: %s is not there\n", path);
-        skip ();
-    }
+    char path[128];
+    snprintf (path, sizeof path, "%s/problems.jsonl", s_dir);
+    FILE *out = fopen (path, "wb");
+    assert_non_null (out);
+    assert_int_equal (toa_sim_problems_write (out, 100, 1, NULL, 0), 0);
+    assert_int_equal (fclose (out), 0);
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_prompt_file_t *file = toa_prompts_read_file (path, &errors);
     toa_errors_print (&errors, stderr);
@@ -409,7 +412,7 @@ main (void)
         cmocka_unit_test (test_read_good_file),
         cmocka_unit_test (test_read_bad_file_reports_every_line),
         cmocka_unit_test (test_empty_and_missing_files),
-        cmocka_unit_test (test_real_gsm8k_file),
+        cmocka_unit_test (test_generated_problems_file),
         cmocka_unit_test (test_messages_and_question),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
