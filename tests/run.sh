@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# tests/run.sh - runs every test of the project and prints "N passed, N failed".
+# tests/run.sh - runs every test of the project; its last line is
+# "N passed, N failed, N skipped", after the names of the failed and skipped.
 # Usage: tests/run.sh [--build DIR] [--bin DIR] [PATTERN]
-#   unit tests: DIR/tests/test_* (cmocka), counted per test case;
-#   integration tests: tests/integration/test_*.sh, counted per "ok"/"not ok" line;
-#   fuzzing: every tests/fuzz target briefly, when clang's libFuzzer is present.
-# PATTERN keeps only tests whose name contains it.
+#   unit tests: DIR/tests/test_* (cmocka), counted per test case (skip() skips);
+#   integration tests: tests/integration/test_*.sh, counted per "ok"/"not ok"
+#   line, "ok - what # SKIP why" counted as skipped;
+#   fuzzing: every tests/fuzz target briefly, skipped when clang's libFuzzer is
+#   missing.
+# A test that runs no case at all fails. PATTERN keeps only tests whose name
+# contains it. Exit status 0 when nothing failed and something passed.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=build BIN=bin PATTERN=""
@@ -17,15 +21,22 @@ while [ $# -gt 0 ]; do
     esac
 done
 export TOA_BIN=$PWD/$BIN
-passed=0 failed=0 failed_names=()
+passed=0 failed=0 skipped=0 failed_names=() skipped_names=()
 log_dir=$BUILD/test-logs
 mkdir -p "$log_dir"
 
-count_cmocka () {   # file with cmocka output -> "passed failed"
-    local p f
+count_cmocka () {   # file with cmocka output -> "passed failed skipped"
+    local p f s
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
-    echo "$p $f"
+    s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+    echo "$p $f $s"
+}
+and_skipped () { [ "$1" -eq 0 ] || echo ", $1 skipped"; }
+# note_skips NAME WHAT...: remembers the skipped cases of test NAME.
+note_skips () {
+    local name=$1 what; shift
+    for what in "$@"; do skipped_names+=("$name: $what"); done
 }
 
 for test in "$BUILD"/tests/test_*; do
@@ -35,11 +46,16 @@ for test in "$BUILD"/tests/test_*; do
     out=$log_dir/$name.log
     timeout 600 "$test" >"$out" 2>&1
     rc=$?
-    read -r p f < <(count_cmocka "$out")
+    read -r p f s < <(count_cmocka "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p)); failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name (log: $out)"; grep -E '^\[  (FAILED|ERROR)|Failure|error' "$out" | head -5
-    else echo "pass $name ($p)"; fi
+    if [ $((p + f + s)) -eq 0 ]; then f=1; echo "  $name ran no test case" >>"$out"; fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    if [ "$s" -ne 0 ]; then
+        mapfile -t cases < <(sed -n 's/^\[  SKIPPED \] \([^0-9].*\)/\1/p' "$out" | sort -u)
+        note_skips "$name" "${cases[@]}"
+    fi
+    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name (log: $out)"; grep -E '^\[  (FAILED|ERROR)|Failure|error|ran no test' "$out" | head -5
+    else echo "pass $name ($p$(and_skipped "$s"))"; fi
 done
 
 for script in tests/integration/test_*.sh; do
@@ -50,11 +66,16 @@ for script in tests/integration/test_*.sh; do
     start=$(date +%s)
     timeout 900 bash "$script" >"$out" 2>&1
     rc=$?
-    p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+    s=$(grep -c '^ok .*# SKIP' "$out"); p=$(( $(grep -c '^ok ' "$out") - s )); f=$(grep -c '^not ok ' "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "  $name exited $rc" >>"$out"; fi
-    passed=$((passed + p)); failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name ($(( $(date +%s) - start ))s, log: $out)"; grep -E '^not ok|exited' "$out" | head -10
-    else echo "pass $name ($p, $(( $(date +%s) - start ))s)"; fi
+    if [ $((p + f + s)) -eq 0 ]; then f=1; echo "  $name ran no test case" >>"$out"; fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    if [ "$s" -ne 0 ]; then
+        mapfile -t cases < <(sed -n 's/^ok - \(.*\) # SKIP *\(.*\)/\1 (\2)/p' "$out")
+        note_skips "$name" "${cases[@]}"
+    fi
+    if [ "$f" -ne 0 ]; then failed_names+=("$name"); echo "FAIL $name ($(( $(date +%s) - start ))s, log: $out)"; grep -E '^not ok|exited|ran no test' "$out" | head -10
+    else echo "pass $name ($p$(and_skipped "$s"), $(( $(date +%s) - start ))s)"; fi
 done
 
 case "fuzz" in *"$PATTERN"*)
@@ -62,7 +83,9 @@ case "fuzz" in *"$PATTERN"*)
         out=$log_dir/fuzz.log
         # every fuzz target briefly; each counts as one test
         if tests/fuzz/run.sh --seconds "${TOA_FUZZ_SECONDS:-3}" >"$out" 2>&1; then
-            if grep -q '^skipped' "$out"; then echo "skip fuzz ($(tail -1 "$out"))"
+            if grep -q '^skipped' "$out"; then
+                skipped=$((skipped + 1)); note_skips fuzz "$(grep -m1 '^skipped' "$out")"
+                echo "skip fuzz ($(tail -1 "$out"))"
             else p=$(grep -c '^pass fuzz_' "$out"); passed=$((passed + p)); echo "pass fuzz ($p targets)"; fi
         else
             p=$(grep -c '^pass fuzz_' "$out"); passed=$((passed + p)); failed=$((failed + 1))
@@ -72,5 +95,9 @@ case "fuzz" in *"$PATTERN"*)
 esac
 
 [ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"
-echo "$passed passed, $failed failed"
+if [ ${#skipped_names[@]} -ne 0 ]; then
+    echo "skipped:"
+    printf '  %s\n' "${skipped_names[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

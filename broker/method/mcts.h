@@ -3,7 +3,7 @@
  * No I/O, no clock, no randomness: the tree is a function of its parameters
  * and of the ordered list of results applied to it. It reproduces the
  * reference code (github.com/oceanypt/TOA code/ensemble_methods.py, see
- * /work/shared/conformance/README.md) play by play:
+ * tests/unit/data/conformance/README.md) play by play:
  *
  *  - Layers: the root is 0, action nodes ("model m generates, refining
  *    response j or answering afresh") are odd, responses are even.

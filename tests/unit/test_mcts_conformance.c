@@ -1,8 +1,9 @@
 /* test_mcts_conformance.c - replays the reference TOA search's golden traces
- * (../shared/conformance/toa-mcts-*.json, or $TOA_SHARED/conformance) with
- * broker/mcts and requires the same plays, rewards, best response and final
- * tree. One test per trace file; the reward function is the traces' own
- * (conformance/README.md "Reward function"). */
+ * (tests/unit/data/conformance/toa-mcts-*.json, read from the repository
+ * root as tests/run.sh runs it) with broker/mcts and requires the same plays,
+ * rewards, best response and final tree. One test per trace file; a missing
+ * file fails its test. The reward function is the traces' own (the folder's
+ * README.md, "Reward function"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -35,7 +36,8 @@ typedef struct {
     char message[1024];
 } s_run_t;
 
-static char s_dir[1024];
+/* Relative to the repository root, where tests/run.sh runs the tests. */
+#define S_DIR "tests/unit/data/conformance"
 static s_trace_t s_traces[N_FILES];
 
 static int
@@ -231,17 +233,13 @@ static void
 test_trace (void **state)
 {
     const s_trace_t *trace = *state;
-    if (!s_dir[0]) {
-        print_message ("skipped: no conformance directory (../shared/conformance or "
-                       "$TOA_SHARED/conformance)\n");
-        skip ();
-    }
     s_run_t run;
     memset (&run, 0, sizeof run);
     json_error_t error;
     run.root = json_load_file (trace->path, 0, &error);
     int rc = run.root ? s_run_trace (&run)
-                      : s_failf (&run, "cannot parse: line %d: %s", error.line, error.text);
+                      : s_failf (&run, "cannot read: line %d: %s (run from the repository "
+                                 "root)", error.line, error.text);
     json_decref (run.root);
     toa_mcts_destroy (&run.mcts);
     toa_mcts_destroy (&run.mcts);
@@ -250,35 +248,16 @@ test_trace (void **state)
         fail_msg ("%s: %s", trace->path, run.message);
 }
 
-static void
-s_find_dir (void)
-{
-    const char *shared = getenv ("TOA_SHARED");
-    char candidate[1024];
-    if (shared && *shared)
-        snprintf (candidate, sizeof candidate, "%s/conformance", shared);
-    else
-        snprintf (candidate, sizeof candidate, "../shared/conformance");
-    char probe[1200];
-    snprintf (probe, sizeof probe, "%s/toa-mcts-A-seed1.json", candidate);
-    FILE *file = fopen (probe, "r");
-    if (file) {
-        fclose (file);
-        snprintf (s_dir, sizeof s_dir, "%s", candidate);
-    }
-}
-
 int
 main (void)
 {
-    s_find_dir ();
     struct CMUnitTest tests[N_FILES];
     for (int i = 0; i < N_FILES; i++) {
         s_trace_t *trace = &s_traces[i];
         char name[32];
         snprintf (name, sizeof name, "toa-mcts-%c-seed%d", 'A' + i / 3, i % 3 + 1);
         snprintf (trace->name, sizeof trace->name, "%s", name);
-        snprintf (trace->path, sizeof trace->path, "%s/%s.json", s_dir, name);
+        snprintf (trace->path, sizeof trace->path, S_DIR "/%s.json", name);
         tests[i] = (struct CMUnitTest) {trace->name, test_trace, NULL, NULL, trace};
     }
     return cmocka_run_group_tests_name ("mcts_conformance", tests, NULL, NULL);
