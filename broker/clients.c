@@ -237,12 +237,94 @@ s_requested_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id)
     return job;
 }
 
+/* A retired job: done, its hash kept in Redis (toa_store_job_retire). */
+typedef struct {
+    toa_job_status_t status;
+    toa_store_job_t stored;  /* owns the strings STATUS borrows */
+    char id[80];
+} s_retired_t;
+
+/* Loads job ID's retired hash. Returns 1 when the job is retired (RETIRED
+ * filled; s_retired_clear it), 0 when not, -1 when Redis failed. */
+static int
+s_retired_load (toa_broker_t *b, const char *id, s_retired_t *retired)
+{
+    memset (retired, 0, sizeof *retired);
+    if (!b->state_ok)
+        return -1;
+    int rc = toa_store_job_load (b->store, id, &retired->stored);
+    if (rc < 0) {
+        b->stats.store_failures++;
+        return -1;
+    }
+    if (rc > 0 || strcmp (retired->stored.state, "done") != 0) {
+        toa_store_job_clear (&retired->stored);
+        return 0;
+    }
+    snprintf (retired->id, sizeof retired->id, "%s", id);
+    toa_job_status_t *status = &retired->status;
+    status->job = retired->id;
+    status->state = "done";
+    status->method = retired->stored.method;
+    status->total = retired->stored.total;
+    status->done = retired->stored.done;
+    status->fetched = retired->stored.acked;
+    status->generations = retired->stored.generations;
+    status->failed = retired->stored.failed;
+    status->waiting = "";
+    return 1;
+}
+
+static void
+s_retired_clear (s_retired_t *retired)
+{
+    toa_store_job_clear (&retired->stored);
+}
+
+/* The job a request names, or NULL: when the job is retired (done), sends FROM
+ * its final status as a TYPE message (progress or status) instead; else
+ * tells FROM why not. */
+static toa_job_t *
+s_requested_or_retired (toa_broker_t *b, const toa_peer_id_t *from, const char *id,
+                        toa_msg_type_t type)
+{
+    toa_job_t *job = toa_jobs_find (b->jobs, id);
+    if (job)
+        return job;
+    s_retired_t retired;
+    int rc = s_retired_load (b, id, &retired);
+    if (rc <= 0) {
+        if (rc < 0)
+            s_error (b, from, 503, id, "redis unavailable");
+        else
+            s_unknown_job (b, from, id);
+        return NULL;
+    }
+    toa_msg_t msg = {.type = type};
+    if (type == TOA_MSG_PROGRESS)
+        msg.u.progress.status = retired.status;
+    else {
+        msg.u.status.jobs = &retired.status;
+        msg.u.status.n_jobs = 1;
+    }
+    s_send (b, from, &msg);
+    s_retired_clear (&retired);
+    return NULL;
+}
+
 static void
 s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_ack_t *ack)
 {
-    toa_job_t *job = s_requested_job (b, from, ack->job);
-    if (!job)
+    toa_job_t *job = toa_jobs_find (b->jobs, ack->job);
+    if (!job) {
+        /* acks are idempotent: a repeated ack of a job done since is fine */
+        s_retired_t retired;
+        int rc = s_retired_load (b, ack->job, &retired);
+        if (rc == 0)
+            s_unknown_job (b, from, ack->job);
+        s_retired_clear (&retired);
         return;
+    }
     int64_t to = ack->seq + 1;
     if (to > job->next_seq) {
         s_error (b, from, 400, ack->job, "result-ack for a result not sent yet");
@@ -259,7 +341,7 @@ s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_a
 static void
 s_attach (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
 {
-    toa_job_t *job = s_requested_job (b, from, id);
+    toa_job_t *job = s_requested_or_retired (b, from, id, TOA_MSG_PROGRESS);
     if (!job)
         return;
     job->attached = true;
@@ -290,7 +372,7 @@ s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, in
         }
     }
     if (*id && count == 0)
-        s_unknown_job (b, from, id);
+        s_requested_or_retired (b, from, id, TOA_MSG_STATUS);
     else {
         toa_msg_t msg = {.type = TOA_MSG_STATUS};
         msg.u.status.jobs = statuses;
@@ -441,8 +523,9 @@ toa_clients_tick (toa_broker_t *b, int64_t now)
         toa_job_t *job = toa_jobs_at (b->jobs, i);
         if (job->attached && b->state_ok && s_pump_results (b, job) != 0)
             return -1;
-        if (job->state == TOA_JOB_DONE && job->acked >= job->total) {
-            /* Forgotten (keys deleted) before the client hears "done". */
+        if (job->state == TOA_JOB_SEARCHED && job->acked >= job->total) {
+            /* Retired (state "done" in Redis) before the client hears "done". */
+            job->state = TOA_JOB_DONE;
             s_final_t final;
             s_final (b, job, &final, now);
             toa_search_forget (b, job);

@@ -161,8 +161,8 @@ s_store_result (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
     job->progress_due = true;
     b->stats.prompts_finished++;
     if (job->done >= job->total && job->state == TOA_JOB_RUNNING) {
-        job->state = TOA_JOB_DONE;
-        toa_store_job_state (b->store, job->id, "done");
+        job->state = TOA_JOB_SEARCHED;
+        toa_store_job_state (b->store, job->id, "searched");
         toa_info ("job %s: all %" PRId64 " prompts finished", job->id, job->total);
     }
 }
@@ -551,8 +551,10 @@ toa_search_cancel (toa_broker_t *b, toa_job_t *job, int64_t now)
 void
 toa_search_forget (toa_broker_t *b, toa_job_t *job)
 {
-    toa_info ("job %s: done, every result acknowledged; forgotten", job->id);
-    s_delete_job (b, job);
+    toa_info ("job %s: done, all %" PRId64 " results acknowledged; retired", job->id,
+              job->total);
+    toa_store_job_retire (b->store, job->id, TOA_SEARCH_RETIRED_KEEP_S);
+    toa_jobs_remove (b->jobs, job);
 }
 
 void
@@ -660,13 +662,13 @@ s_reload_job (toa_broker_t *b, const char *id)
     job->sent = stored.acked;
     job->generations = stored.generations;
     job->failed = stored.failed;
-    job->state = strcmp (stored.state, "done") == 0 ? TOA_JOB_DONE : TOA_JOB_RUNNING;
+    /* "done" in toa:jobs: a job searched by a broker of before "searched" */
+    job->state = strcmp (stored.state, "searched") == 0 || strcmp (stored.state, "done") == 0
+                     ? TOA_JOB_SEARCHED : TOA_JOB_RUNNING;
     toa_store_job_clear (&stored);
     s_restore_attachment (b, job);
-    if (job->state == TOA_JOB_DONE && job->acked >= job->total) {
-        toa_search_forget (b, job);
-        return 0;
-    }
+    if (job->state == TOA_JOB_SEARCHED && job->acked >= job->total)
+        return 0;            /* retired by toa_clients_tick */
     rc = s_reload_prompts (b, job);
     if (rc == 0)
         toa_info ("job %s: reloaded (%" PRId64 " of %" PRId64 " done, %zu in search)",

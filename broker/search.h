@@ -52,7 +52,11 @@ void toa_search_requeue (toa_broker_t *b, toa_task_t *task);
  * keys deleted, the job forgotten. */
 void toa_search_cancel (toa_broker_t *b, toa_job_t *job, int64_t now);
 
-/* Forgets a finished job whose results are all acknowledged: keys deleted. */
+/* How long a done job's hash stays in Redis (attach and status report it). */
+#define TOA_SEARCH_RETIRED_KEEP_S (7 * 24 * 3600)
+
+/* Forgets a searched job whose results are all acknowledged: it is done; its
+ * keys are deleted but for its hash, kept TOA_SEARCH_RETIRED_KEEP_S. */
 void toa_search_forget (toa_broker_t *b, toa_job_t *job);
 
 /* Drops every job, prompt and task from memory (leased tasks stay charged to

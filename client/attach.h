@@ -13,6 +13,7 @@ typedef struct {
     const char *config_path;     /* NULL: built-in defaults */
     const char *endpoint;        /* NULL: the config's */
     int timeout_ms;              /* longest wait for the broker's first answer */
+    int give_up_ms;              /* a broker silent this long is lost (0: default) */
     bool quiet;
     volatile sig_atomic_t *interrupted;
 } toa_attach_options_t;

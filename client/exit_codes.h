@@ -8,5 +8,6 @@
 #define TOA_EXIT_USAGE     2     /* bad command line, config or input file; submit rejected */
 #define TOA_EXIT_NO_BROKER 3     /* no answer from the broker */
 #define TOA_EXIT_DETACHED  130   /* Ctrl-C: detached, the job goes on */
+#define TOA_EXIT_TERMINATED 143  /* SIGTERM: detached, the job goes on */
 
 #endif

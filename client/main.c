@@ -58,17 +58,19 @@ static const char *s_usage_main =
     "`toa COMMAND --help` describes a command.\n"
     "exit status: 0 done, 1 job failed/cancelled/unknown or I/O error, 2 bad command\n"
     "line, config or input (or submit rejected), 3 no answer from the broker,\n"
-    "130 detached by Ctrl-C (the job goes on).\n";
+    "130 detached by Ctrl-C, 143 by SIGTERM (the job goes on; toa attach resumes).\n";
 
 static const char *s_usage_submit =
     "usage: toa submit --config FILE --input PROMPTS.jsonl --output RESULTS.jsonl\n"
     "                  [--method M] [--samples N] [--set path=value]... [--endpoint E]\n"
-    "                  [--job ID] [--timeout SECONDS] [--quiet]\n"
+    "                  [--job ID] [--timeout SECONDS] [--give-up SECONDS] [--quiet]\n"
     "\n"
     "Checks every line of the input first (FILE:LINE: reason; nothing is sent when\n"
     "one is bad), submits the batch with settings from the config, then writes each\n"
     "result to the output as its prompt finishes (appending; prompts already in the\n"
-    "file are not written again). Ctrl-C detaches; the job goes on.\n"
+    "file are not written again). Exits 0 only once every result is in the file\n"
+    "(fsync'd) and acknowledged; otherwise it says how many are stored and that\n"
+    "`toa attach JOB` fetches the rest. Ctrl-C detaches; the job goes on.\n"
     "\n"
     "  --config FILE      fleet config (models, method, sampling, reward, broker)\n"
     "  --input FILE       prompts, one JSON object a line: id + instruction|messages\n"
@@ -79,14 +81,16 @@ static const char *s_usage_submit =
     "  --endpoint E       broker client endpoint (config broker.client_endpoint)\n"
     "  --job ID           job id (default: YYYYMMDD-HHMMSS-<6 hex>)\n"
     "  --timeout SECONDS  longest wait for the broker's answer (default 10)\n"
+    "  --give-up SECONDS  leave a broker silent this long (default 600; exit 3)\n"
     "  --quiet            no progress and no summary\n";
 
 static const char *s_usage_attach =
     "usage: toa attach JOB --output RESULTS.jsonl [--config FILE] [--endpoint E]\n"
-    "                  [--timeout SECONDS] [--quiet]\n"
+    "                  [--timeout SECONDS] [--give-up SECONDS] [--quiet]\n"
     "\n"
     "Follows JOB again: the broker resends every result not yet acknowledged;\n"
-    "prompts already in the output file are skipped.\n";
+    "prompts already in the output file are skipped (and acknowledged). A job\n"
+    "whose results are all acknowledged is done: attach says so and exits 0.\n";
 
 static const char *s_usage_status =
     "usage: toa status [JOB] [--config FILE] [--endpoint E] [--json] [--timeout SECONDS]\n"
@@ -172,7 +176,8 @@ s_parse_timeout (const char *text)
 enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES = 'n',
        O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
        O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
-       O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h' };
+       O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h',
+       O_GIVE_UP = 'g' };
 
 static int
 s_cmd_submit (int argc, char **argv)
@@ -183,6 +188,7 @@ s_cmd_submit (int argc, char **argv)
         {"samples", required_argument, NULL, O_SAMPLES}, {"set", required_argument, NULL, O_SET},
         {"endpoint", required_argument, NULL, O_ENDPOINT}, {"job", required_argument, NULL, O_JOB},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, O_QUIET},
+        {"give-up", required_argument, NULL, O_GIVE_UP},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     const char *sets[S_MAX_SETS];
     toa_submit_options_t submit = {.timeout_ms = S_DEFAULT_TIMEOUT_MS, .sets = sets,
@@ -215,6 +221,10 @@ s_cmd_submit (int argc, char **argv)
             if ((submit.timeout_ms = s_parse_timeout (optarg)) < 0)
                 return s_usage_error ("submit", "--timeout '%s': seconds, more than 0", optarg);
             break;
+        case O_GIVE_UP:
+            if ((submit.give_up_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error ("submit", "--give-up '%s': seconds, more than 0", optarg);
+            break;
         case O_QUIET: submit.quiet = true; break;
         case O_HELP: fputs (s_usage_submit, stdout); return TOA_EXIT_OK;
         default: return s_bad_option ("submit", argv, option);
@@ -239,6 +249,7 @@ s_cmd_attach (int argc, char **argv)
         {"output", required_argument, NULL, O_OUTPUT}, {"config", required_argument, NULL, O_CONFIG},
         {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, O_QUIET},
+        {"give-up", required_argument, NULL, O_GIVE_UP},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     toa_attach_options_t attach = {.timeout_ms = S_DEFAULT_TIMEOUT_MS,
                                    .interrupted = &s_interrupted};
@@ -251,6 +262,10 @@ s_cmd_attach (int argc, char **argv)
         case O_TIMEOUT:
             if ((attach.timeout_ms = s_parse_timeout (optarg)) < 0)
                 return s_usage_error ("attach", "--timeout '%s': seconds, more than 0", optarg);
+            break;
+        case O_GIVE_UP:
+            if ((attach.give_up_ms = s_parse_timeout (optarg)) < 0)
+                return s_usage_error ("attach", "--give-up '%s': seconds, more than 0", optarg);
             break;
         case O_QUIET: attach.quiet = true; break;
         case O_HELP: fputs (s_usage_attach, stdout); return TOA_EXIT_OK;
@@ -489,9 +504,9 @@ main (int argc, char **argv)
     opterr = 0;
     optind = 1;                  /* getopt starts at argv[1] of the command's argv */
     int code = s_run_command (command, argc - 1, argv + 1);
-    /* SIGTERM is a request to stop (a service manager, fleet down): having
-     * detached cleanly is success. Ctrl-C keeps its 130. */
+    /* A job left before its end is never success (issue 10): SIGTERM detaches
+     * like Ctrl-C and exits 143, Ctrl-C 130. */
     if (code == TOA_EXIT_DETACHED && s_stop_signal == SIGTERM)
-        code = TOA_EXIT_OK;
+        code = TOA_EXIT_TERMINATED;
     return code;
 }

@@ -1,12 +1,15 @@
-/* output.c - the client's append-only results file with dedupe by prompt id
- * and batched fsync (see output.h). */
+/* output.c - the client's append-only results file with dedupe by prompt id,
+ * batched fsync, an exclusive lock and the state file that tells toa's own
+ * incomplete last line from anyone else's (see output.h). */
 #include "client/output.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +17,12 @@
 
 struct toa_output_s {
     char *path;
+    char *state_path;        /* PATH.toa-state */
     FILE *file;              /* append stream */
+    dev_t dev;               /* the file's identity, recorded in the state file */
+    ino_t ino;
+    off_t synced;            /* bytes on disk after the last fsync (all whole lines) */
+    bool failed;             /* a write or sync failed: the tail may be cut */
     json_t *ids;             /* object used as a set: id key -> true */
     size_t count_at_open;
     size_t removed_tail;     /* bytes of a cut-off incomplete last line */
@@ -37,7 +45,7 @@ s_remember (toa_output_t *self, const json_t *result)
 /* Reads the ids of the complete lines of FD; sets *GOOD_END to the offset just
  * after the last complete line. Returns 0, or -1 with ERRORS filled. */
 static int
-s_read_ids (toa_output_t *self, int fd, off_t *good_end, toa_errors_t *errors)
+s_read_ids (toa_output_t *self, int fd, off_t *good_end, long *lines, toa_errors_t *errors)
 {
     int copy = dup (fd);
     FILE *in = copy >= 0 ? fdopen (copy, "r") : NULL;
@@ -56,6 +64,7 @@ s_read_ids (toa_output_t *self, int fd, off_t *good_end, toa_errors_t *errors)
     *good_end = 0;
     while ((length = getline (&line, &capacity, in)) > 0) {
         number++;
+        *lines = number;
         offset += length;
         if (line[length - 1] != '\n')
             break;                       /* incomplete last line */
@@ -89,48 +98,157 @@ s_read_ids (toa_output_t *self, int fd, off_t *good_end, toa_errors_t *errors)
     return rc;
 }
 
+/* Records in the state file that toa has the file open, with SYNCED bytes
+ * on disk. Written to a temporary name and renamed, so it is whole or absent.
+ * Returns 0 or -1 (errno). */
+static int
+s_state_write (toa_output_t *self, off_t synced)
+{
+    size_t size = strlen (self->state_path) + 8;
+    char *temporary = malloc (size);
+    if (!temporary)
+        return -1;
+    snprintf (temporary, size, "%s.tmp", self->state_path);
+    int rc = -1;
+    FILE *out = fopen (temporary, "w");
+    if (out) {
+        int printed = fprintf (out, "toa-output 1 dev %ju ino %ju synced %jd pid %ld\n",
+                               (uintmax_t) self->dev, (uintmax_t) self->ino, (intmax_t) synced,
+                               (long) getpid ());
+        if (fclose (out) == 0 && printed > 0 && rename (temporary, self->state_path) == 0)
+            rc = 0;
+    }
+    if (rc != 0) {
+        int saved = errno;
+        unlink (temporary);
+        errno = saved;
+    }
+    free (temporary);
+    return rc;
+}
+
+/* The bytes toa had synced when it last had the file open, or -1 when the
+ * state file is absent or about another file (so nothing past the last
+ * newline is known to be toa's). */
+static off_t
+s_state_read (const toa_output_t *self)
+{
+    FILE *in = fopen (self->state_path, "r");
+    if (!in)
+        return -1;
+    uintmax_t dev = 0, ino = 0;
+    intmax_t synced = -1;
+    long pid = 0;
+    int got = fscanf (in, "toa-output 1 dev %ju ino %ju synced %jd pid %ld", &dev, &ino,
+                      &synced, &pid);
+    fclose (in);
+    if (got != 4 || dev != (uintmax_t) self->dev || ino != (uintmax_t) self->ino)
+        return -1;
+    return (off_t) synced;
+}
+
+/* Cuts an incomplete last line (SIZE > GOOD_END) when toa wrote it: it lies
+ * past what toa had synced (a write cut short by a crash or a full disk;
+ * never acknowledged, so the broker sends that result again). Anyone else's
+ * incomplete line is an error: toa cuts no bytes it did not write. */
+static int
+s_repair_tail (toa_output_t *self, int fd, off_t good_end, off_t size, long lines,
+               toa_errors_t *errors)
+{
+    off_t synced = s_state_read (self);
+    if (synced < 0 || good_end < synced) {
+        toa_errors_add (errors, "%s:%ld: the last line is incomplete (%jd bytes without a "
+                        "newline) and toa did not write it; complete or remove it, then run "
+                        "again", self->path, lines, (intmax_t) (size - good_end));
+        return -1;
+    }
+    if (ftruncate (fd, good_end) != 0) {
+        toa_errors_add (errors, "%s: cannot cut off its incomplete last line: %s", self->path,
+                        strerror (errno));
+        return -1;
+    }
+    self->removed_tail = (size_t) (size - good_end);
+    return 0;
+}
+
+/* Opens PATH: a regular file, not through a symbolic link, locked. */
+static int
+s_open_file (toa_output_t *self, toa_errors_t *errors)
+{
+    int fd = open (self->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            toa_errors_add (errors, "%s: is a symbolic link; toa writes results only to a "
+                            "regular file named directly", self->path);
+        else
+            toa_errors_add (errors, "%s: cannot open: %s", self->path, strerror (errno));
+        return -1;
+    }
+    struct stat info;
+    int fstat_rc = fstat (fd, &info);
+    if (fstat_rc != 0 || !S_ISREG (info.st_mode)) {
+        toa_errors_add (errors, "%s: %s", self->path,
+                        fstat_rc != 0 ? strerror (errno) : "not a regular file");
+        close (fd);
+        return -1;
+    }
+    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        toa_errors_add (errors, "%s: %s", self->path,
+                        errno == EWOULDBLOCK ? "in use by another toa (locked); one client "
+                                               "writes a results file at a time"
+                                             : strerror (errno));
+        close (fd);
+        return -1;
+    }
+    self->dev = info.st_dev;
+    self->ino = info.st_ino;
+    return fd;
+}
+
 toa_output_t *
 toa_output_open (const char *path, toa_errors_t *errors)
 {
     toa_output_t *self = calloc (1, sizeof *self);
-    if (!self || !(self->path = strdup (path)) || !(self->ids = json_object ())) {
+    size_t state_size = strlen (path) + sizeof ".toa-state";
+    if (!self || !(self->path = strdup (path)) || !(self->ids = json_object ())
+        || !(self->state_path = malloc (state_size))) {
         toa_errors_add (errors, "%s: out of memory", path);
         toa_output_destroy (&self);
         return NULL;
     }
-    int fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    snprintf (self->state_path, state_size, "%s.toa-state", path);
+    int fd = s_open_file (self, errors);
     if (fd < 0) {
-        toa_errors_add (errors, "%s: cannot open: %s", path, strerror (errno));
         toa_output_destroy (&self);
         return NULL;
     }
     off_t good_end = 0;
+    long lines = 0;
     struct stat info;
-    if (s_read_ids (self, fd, &good_end, errors) != 0 || fstat (fd, &info) != 0) {
-        if (errors->count == 0)
-            toa_errors_add (errors, "%s: %s", path, strerror (errno));
-        close (fd);
-        toa_output_destroy (&self);
-        return NULL;
-    }
-    if (info.st_size > good_end) {
-        if (ftruncate (fd, good_end) != 0) {
-            toa_errors_add (errors, "%s: cannot cut off its incomplete last line: %s", path,
-                            strerror (errno));
-            close (fd);
-            toa_output_destroy (&self);
-            return NULL;
-        }
-        self->removed_tail = (size_t) (info.st_size - good_end);
-    }
-    self->count_at_open = json_object_size (self->ids);
-    self->file = fdopen (fd, "a");
-    if (!self->file) {
+    int rc = s_read_ids (self, fd, &good_end, &lines, errors);
+    if (rc == 0 && fstat (fd, &info) != 0) {
         toa_errors_add (errors, "%s: %s", path, strerror (errno));
+        rc = -1;
+    }
+    if (rc == 0 && info.st_size > good_end)
+        rc = s_repair_tail (self, fd, good_end, info.st_size, lines, errors);
+    if (rc == 0 && s_state_write (self, good_end) != 0) {
+        toa_errors_add (errors, "%s: cannot write its state file %s: %s", path,
+                        self->state_path, strerror (errno));
+        rc = -1;
+    }
+    if (rc == 0 && !(self->file = fdopen (fd, "a"))) {
+        toa_errors_add (errors, "%s: %s", path, strerror (errno));
+        unlink (self->state_path);
+        rc = -1;
+    }
+    if (rc != 0) {
         close (fd);
         toa_output_destroy (&self);
         return NULL;
     }
+    self->synced = good_end;
+    self->count_at_open = json_object_size (self->ids);
     return self;
 }
 
@@ -141,12 +259,17 @@ toa_output_destroy (toa_output_t **self_p)
         return;
     toa_output_t *self = *self_p;
     if (self->file) {
-        fflush (self->file);
-        if (self->unsynced)
-            fsync (fileno (self->file));
-        fclose (self->file);
+        bool whole = !self->failed && fflush (self->file) == 0
+                     && (!self->unsynced || fsync (fileno (self->file)) == 0);
+        /* A clean end removes the state file: then an incomplete last line is
+         * no longer toa's. After a failure it stays, so that the next open
+         * cuts the partial line this run may have left. */
+        if (whole)
+            unlink (self->state_path);
+        fclose (self->file);         /* releases the lock */
     }
     json_decref (self->ids);
+    free (self->state_path);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -209,6 +332,7 @@ toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t 
     if (fwrite (line, 1, length, self->file) != length || fputc ('\n', self->file) == EOF
         || fflush (self->file) != 0) {
         toa_errors_add (errors, "%s: write failed: %s", self->path, strerror (errno));
+        self->failed = true;
         rc = -1;
     }
     else if (s_remember (self, result) != 0) {
@@ -247,9 +371,24 @@ toa_output_sync_due (const toa_output_t *self, int64_t now_ms)
 int
 toa_output_sync (toa_output_t *self, toa_errors_t *errors)
 {
+    if (self->failed) {
+        toa_errors_add (errors, "%s: an earlier write failed; nothing more is synced", self->path);
+        return -1;
+    }
     if (fflush (self->file) != 0 || (self->unsynced && fsync (fileno (self->file)) != 0)) {
         toa_errors_add (errors, "%s: cannot sync: %s", self->path, strerror (errno));
+        self->failed = true;
         return -1;
+    }
+    if (self->unsynced) {
+        off_t end = lseek (fileno (self->file), 0, SEEK_END);
+        if (end < 0 || s_state_write (self, end) != 0) {
+            toa_errors_add (errors, "%s: cannot record its state in %s: %s", self->path,
+                            self->state_path, strerror (errno));
+            self->failed = true;
+            return -1;
+        }
+        self->synced = end;
     }
     if (self->unsynced)
         self->syncs++;

@@ -55,6 +55,12 @@ toa_progress_update (toa_progress_t *self, const toa_job_status_t *status, int64
     s_add_sample (self, now_ms);
 }
 
+void
+toa_progress_set_written (toa_progress_t *self, int64_t written)
+{
+    self->written = written > 0 ? written : 0;
+}
+
 /* The oldest sample inside the window and the newest; false when they are
  * less than a second apart. */
 static bool

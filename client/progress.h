@@ -26,6 +26,7 @@ typedef struct {
     int64_t budget_per_prompt;    /* generations per prompt, 0 = unknown */
     bool have_status;             /* a status arrived */
     int64_t total, done, active, generations, failed;
+    int64_t written;              /* results stored by the client (on disk, or acked before) */
     char job[72];
     char state[16];               /* "running", "done", ... */
     char waiting[256];            /* why the job waits, "" if it does not */
@@ -39,6 +40,9 @@ void toa_progress_init (toa_progress_t *self, int64_t now_ms, int64_t budget_per
 
 /* Records STATUS as received at NOW_MS (monotonic). */
 void toa_progress_update (toa_progress_t *self, const toa_job_status_t *status, int64_t now_ms);
+
+/* Results stored so far (0..WRITTEN-1 on disk or acknowledged before). */
+void toa_progress_set_written (toa_progress_t *self, int64_t written);
 
 /* Generations per second over the last TOA_PROGRESS_WINDOW_MS (0 when fewer
  * than two samples a second or more apart). */

@@ -26,11 +26,14 @@ typedef struct {
     int64_t last_heard_ms;
     int64_t last_attach_ms;
     int64_t last_note_ms;             /* last "broker silent" note */
+    int64_t last_result_ms;           /* when a result last arrived */
     bool heard;                       /* the broker answered at least once */
     bool attached;                    /* accepted (submit) or following (attach) */
     bool baseline;                    /* stored_upto is meaningful */
     int64_t stored_upto;              /* results 0..stored_upto are in the file */
     bool finished;
+    bool write_failed;                /* the output failed: acknowledge nothing more */
+    bool noted;                       /* the early-stop note is printed */
     int exit_code;
 } s_loop_t;
 
@@ -46,12 +49,15 @@ s_finish (s_loop_t *loop, int exit_code)
 static void
 s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
 {
+    if (loop->write_failed)
+        return;
     if (toa_output_unsynced (loop->output) > 0
         && (force || toa_output_sync_due (loop->output, now))) {
         toa_errors_t errors = TOA_ERRORS_INIT;
         if (toa_output_sync (loop->output, &errors) != 0) {
             toa_display_note (&loop->display, "toa: %s", errors.count ? errors.messages[0] : "");
             toa_errors_clear (&errors);
+            loop->write_failed = true;
             s_finish (loop, TOA_EXIT_FAILED);
             return;
         }
@@ -66,6 +72,21 @@ s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
         if (toa_conn_send (loop->conn, &ack) == 0)
             loop->stats.acked = loop->stored_upto;
     }
+}
+
+/* Sends the ack of everything acknowledged again (acks are cumulative and
+ * idempotent): the broker's count says an earlier one was lost. */
+static void
+s_ack_again (s_loop_t *loop)
+{
+    if (loop->write_failed || loop->stats.acked < 0)
+        return;
+    toa_msg_t ack;
+    memset (&ack, 0, sizeof ack);
+    ack.type = TOA_MSG_RESULT_ACK;
+    ack.u.result_ack.job = (char *) loop->options->job;
+    ack.u.result_ack.seq = loop->stats.acked;
+    toa_conn_send (loop->conn, &ack);
 }
 
 static void
@@ -83,6 +104,13 @@ s_on_result (s_loop_t *loop, const toa_msg_result_t *result, int64_t now)
 {
     loop->stats.results++;
     loop->attached = true;
+    loop->last_result_ms = now;
+    if (loop->write_failed)
+        return;
+    if (loop->baseline && result->seq <= loop->stored_upto) {
+        loop->stats.duplicates++;             /* resent: stored already */
+        return;
+    }
     toa_errors_t errors = TOA_ERRORS_INIT;
     int rc = toa_output_append (loop->output, result->result, strlen (result->result), now,
                                 &errors);
@@ -101,6 +129,7 @@ s_on_result (s_loop_t *loop, const toa_msg_result_t *result, int64_t now)
         /* cannot write: acknowledge nothing more */
         toa_display_note (&loop->display, "toa: %s", errors.count ? errors.messages[0] : "");
         toa_errors_clear (&errors);
+        loop->write_failed = true;
         s_finish (loop, TOA_EXIT_FAILED);
         return;
     }
@@ -117,25 +146,49 @@ s_on_result (s_loop_t *loop, const toa_msg_result_t *result, int64_t now)
         s_attach (loop, now, false);          /* a gap: have the broker resend from it */
 }
 
+/* The job is done: every result is acknowledged. Success only when this run
+ * (or the runs before an attach) acknowledged all of them. */
+static void
+s_on_done (s_loop_t *loop, const toa_job_status_t *status)
+{
+    if (loop->stats.acked + 1 >= status->total) {
+        s_finish (loop, TOA_EXIT_OK);
+        return;
+    }
+    toa_display_end (&loop->display);
+    toa_display_note (&loop->display, "toa: job %s is done, but results %lld..%lld were "
+                      "acknowledged by another client: they are not in %s",
+                      loop->options->job, (long long) (loop->stats.acked + 1),
+                      (long long) (status->total - 1), loop->options->output_path);
+    loop->noted = true;
+    s_finish (loop, TOA_EXIT_FAILED);
+}
+
 static void
 s_on_progress (s_loop_t *loop, const toa_job_status_t *status, int64_t now)
 {
     if (!status->job || strcmp (status->job, loop->options->job) != 0)
         return;
     loop->attached = true;
+    loop->stats.total = status->total;
     if (!loop->baseline) {
         /* attach: results 0..fetched-1 are acknowledged, the rest come again */
         loop->baseline = true;
         loop->stored_upto = status->fetched - 1;
         loop->stats.acked = status->fetched - 1;
+        loop->stats.acked_before = status->fetched;
     }
+    else if (status->fetched - 1 < loop->stats.acked)
+        s_ack_again (loop);
     toa_progress_update (&loop->progress, status, now);
+    toa_progress_set_written (&loop->progress, loop->stored_upto + 1);
     if (strcmp (status->state, "done") == 0)
-        s_finish (loop, TOA_EXIT_OK);
+        s_on_done (loop, status);
     else if (strcmp (status->state, "cancelled") == 0) {
         toa_display_progress (&loop->display, &loop->progress, now, true);
         toa_display_end (&loop->display);
         toa_display_note (&loop->display, "toa: job %s was cancelled", loop->options->job);
+        loop->noted = true;
         s_finish (loop, TOA_EXIT_FAILED);
     }
     else
@@ -178,6 +231,7 @@ s_on_error (s_loop_t *loop, const toa_msg_error_t *error)
     case 404:
         toa_display_note (&loop->display, "toa: the broker does not know job %s (%s): never "
                           "submitted, cancelled, or done and forgotten", job, message);
+        loop->noted = true;
         s_finish (loop, TOA_EXIT_FAILED);
         break;
     default:
@@ -243,9 +297,32 @@ s_check_silence (s_loop_t *loop, int64_t now)
                           (long long) (silent < 1000 ? 1 : (silent + 500) / 1000));
         loop->last_note_ms = now;
     }
+    int64_t give_up = options->give_up_ms > 0 ? options->give_up_ms : TOA_RECEIVE_GIVE_UP_MS;
+    if (silent >= give_up) {
+        toa_display_note (&loop->display, "toa: broker silent for %lld s: giving up",
+                          (long long) (silent / 1000));
+        s_finish (loop, TOA_EXIT_NO_BROKER);
+        return;
+    }
     int64_t interval = silent_limit > S_MIN_REATTACH_MS ? silent_limit : S_MIN_REATTACH_MS;
     if (now - loop->last_attach_ms >= interval)
         s_attach (loop, now, true);
+}
+
+/* The broker has results we have not got (its count says so) and sends
+ * none: one was lost on the way (a reconnect drops what was queued); attach
+ * again, and it resends from the first unacknowledged one. */
+static void
+s_check_stall (s_loop_t *loop, int64_t now)
+{
+    int64_t limit = 3 * (int64_t) loop->options->heartbeat_ms;
+    if (limit < S_MIN_REATTACH_MS)
+        limit = S_MIN_REATTACH_MS;
+    if (!loop->baseline || !loop->progress.have_status || loop->write_failed
+        || loop->progress.done <= loop->stored_upto + 1)
+        return;
+    if (now - loop->last_result_ms >= limit && now - loop->last_attach_ms >= limit)
+        s_attach (loop, now, false);
 }
 
 /* How long the next wait may last. */
@@ -268,6 +345,12 @@ s_summary (s_loop_t *loop, int64_t now)
         snprintf (wall, sizeof wall, "%.1fs", seconds);
     else
         toa_progress_duration (seconds, wall, sizeof wall);
+    if (loop->options->mode == TOA_RECEIVE_ATTACH && loop->stats.results == 0
+        && loop->stats.acked_before >= loop->progress.total) {
+        fprintf (stderr, "toa: job %s is done: all %lld results were acknowledged before; "
+                 "nothing to write\n", loop->options->job, (long long) loop->progress.total);
+        return;
+    }
     fprintf (stderr, "toa: job %s done: %lld prompts, %lld generations (%lld failed), wall "
              "time %s; %lld results written to %s",
              loop->options->job, (long long) loop->progress.total,
@@ -275,7 +358,31 @@ s_summary (s_loop_t *loop, int64_t now)
              (long long) loop->stats.written, loop->options->output_path);
     if (loop->stats.duplicates)
         fprintf (stderr, " (%lld duplicates skipped)", (long long) loop->stats.duplicates);
+    if (loop->stats.acked_before)
+        fprintf (stderr, "; %lld acknowledged before this attach",
+                 (long long) loop->stats.acked_before);
     fprintf (stderr, "\n");
+}
+
+/* The run ends before the job is done: how many results are stored, and how
+ * to fetch the rest. */
+static void
+s_stopped_early (s_loop_t *loop)
+{
+    const toa_receive_options_t *options = loop->options;
+    int64_t stored = loop->stats.acked + 1;
+    if (loop->stats.total >= 0)
+        fprintf (stderr, "toa: job %s: %lld of its %lld results are stored (%lld written to %s "
+                 "by this run); the other %lld wait in the broker: toa attach %s --output %s%s "
+                 "fetches them\n", options->job, (long long) stored,
+                 (long long) loop->stats.total, (long long) loop->stats.written,
+                 options->output_path, (long long) (loop->stats.total - stored), options->job,
+                 options->output_path, options->resume_flags ? options->resume_flags : "");
+    else
+        fprintf (stderr, "toa: job %s: %lld results written to %s; toa attach %s --output %s%s "
+                 "fetches the rest\n", options->job, (long long) loop->stats.written,
+                 options->output_path, options->job, options->output_path,
+                 options->resume_flags ? options->resume_flags : "");
 }
 
 int
@@ -289,6 +396,7 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
     loop.output = output;
     loop.start_ms = loop.last_attach_ms = toa_now_ms ();
     loop.stats.acked = -1;
+    loop.stats.total = -1;
     loop.stored_upto = -1;
     loop.baseline = options->mode == TOA_RECEIVE_SUBMIT;
     toa_display_init (&loop.display, stderr, options->quiet);
@@ -298,10 +406,13 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
         if (*options->interrupted) {
             s_sync_and_ack (&loop, toa_now_ms (), true);
             toa_display_end (&loop.display);
+            if (loop.attached)
+                s_stopped_early (&loop);
             fprintf (stderr, "detached; resume with: toa attach %s --output %s%s\n",
                      options->job, options->output_path,
                      options->resume_flags ? options->resume_flags : "");
             s_finish (&loop, TOA_EXIT_DETACHED);
+            loop.noted = true;
             break;
         }
         toa_msg_t msg;
@@ -321,6 +432,10 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
         if (loop.finished)
             break;
         s_check_silence (&loop, now);
+        if (loop.finished)
+            break;
+        s_check_stall (&loop, now);
+        toa_progress_set_written (&loop.progress, loop.stored_upto + 1);
         toa_display_progress (&loop.display, &loop.progress, now, false);
     }
     int64_t now = toa_now_ms ();
@@ -331,8 +446,12 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
         if (!options->quiet)
             s_summary (&loop, now);
     }
-    else
+    else {
+        s_sync_and_ack (&loop, now, true);   /* nothing after a write failure */
         toa_display_end (&loop.display);
+        if (loop.attached && !loop.noted && loop.exit_code != TOA_EXIT_USAGE)
+            s_stopped_early (&loop);
+    }
     if (stats)
         *stats = loop.stats;
     return loop.exit_code;

@@ -22,6 +22,7 @@ typedef struct {
     const char *endpoint;        /* --endpoint, or NULL: the config's */
     const char *job;             /* --job, or NULL: a new id */
     int timeout_ms;              /* longest wait for the broker's answer */
+    int give_up_ms;              /* a broker silent this long is lost (0: default) */
     bool quiet;
     volatile sig_atomic_t *interrupted;
 } toa_submit_options_t;

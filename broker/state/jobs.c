@@ -194,6 +194,8 @@ const char *
 toa_job_state_name (const toa_job_t *job)
 {
     switch (job->state) {
+    case TOA_JOB_SEARCHED:
+        return "searched";
     case TOA_JOB_DONE:
         return "done";
     case TOA_JOB_CANCELLED:

@@ -16,7 +16,8 @@
 
 typedef enum {
     TOA_JOB_RUNNING = 0,
-    TOA_JOB_DONE,            /* every prompt finished (results may be unacked) */
+    TOA_JOB_SEARCHED,        /* every prompt finished; results may be unacknowledged */
+    TOA_JOB_DONE,            /* every result acknowledged (then the job is retired) */
     TOA_JOB_CANCELLED
 } toa_job_state_t;
 
@@ -95,8 +96,9 @@ void toa_job_remove_prompt (toa_jobs_t *self, toa_job_t *job, toa_prompt_t *prom
 /* Prompts in search across all jobs (planned admissions included). */
 int toa_jobs_active (const toa_jobs_t *self);
 
-/* The job's state name: "queued" (nothing admitted yet), "running", "done",
- * "cancelled". */
+/* The job's state name: "queued" (nothing admitted yet), "running",
+ * "searched" (every prompt finished, some results not acknowledged), "done"
+ * (every result acknowledged), "cancelled". */
 const char *toa_job_state_name (const toa_job_t *job);
 
 #endif

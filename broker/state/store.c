@@ -550,6 +550,23 @@ toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
     s_simple (self, "EXEC", NULL);
 }
 
+void
+toa_store_job_retire (toa_store_t *self, const char *job, int64_t keep_s)
+{
+    char key[S_KEY], prompts[S_KEY], active_key[S_KEY], results[S_KEY], keep[32];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_key_job (active_key, sizeof active_key, job, ":active");
+    s_key_job (results, sizeof results, job, ":results");
+    snprintf (keep, sizeof keep, "%" PRId64, keep_s > 0 ? keep_s : 1);
+    s_simple (self, "MULTI", NULL);
+    s_simple (self, "DEL", prompts, active_key, results, NULL);
+    s_simple (self, "HSET", key, "state", "done", NULL);
+    s_simple (self, "EXPIRE", key, keep, NULL);
+    s_simple (self, "SREM", "toa:jobs", job, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
 /* --- reads ----------------------------------------------------------------- */
 
 /* Flushes, then runs the N queued read commands and returns their replies. */

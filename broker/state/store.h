@@ -20,7 +20,7 @@ typedef struct toa_store_s toa_store_t;
 typedef struct {
     char *method;
     char *settings;          /* JSON text */
-    char *state;             /* running, done, cancelled */
+    char *state;             /* running, searched, done, cancelled */
     int64_t total, created_ms, admitted, done, next_seq, acked, generations, failed;
 } toa_store_job_t;
 
@@ -94,6 +94,12 @@ void toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t 
  * ACTIVE, and removes it from toa:jobs. */
 void toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
                            size_t n);
+
+/* A done job (every result acknowledged) is retired (one MULTI/EXEC): its
+ * prompts, active set and results deleted, its hash kept with state "done"
+ * for KEEP_S seconds (EXPIRE), so that attach and status can still say it is
+ * done and how many results it had; removed from toa:jobs. */
+void toa_store_job_retire (toa_store_t *self, const char *job, int64_t keep_s);
 
 /* --- reads (flush first; -1 on failure, store disconnected) ---------------- */
 

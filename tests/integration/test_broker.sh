@@ -97,6 +97,11 @@ EOF
 no_keys () {
     [ "$(rcli --scan --pattern "*$1*" | wc -l)" -eq 0 ] && [ "$(rcli sismember toa:jobs "$1")" = 0 ]
 }
+# retired JOB: a done job keeps only its hash, state "done", with an expiry.
+retired () {
+    [ "$(rcli --scan --pattern "*$1*")" = "toa:job:{$1}" ] && [ "$(rcli sismember toa:jobs "$1")" = 0 ] \
+        && [ "$(rcli hget "toa:job:{$1}" state)" = done ] && [ "$(rcli ttl "toa:job:{$1}")" -gt 0 ]
+}
 
 # event_count NAME EVENT: lines of that event in $T/NAME.events (or .out).
 event_count () { grep -c "\"event\":\"$2\"" "$T/$1" 2>/dev/null; }
@@ -114,13 +119,13 @@ client bon job-bon best-of-n "$T/bon.json" "$T/p3.jsonl" --timeout-ms 20000
 check_eq "best-of-n job runs to the end" 0 $?
 check "best-of-n job was accepted with 3 prompts" grep -q '"event":"accept","n_prompts":3' "$T/bon.events"
 check "best-of-n: 3 results, 4 scored responses each, every field" check_results bon 3 4
-check "best-of-n: Redis holds nothing of the job after the acks" no_keys job-bon
+check "best-of-n: after the acks Redis holds only the done job's hash (with an expiry)" retired job-bon
 
 settings "$T/toa.json" toa '["m-a", "m-b"]' 2 ', "width": 2'
 client toa job-toa toa "$T/toa.json" "$T/p3.jsonl" --timeout-ms 20000
 check_eq "toa job runs to the end" 0 $?
 check "toa: 3 results, 4 scored responses each, a tree, refinements" check_results toa 3 4 tree
-check "toa: Redis holds nothing of the job after the acks" no_keys job-toa
+check "toa: after the acks Redis holds only the done job's hash (with an expiry)" retired job-toa
 check "score tasks carry the reference when the prompt has one" \
     grep -q '"event":"score".*"reference":true' "$T/worker.log"
 check "score tasks carry nil when the prompt has no reference" \
@@ -344,7 +349,7 @@ wait "$CLIENT_PID"
 check_eq "after kill -9 and a restart the job runs to the end" 0 $?
 check "the new broker reloaded the job from Redis" grep -q 'job job-crash: reloaded' "$T/broker3.log"
 check "kill -9: 4 results, each prompt exactly once, 6 responses each" check_results crash 4 6 tree
-check "kill -9: Redis holds nothing of the job after the acks" no_keys job-crash
+check "kill -9: after the acks Redis holds only the done job's hash" retired job-crash
 
 # --- Redis restart mid-job -------------------------------------------------------
 client redis job-redis toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 40000 --reattach-ms 1500 &

@@ -201,7 +201,8 @@ check_eq "attach again: still 30 lines, each once" "30 yes" "$(wc -l <"$T/stall.
 check "attach again: the 30 repeats were skipped" grep -q "0 results written.*(30 duplicates skipped)" "$T/again.err"
 stop "$BROKER_PID"
 
-# SIGTERM (a service manager, a fleet going down) detaches too, and exits 0
+# SIGTERM (a service manager, a fleet going down) detaches too; the job is not
+# done, so it is no success: exit 143, and it says what is stored
 PORT=$(toa_free_port)
 config "$T/cfg.json" "$PORT"
 broker term "$PORT" --stall-after 3
@@ -211,7 +212,9 @@ CLIENT=$!
 wait_lines "$T/term.jsonl" 3 || not_ok "SIGTERM: 3 results arrive"
 kill -TERM "$CLIENT"
 wait "$CLIENT"
-check_eq "SIGTERM: exit 0" 0 $?
+check_eq "SIGTERM: exit 143" 143 $?
+check "SIGTERM: says how many results are stored and how to fetch the rest" \
+    grep -q "job test-term-1: 3 of its 30 results are stored (3 written to $T/term.jsonl by this run); the other 27 wait in the broker: toa attach test-term-1" "$T/term.err"
 check "SIGTERM: tells how to resume" grep -q "^detached; resume with: toa attach test-term-1" "$T/term.err"
 check_eq "SIGTERM: the 3 results received are in the file" 3 "$(wc -l <"$T/term.jsonl")"
 stop "$BROKER_PID"

@@ -33,7 +33,10 @@ check "toa submit: TOA on 100 prompts exits 0" \
     "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$TOA_TMP/toa.jsonl" --quiet
 check "every prompt once, 9 scored responses each, all result fields" \
     python3 "$HERE/e2e/check_results.py" "$DATA" "$TOA_TMP/toa.jsonl" 9 toa
-check_eq "Redis holds nothing of a finished, fetched job" "" "$(redis_keys)"
+# a done job keeps only its hash (state done, with an expiry) for attach and status
+check_eq "Redis holds only the hash of a done job" "toa:job:{*}" "$(redis_keys | sed 's/{.*}/{*}/')"
+check_eq "the done job's hash says done" done \
+    "$(redis-cli -p "$REDIS_PORT" hget "$(redis_keys | head -1)" state)"
 
 # 2. The same budget (9 generations) from each model alone.
 best_single=0 best_single_model=""

@@ -1,5 +1,7 @@
 /* test_client_output.c - the client's results file: dedupe by id across
- * reopen, incomplete last line, rewrite of multi-line JSON, fsync batching. */
+ * reopen, incomplete last line (cut when toa wrote it, an error when not),
+ * no symbolic links, one writer at a time, rewrite of multi-line JSON, fsync
+ * batching. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,19 +11,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client/output.h"
 #include "common/util.h"
 
-static char s_path[256];
+static char s_path[256], s_state[300], s_link[300];
 
 static int
 s_setup (void **state)
 {
     (void) state;
     snprintf (s_path, sizeof s_path, "/tmp/test_client_output.%d.jsonl", (int) getpid ());
+    snprintf (s_state, sizeof s_state, "%s.toa-state", s_path);
+    snprintf (s_link, sizeof s_link, "%s.link", s_path);
     unlink (s_path);
+    unlink (s_state);
+    unlink (s_link);
     return 0;
 }
 
@@ -30,6 +38,8 @@ s_teardown (void **state)
 {
     (void) state;
     unlink (s_path);
+    unlink (s_state);
+    unlink (s_link);
     return 0;
 }
 
@@ -94,10 +104,50 @@ test_dedupe_within_and_across_runs (void **state)
 }
 
 static void
-test_incomplete_last_line_is_cut (void **state)
+test_foreign_incomplete_last_line_is_an_error (void **state)
 {
     (void) state;
-    s_write_file ("{\"id\": 1}\n\n{\"id\": 2}\n{\"id\": 3, \"resp");
+    const char *text = "{\"id\": 1}\n\n{\"id\": 2}\n{\"id\": 3, \"resp";
+    s_write_file (text);
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    assert_null (toa_output_open (s_path, &errors));
+    assert_int_equal (errors.count, 1);
+    char expected[300];
+    snprintf (expected, sizeof expected, "%s:4: the last line is incomplete", s_path);
+    assert_memory_equal (errors.messages[0], expected, strlen (expected));
+    toa_errors_clear (&errors);
+    char *after = toa_read_file (s_path, NULL);
+    assert_string_equal (after, text);         /* not a byte cut */
+    free (after);
+}
+
+/* A toa that synced two lines, wrote half a third and died (no destroy). */
+static void
+s_crashed_writer (void)
+{
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        toa_errors_t errors = TOA_ERRORS_INIT;
+        toa_output_t *output = toa_output_open (s_path, &errors);
+        if (!output || s_append (output, "{\"id\": 1}", 0) != 1
+            || s_append (output, "{\"id\": 2}", 0) != 1 || toa_output_sync (output, &errors))
+            _exit (1);
+        FILE *raw = fopen (s_path, "a");
+        fputs ("{\"id\": 3, \"resp", raw);
+        fclose (raw);
+        _exit (0);
+    }
+    int status = 0;
+    waitpid (child, &status, 0);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
+static void
+test_own_incomplete_last_line_is_cut (void **state)
+{
+    (void) state;
+    s_crashed_writer ();
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_output_t *output = toa_output_open (s_path, &errors);
     assert_non_null (output);
@@ -106,8 +156,47 @@ test_incomplete_last_line_is_cut (void **state)
     assert_int_equal (s_append (output, "{\"id\": 3}", 0), 1);
     toa_output_destroy (&output);
     char *text = toa_read_file (s_path, NULL);
-    assert_string_equal (text, "{\"id\": 1}\n\n{\"id\": 2}\n{\"id\": 3}\n");
+    assert_string_equal (text, "{\"id\": 1}\n{\"id\": 2}\n{\"id\": 3}\n");
     free (text);
+    /* a clean end removes the state file: a later partial line is not toa's */
+    assert_int_equal (access (s_state, F_OK), -1);
+    FILE *raw = fopen (s_path, "a");
+    fputs ("{\"id\": 4", raw);
+    fclose (raw);
+    assert_null (toa_output_open (s_path, &errors));
+    toa_errors_clear (&errors);
+}
+
+static void
+test_symbolic_link_is_refused (void **state)
+{
+    (void) state;
+    s_write_file ("{\"id\": 1}\n");
+    assert_int_equal (symlink (s_path, s_link), 0);
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    assert_null (toa_output_open (s_link, &errors));
+    assert_int_equal (errors.count, 1);
+    assert_non_null (strstr (errors.messages[0], "symbolic link"));
+    toa_errors_clear (&errors);
+    assert_null (toa_output_open ("/dev/null", &errors));
+    assert_non_null (strstr (errors.messages[0], "not a regular file"));
+    toa_errors_clear (&errors);
+}
+
+static void
+test_one_writer_at_a_time (void **state)
+{
+    (void) state;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_output_t *first = toa_output_open (s_path, &errors);
+    assert_non_null (first);
+    assert_null (toa_output_open (s_path, &errors));
+    assert_non_null (strstr (errors.messages[0], "in use by another toa"));
+    toa_errors_clear (&errors);
+    toa_output_destroy (&first);
+    toa_output_t *again = toa_output_open (s_path, &errors);
+    assert_non_null (again);
+    toa_output_destroy (&again);
 }
 
 static void
@@ -191,7 +280,12 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_dedupe_within_and_across_runs, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_incomplete_last_line_is_cut, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_foreign_incomplete_last_line_is_an_error, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_own_incomplete_last_line_is_cut, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_symbolic_link_is_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_one_writer_at_a_time, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_existing_line_names_file_and_line, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_unopenable_path),
