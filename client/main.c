@@ -29,7 +29,8 @@ s_on_signal (int signal_number)
     s_interrupted = 1;
 }
 
-/* SIGINT and SIGTERM set the flag and interrupt waits (no SA_RESTART). */
+/* SIGINT and SIGTERM set the flag and interrupt waits (no SA_RESTART);
+ * SIGXFSZ is ignored. */
 static void
 s_catch_signals (void)
 {
@@ -39,6 +40,8 @@ s_catch_signals (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    /* a file size limit is a write error (EFBIG) to report, not a crash */
+    signal (SIGXFSZ, SIG_IGN);
 }
 
 static const char *s_usage_main =

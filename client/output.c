@@ -18,10 +18,12 @@
 struct toa_output_s {
     char *path;
     char *state_path;        /* PATH.toa-state */
+    int state_fd;            /* open while the output is: rewritten in place */
     FILE *file;              /* append stream */
     dev_t dev;               /* the file's identity, recorded in the state file */
     ino_t ino;
     off_t synced;            /* bytes on disk after the last fsync (all whole lines) */
+    off_t whole_end;         /* bytes of whole lines written (flushed to the kernel) */
     bool failed;             /* a write or sync failed: the tail may be cut */
     json_t *ids;             /* object used as a set: id key -> true */
     size_t count_at_open;
@@ -99,52 +101,50 @@ s_read_ids (toa_output_t *self, int fd, off_t *good_end, long *lines, toa_errors
 }
 
 /* Records in the state file that toa has the file open, with SYNCED bytes
- * on disk. Written to a temporary name and renamed, so it is whole or absent.
- * Returns 0 or -1 (errno). */
+ * on disk. One fixed-width pwrite at offset 0: it needs no new disk block
+ * once the file exists (so it works on a full disk) and a kill leaves it
+ * whole. Returns 0 or -1 (errno). */
 static int
 s_state_write (toa_output_t *self, off_t synced)
 {
-    size_t size = strlen (self->state_path) + 8;
-    char *temporary = malloc (size);
-    if (!temporary)
+    char text[128];
+    int length = snprintf (text, sizeof text, "toa-output 1 dev %20ju ino %20ju synced %20jd\n",
+                           (uintmax_t) self->dev, (uintmax_t) self->ino, (intmax_t) synced);
+    if (length <= 0 || (size_t) length >= sizeof text)
         return -1;
-    snprintf (temporary, size, "%s.tmp", self->state_path);
-    int rc = -1;
-    FILE *out = fopen (temporary, "w");
-    if (out) {
-        int printed = fprintf (out, "toa-output 1 dev %ju ino %ju synced %jd pid %ld\n",
-                               (uintmax_t) self->dev, (uintmax_t) self->ino, (intmax_t) synced,
-                               (long) getpid ());
-        if (fclose (out) == 0 && printed > 0 && rename (temporary, self->state_path) == 0)
-            rc = 0;
-    }
-    if (rc != 0) {
-        int saved = errno;
-        unlink (temporary);
-        errno = saved;
-    }
-    free (temporary);
-    return rc;
+    return pwrite (self->state_fd, text, (size_t) length, 0) == (ssize_t) length ? 0 : -1;
 }
 
 /* The bytes toa had synced when it last had the file open, or -1 when the
- * state file is absent or about another file (so nothing past the last
+ * state file was absent or is about another file (so nothing past the last
  * newline is known to be toa's). */
 static off_t
 s_state_read (const toa_output_t *self)
 {
-    FILE *in = fopen (self->state_path, "r");
-    if (!in)
+    char text[128];
+    ssize_t got = pread (self->state_fd, text, sizeof text - 1, 0);
+    if (got <= 0)
         return -1;
+    text[got] = '\0';
     uintmax_t dev = 0, ino = 0;
     intmax_t synced = -1;
-    long pid = 0;
-    int got = fscanf (in, "toa-output 1 dev %ju ino %ju synced %jd pid %ld", &dev, &ino,
-                      &synced, &pid);
-    fclose (in);
-    if (got != 4 || dev != (uintmax_t) self->dev || ino != (uintmax_t) self->ino)
+    if (sscanf (text, "toa-output 1 dev %ju ino %ju synced %jd", &dev, &ino, &synced) != 3
+        || dev != (uintmax_t) self->dev || ino != (uintmax_t) self->ino)
         return -1;
     return (off_t) synced;
+}
+
+/* Opens PATH.toa-state (not through a symbolic link). Returns 0 or -1. */
+static int
+s_state_open (toa_output_t *self, toa_errors_t *errors)
+{
+    self->state_fd = open (self->state_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (self->state_fd < 0) {
+        toa_errors_add (errors, "%s: cannot open its state file %s: %s", self->path,
+                        self->state_path, strerror (errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Cuts an incomplete last line (SIZE > GOOD_END) when toa wrote it: it lies
@@ -209,6 +209,8 @@ toa_output_t *
 toa_output_open (const char *path, toa_errors_t *errors)
 {
     toa_output_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->state_fd = -1;
     size_t state_size = strlen (path) + sizeof ".toa-state";
     if (!self || !(self->path = strdup (path)) || !(self->ids = json_object ())
         || !(self->state_path = malloc (state_size))) {
@@ -230,6 +232,8 @@ toa_output_open (const char *path, toa_errors_t *errors)
         toa_errors_add (errors, "%s: %s", path, strerror (errno));
         rc = -1;
     }
+    if (rc == 0)
+        rc = s_state_open (self, errors);
     if (rc == 0 && info.st_size > good_end)
         rc = s_repair_tail (self, fd, good_end, info.st_size, lines, errors);
     if (rc == 0 && s_state_write (self, good_end) != 0) {
@@ -239,15 +243,16 @@ toa_output_open (const char *path, toa_errors_t *errors)
     }
     if (rc == 0 && !(self->file = fdopen (fd, "a"))) {
         toa_errors_add (errors, "%s: %s", path, strerror (errno));
-        unlink (self->state_path);
         rc = -1;
     }
     if (rc != 0) {
         close (fd);
+        if (self->state_fd >= 0 && s_state_read (self) < 0)
+            unlink (self->state_path);   /* made by this open: no trace */
         toa_output_destroy (&self);
         return NULL;
     }
-    self->synced = good_end;
+    self->synced = self->whole_end = good_end;
     self->count_at_open = json_object_size (self->ids);
     return self;
 }
@@ -266,8 +271,12 @@ toa_output_destroy (toa_output_t **self_p)
          * cuts the partial line this run may have left. */
         if (whole)
             unlink (self->state_path);
+        else if (self->state_fd >= 0)
+            s_state_write (self, self->whole_end);
         fclose (self->file);         /* releases the lock */
     }
+    if (self->state_fd >= 0)
+        close (self->state_fd);
     json_decref (self->ids);
     free (self->state_path);
     free (self->path);
@@ -335,9 +344,13 @@ toa_output_append (toa_output_t *self, const char *line, size_t length, int64_t 
         self->failed = true;
         rc = -1;
     }
-    else if (s_remember (self, result) != 0) {
-        toa_errors_add (errors, "%s: out of memory", self->path);
-        rc = -1;
+    else {
+        self->whole_end += (off_t) length + 1;
+        if (s_remember (self, result) != 0) {
+            toa_errors_add (errors, "%s: out of memory", self->path);
+            self->failed = true;     /* written, but no longer deduplicated */
+            rc = -1;
+        }
     }
     if (rc == 1 && self->unsynced++ == 0)
         self->first_unsynced_ms = now_ms;
@@ -371,24 +384,22 @@ toa_output_sync_due (const toa_output_t *self, int64_t now_ms)
 int
 toa_output_sync (toa_output_t *self, toa_errors_t *errors)
 {
-    if (self->failed) {
-        toa_errors_add (errors, "%s: an earlier write failed; nothing more is synced", self->path);
-        return -1;
-    }
-    if (fflush (self->file) != 0 || (self->unsynced && fsync (fileno (self->file)) != 0)) {
+    /* After a failed write only the whole lines before it are synced (the
+     * stream's buffer may hold the start of the failed one: not flushed). */
+    if ((!self->failed && fflush (self->file) != 0)
+        || (self->unsynced && fsync (fileno (self->file)) != 0)) {
         toa_errors_add (errors, "%s: cannot sync: %s", self->path, strerror (errno));
         self->failed = true;
         return -1;
     }
     if (self->unsynced) {
-        off_t end = lseek (fileno (self->file), 0, SEEK_END);
-        if (end < 0 || s_state_write (self, end) != 0) {
+        if (s_state_write (self, self->whole_end) != 0) {
             toa_errors_add (errors, "%s: cannot record its state in %s: %s", self->path,
                             self->state_path, strerror (errno));
             self->failed = true;
             return -1;
         }
-        self->synced = end;
+        self->synced = self->whole_end;
     }
     if (self->unsynced)
         self->syncs++;

@@ -45,12 +45,11 @@ s_finish (s_loop_t *loop, int exit_code)
 }
 
 /* Syncs the output when due (or when FORCE) and acknowledges what is on disk.
- * A failing sync ends the run: nothing unsynced is acknowledged. */
+ * A failing sync ends the run: nothing unsynced is acknowledged. After a
+ * failed write the whole lines before it are still synced and acknowledged. */
 static void
 s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
 {
-    if (loop->write_failed)
-        return;
     if (toa_output_unsynced (loop->output) > 0
         && (force || toa_output_sync_due (loop->output, now))) {
         toa_errors_t errors = TOA_ERRORS_INIT;
