@@ -13,8 +13,13 @@ CC      ?= cc
 OPT     ?= -O2 -g
 SAN     ?=
 PKGS    := libzmq libczmq libcurl msgpack hiredis jansson libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The libraries' flags (PKG_CFLAGS, PKG_LIBS) come from $(BUILD)/pkg.mk, made
+# before anything else: it installs what is missing (deploy/install-deps.sh),
+# then asks pkg-config; make then starts over with the flags read, so the
+# first `make` on a machine without the -dev packages builds in one go.
+ifneq ($(MAKECMDGOALS),clean)
+include $(BUILD)/pkg.mk
+endif
 CFLAGS  := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -I. $(PKG_CFLAGS) $(OPT) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
@@ -34,11 +39,18 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_SUPPORT := $(wildcard tests/unit/support/*.c)
 
-.PHONY: all deps test asan demo bench fuzz chaos clean unit-tests
+.PHONY: all deps deps-check test asan demo bench fuzz chaos clean unit-tests
 all: deps-check $(PROG_BINS) $(UNIT_BINS)
 
 deps-check:
 	@deploy/install-deps.sh --check >/dev/null 2>&1 || deploy/install-deps.sh
+
+$(BUILD)/pkg.mk: Makefile deploy/install-deps.sh
+	@deploy/install-deps.sh --check >/dev/null 2>&1 || deploy/install-deps.sh
+	@mkdir -p $(dir $@)
+	@cflags=$$(pkg-config --cflags $(PKGS) cmocka) && libs=$$(pkg-config --libs $(PKGS)) \
+	  && printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\n' "$$cflags" "$$libs" >$@.tmp && mv $@.tmp $@ \
+	  || { echo "make: pkg-config does not know $(PKGS) cmocka (deploy/install-deps.sh installs them)" >&2; exit 1; }
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -88,6 +100,7 @@ demo: all
 	@deploy/demo.sh
 
 bench: all
+	@deploy/install-deps.sh --check --bench >/dev/null 2>&1 || deploy/install-deps.sh --bench
 	@tests/bench/run.sh
 
 chaos: all

@@ -4,6 +4,8 @@
 # Usage: deploy/install-deps.sh [--check] [--bench]
 #   --check: exit 1 if something is missing, install nothing
 #   --bench: also the benchmark tools (wrk, the plain load generator of make bench)
+# TOA_DEPS_INSTALLER, when set, is the command run with the missing packages
+# as arguments instead of sudo/apt-get (tests/integration/test_deploy.sh uses it).
 set -euo pipefail
 
 PACKAGES=(
@@ -37,6 +39,11 @@ if [ -n "$check" ]; then
   exit 1
 fi
 
+if [ -n "${TOA_DEPS_INSTALLER:-}" ]; then
+  echo "install-deps: installing ${missing[*]} with $TOA_DEPS_INSTALLER" >&2
+  $TOA_DEPS_INSTALLER "${missing[@]}"
+  exit
+fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else

@@ -27,7 +27,7 @@ run_fleet () {   # LATENCY SLOTS: prints the figures of one fleet run
                   "$url/v1/chat/completions" | awk '/Requests\/sec/ {print int($2)}')
             echo "simllm alone (wrk, 32 connections, zero latency): $rps requests/s"
         else
-            rps=$(python3 "$TOA_ROOT/tests/integration/simllm/client.py" load "$url" sim-alpha 4000 32 | jq -r '.rps | floor')
+            rps=$(python3 "$TOA_ROOT/tests/integration/simllm/client.py" load "$url" sim-alpha 4000 32 | jq -r '.req_per_s | floor')
             echo "simllm alone (python client, 32 connections, zero latency): $rps requests/s"
         fi
     fi
