@@ -2,7 +2,8 @@
 # Each test script prints TAP-style lines ("ok - what", "not ok - what");
 # tests/run.sh counts them. Every process a test starts is stopped on exit.
 #
-# Environment: TOA_BIN (programs, default bin), TOA_SHARED (../shared),
+# Environment: TOA_BIN (programs, default bin), TOA_SHARED (../shared: the
+# public data sets, for benchmarks only; no test may need it),
 # TOA_TMP (a fresh directory per script, removed on success).
 
 set -u

@@ -3,7 +3,8 @@
 # tree with made-up tests: cmocka cases passed, failed and skipped; an
 # integration script's "ok - ... # SKIP why" counted as skipped, not passed;
 # a test that runs no case at all fails; the last line is
-# "N passed, N failed, N skipped" with the skipped ones named above it.
+# "N passed, N failed, N skipped" with the skipped ones named above it. And
+# no test reads the data beside the repository: a clone has none.
 source "$(dirname "$0")/../lib.sh"
 T=$TOA_TMP/tree
 mkdir -p "$T/tests/integration" "$T/build/tests"
@@ -77,4 +78,8 @@ fake_script test_beta "'ok - all # SKIP nothing here'"
 rc=$(run)
 check_eq "only skips: exit 1 (nothing passed)" 1 "$rc"
 check_eq "... 0 passed, 0 failed, 1 skipped" "0 passed, 0 failed, 1 skipped" "$(tail -1 "$TOA_TMP/run.out")"
+
+outside=$(cd "$TOA_ROOT" && grep -lE 'TOA_SHA[R]ED|\.\./sha[r]ed' tests/unit/*.c tests/unit/support/*.c \
+    tests/harness/*.c tests/integration/*.sh tests/integration/*/* 2>/dev/null | tr '\n' ' ')
+check_eq "no unit or integration test names the data folder beside the repository" "" "$outside"
 toa_done
