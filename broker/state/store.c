@@ -16,6 +16,14 @@
 #define S_COMMAND_TIMEOUT_MS 10000
 #define S_CHUNK 1000         /* fields per HSET/HDEL when writing many */
 
+/* HINCRBY deltas gathered in a loop pass and written once at the flush:
+ * one command per job and field instead of one per result. */
+typedef struct {
+    char job[80];
+    char field[24];
+    int64_t delta;
+} s_increment_t;
+
 struct toa_store_s {
     char *host;
     int port;
@@ -25,107 +33,172 @@ struct toa_store_s {
     size_t pending;          /* commands appended, replies not read */
     bool failed;             /* a queued command could not be appended */
     uint64_t round_trips;
+    s_increment_t *increments;
+    size_t n_increments, cap_increments;
     char error[256];
 };
 
 /* --- keys ------------------------------------------------------------------ */
 
+/* Writes the decimal digits of VALUE at OUT (room for 21); returns how many. */
+static size_t
+s_digits (char *out, int64_t value)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
+    do {
+        digits[--at] = (char) ('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        digits[--at] = '-';
+    memcpy (out, digits + at, sizeof digits - at);
+    return sizeof digits - at;
+}
+
+/* Appends TEXT at *AT within OUT (SIZE bytes, NUL kept); cut when full. */
+static void
+s_put (char *out, size_t size, size_t *at, const char *text, size_t length)
+{
+    if (*at + length >= size)
+        length = *at + 1 < size ? size - 1 - *at : 0;
+    memcpy (out + *at, text, length);
+    *at += length;
+    out[*at] = '\0';
+}
+
+/* Key names are built on every write of the hot path: concatenation, not
+ * snprintf. */
 static void
 s_key_job (char *out, size_t size, const char *job, const char *suffix)
 {
-    snprintf (out, size, "toa:job:{%s}%s", job, suffix);
+    size_t at = 0;
+    s_put (out, size, &at, "toa:job:{", 9);
+    s_put (out, size, &at, job, strlen (job));
+    s_put (out, size, &at, "}", 1);
+    s_put (out, size, &at, suffix, strlen (suffix));
 }
 
 static void
 s_key_prompt (char *out, size_t size, const char *job, int64_t index)
 {
-    snprintf (out, size, "toa:prompt:{%s/%" PRId64 "}", job, index);
+    char number[24];
+    size_t at = 0, digits = s_digits (number, index);
+    s_put (out, size, &at, "toa:prompt:{", 12);
+    s_put (out, size, &at, job, strlen (job));
+    s_put (out, size, &at, "/", 1);
+    s_put (out, size, &at, number, digits);
+    s_put (out, size, &at, "}", 1);
 }
 
 #define S_KEY 160
 
 /* --- a command under construction ------------------------------------------ */
 
+/* A command in Redis' wire form (RESP), built in place: arguments are
+ * copied as they come, the "*<argc>" header is written into the room kept
+ * in front once the count is known, and the whole goes to hiredis with
+ * redisAppendFormattedCommand. Small commands stay on the stack. */
+#define S_HEAD 24            /* room for "*<argc>\r\n" */
+
 typedef struct {
-    const char **argv;
-    size_t *lengths;
-    char **owned;            /* strings to free with the command */
-    int argc, capacity, n_owned;
-    bool nomem;
+    char *data;              /* local, or the heap once it grows */
+    size_t length, capacity;
+    int argc;
+    bool nomem, heap;
+    char local[512];
 } s_cmd_t;
 
-static void
-s_cmd_arg (s_cmd_t *cmd, const char *arg, size_t length, bool owned)
+static bool
+s_cmd_room (s_cmd_t *cmd, size_t n)
 {
-    if (cmd->argc == cmd->capacity) {
-        int capacity = cmd->capacity ? cmd->capacity * 2 : 16;
-        const char **argv = realloc (cmd->argv, (size_t) capacity * sizeof *argv);
-        size_t *lengths = argv ? realloc (cmd->lengths, (size_t) capacity * sizeof *lengths)
-                               : NULL;
-        char **kept = lengths ? realloc (cmd->owned, (size_t) capacity * sizeof *kept) : NULL;
-        if (argv)
-            cmd->argv = argv;
-        if (lengths)
-            cmd->lengths = lengths;
-        if (kept)
-            cmd->owned = kept;
-        if (!kept) {
-            cmd->nomem = true;
-            if (owned)
-                free ((char *) arg);
-            return;
-        }
-        cmd->capacity = capacity;
+    if (cmd->nomem)
+        return false;
+    if (!cmd->data) {
+        cmd->data = cmd->local;
+        cmd->capacity = sizeof cmd->local;
+        cmd->length = S_HEAD;
     }
-    cmd->argv[cmd->argc] = arg;
-    cmd->lengths[cmd->argc++] = length;
-    if (owned)
-        cmd->owned[cmd->n_owned++] = (char *) arg;
+    if (cmd->length + n <= cmd->capacity)
+        return true;
+    size_t capacity = cmd->capacity * 2;
+    while (capacity < cmd->length + n)
+        capacity *= 2;
+    char *data = cmd->heap ? realloc (cmd->data, capacity) : malloc (capacity);
+    if (!data) {
+        cmd->nomem = true;
+        return false;
+    }
+    if (!cmd->heap)
+        memcpy (data, cmd->local, cmd->length);
+    cmd->data = data;
+    cmd->capacity = capacity;
+    cmd->heap = true;
+    return true;
+}
+
+static void
+s_cmd_arg (s_cmd_t *cmd, const char *arg, size_t length)
+{
+    if (!s_cmd_room (cmd, length + 32))
+        return;
+    char *out = cmd->data + cmd->length;
+    *out++ = '$';
+    out += s_digits (out, (int64_t) length);
+    *out++ = '\r';
+    *out++ = '\n';
+    memcpy (out, arg, length);
+    out += length;
+    *out++ = '\r';
+    *out++ = '\n';
+    cmd->length = (size_t) (out - cmd->data);
+    cmd->argc++;
 }
 
 static void
 s_cmd_str (s_cmd_t *cmd, const char *arg)
 {
-    s_cmd_arg (cmd, arg ? arg : "", arg ? strlen (arg) : 0, false);
+    s_cmd_arg (cmd, arg ? arg : "", arg ? strlen (arg) : 0);
 }
 
+/* PREFIX followed by the decimal VALUE, as one argument ("g:12", "7"). */
 static void
-s_cmd_fmt (s_cmd_t *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_cmd_fmt (s_cmd_t *cmd, const char *fmt, ...)
+s_cmd_int (s_cmd_t *cmd, const char *prefix, int64_t value)
 {
-    char buffer[256];
-    va_list args;
-    va_start (args, fmt);
-    int length = vsnprintf (buffer, sizeof buffer, fmt, args);
-    va_end (args);
-    char *copy = length >= 0 ? strdup (buffer) : NULL;
-    if (!copy) {
-        cmd->nomem = true;
-        return;
-    }
-    s_cmd_arg (cmd, copy, strlen (copy), true);
+    char text[64];
+    size_t length = strlen (prefix);
+    memcpy (text, prefix, length);
+    length += s_digits (text + length, value);
+    s_cmd_arg (cmd, text, length);
 }
 
 static void
 s_cmd_free (s_cmd_t *cmd)
 {
-    for (int i = 0; i < cmd->n_owned; i++)
-        free (cmd->owned[i]);
-    free (cmd->argv);
-    free (cmd->lengths);
-    free (cmd->owned);
-    memset (cmd, 0, sizeof *cmd);
+    if (cmd->heap)
+        free (cmd->data);
+    cmd->data = NULL;
+    cmd->length = cmd->capacity = 0;
+    cmd->argc = 0;
+    cmd->nomem = cmd->heap = false;
 }
 
-/* Queues CMD (then frees it). */
+/* Queues CMD (then empties it for the next command). */
 static void
 s_append (toa_store_t *self, s_cmd_t *cmd)
 {
-    if (!self->redis || cmd->nomem
-        || redisAppendCommandArgv (self->redis, cmd->argc, cmd->argv, cmd->lengths)
-               != REDIS_OK) {
+    char head[S_HEAD];
+    size_t length = 0;
+    head[length++] = '*';
+    length += s_digits (head + length, cmd->argc);
+    head[length++] = '\r';
+    head[length++] = '\n';
+    if (cmd->data && !cmd->nomem)
+        memcpy (cmd->data + S_HEAD - length, head, length);
+    if (!self->redis || cmd->nomem || !cmd->data
+        || redisAppendFormattedCommand (self->redis, cmd->data + S_HEAD - length,
+                                        cmd->length - S_HEAD + length) != REDIS_OK) {
         if (!self->failed)
             snprintf (self->error, sizeof self->error, "%s",
                       cmd->nomem ? "out of memory" : "not connected");
@@ -216,6 +289,7 @@ s_disconnect (toa_store_t *self)
     self->redis = NULL;
     self->pending = 0;
     self->failed = false;
+    self->n_increments = 0;  /* queued writes of a broken connection are lost */
 }
 
 void
@@ -225,6 +299,7 @@ toa_store_destroy (toa_store_t **self_p)
         return;
     toa_store_t *self = *self_p;
     s_disconnect (self);
+    free (self->increments);
     free (self->host);
     if (self->password) {
         memset (self->password, 0, strlen (self->password));
@@ -304,7 +379,7 @@ toa_store_error (const toa_store_t *self)
 size_t
 toa_store_pending (const toa_store_t *self)
 {
-    return self->pending;
+    return self->pending + self->n_increments;
 }
 
 uint64_t
@@ -364,9 +439,25 @@ s_read (toa_store_t *self, size_t n, redisReply **replies)
     return rc;
 }
 
+static void s_simple (toa_store_t *self, const char *first, ...);
+
+/* Queues the gathered HINCRBYs (before a read, a delete, or the flush). */
+static void
+s_increments_queue (toa_store_t *self)
+{
+    for (size_t i = 0; i < self->n_increments; i++) {
+        char key[S_KEY], number[32];
+        s_key_job (key, sizeof key, self->increments[i].job, "");
+        number[s_digits (number, self->increments[i].delta)] = '\0';
+        s_simple (self, "HINCRBY", key, self->increments[i].field, number, NULL);
+    }
+    self->n_increments = 0;
+}
+
 int
 toa_store_flush (toa_store_t *self)
 {
+    s_increments_queue (self);
     if (!self->redis || self->failed) {
         if (!self->error[0])
             snprintf (self->error, sizeof self->error, "not connected");
@@ -399,9 +490,9 @@ toa_store_job_create (toa_store_t *self, const char *job, const char *method,
     s_cmd_str (&cmd, "state");
     s_cmd_str (&cmd, "running");
     s_cmd_str (&cmd, "total");
-    s_cmd_fmt (&cmd, "%zu", n);
+    s_cmd_int (&cmd, "", (int64_t) n);
     s_cmd_str (&cmd, "created_ms");
-    s_cmd_fmt (&cmd, "%" PRId64, created_ms);
+    s_cmd_int (&cmd, "", created_ms);
     const char *zero_fields[] = {"admitted", "done", "next_seq", "acked", "generations",
                                  "failed"};
     for (size_t i = 0; i < sizeof zero_fields / sizeof *zero_fields; i++) {
@@ -413,7 +504,7 @@ toa_store_job_create (toa_store_t *self, const char *job, const char *method,
         s_cmd_str (&cmd, "HSET");
         s_cmd_str (&cmd, prompts);
         for (size_t i = first; i < n && i < first + S_CHUNK; i++) {
-            s_cmd_fmt (&cmd, "%zu", i);
+            s_cmd_int (&cmd, "", (int64_t) i);
             s_cmd_str (&cmd, lines[i]);
         }
         s_append (self, &cmd);
@@ -439,13 +530,43 @@ toa_store_job_state (toa_store_t *self, const char *job, const char *state)
     s_simple (self, "HSET", key, "state", state, NULL);
 }
 
+/* Room for one more gathered increment; -1 when out of memory. */
+static int
+s_increments_room (toa_store_t *self)
+{
+    if (self->n_increments < self->cap_increments)
+        return 0;
+    size_t capacity = self->cap_increments ? self->cap_increments * 2 : 8;
+    s_increment_t *grown = realloc (self->increments, capacity * sizeof *grown);
+    if (!grown)
+        return -1;
+    self->increments = grown;
+    self->cap_increments = capacity;
+    return 0;
+}
+
 void
 toa_store_job_add (toa_store_t *self, const char *job, const char *field, int64_t delta)
 {
-    char key[S_KEY], number[32];
-    s_key_job (key, sizeof key, job, "");
-    snprintf (number, sizeof number, "%" PRId64, delta);
-    s_simple (self, "HINCRBY", key, field, number, NULL);
+    for (size_t i = 0; i < self->n_increments; i++) {
+        s_increment_t *increment = &self->increments[i];
+        if (strcmp (increment->field, field) == 0 && strcmp (increment->job, job) == 0) {
+            increment->delta += delta;
+            return;
+        }
+    }
+    if (strlen (job) >= sizeof self->increments->job
+        || strlen (field) >= sizeof self->increments->field || s_increments_room (self) != 0) {
+        char key[S_KEY], number[32];
+        s_key_job (key, sizeof key, job, "");
+        number[s_digits (number, delta)] = '\0';
+        s_simple (self, "HINCRBY", key, field, number, NULL);
+        return;
+    }
+    s_increment_t *increment = &self->increments[self->n_increments++];
+    snprintf (increment->job, sizeof increment->job, "%s", job);
+    snprintf (increment->field, sizeof increment->field, "%s", field);
+    increment->delta = delta;
 }
 
 void
@@ -472,9 +593,9 @@ toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
     s_cmd_str (&cmd, "HSET");
     s_cmd_str (&cmd, key);
     s_cmd_str (&cmd, "n");
-    s_cmd_fmt (&cmd, "%" PRId64, n);
+    s_cmd_int (&cmd, "", n);
     for (size_t i = 0; i < count; i++) {
-        s_cmd_fmt (&cmd, "g:%d", g[i]);
+        s_cmd_int (&cmd, "g:", g[i]);
         s_cmd_str (&cmd, texts[i]);
     }
     s_append (self, &cmd);
@@ -523,7 +644,7 @@ toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t to)
         s_cmd_str (&cmd, "HDEL");
         s_cmd_str (&cmd, results);
         for (int64_t seq = first; seq < to && seq < first + S_CHUNK; seq++)
-            s_cmd_fmt (&cmd, "%" PRId64, seq);
+            s_cmd_int (&cmd, "", seq);
         s_append (self, &cmd);
     }
     toa_store_job_set (self, job, "acked", to);
@@ -532,6 +653,7 @@ toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t to)
 void
 toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active, size_t n)
 {
+    s_increments_queue (self);
     char key[S_KEY], prompts[S_KEY], active_key[S_KEY], results[S_KEY];
     s_key_job (key, sizeof key, job, "");
     s_key_job (prompts, sizeof prompts, job, ":prompts");
@@ -541,8 +663,11 @@ toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
     for (size_t first = 0; first < n; first += S_CHUNK) {
         s_cmd_t cmd = {0};
         s_cmd_str (&cmd, "DEL");
-        for (size_t i = first; i < n && i < first + S_CHUNK; i++)
-            s_cmd_fmt (&cmd, "toa:prompt:{%s/%" PRId64 "}", job, active[i]);
+        for (size_t i = first; i < n && i < first + S_CHUNK; i++) {
+            char key[S_KEY];
+            s_key_prompt (key, sizeof key, job, active[i]);
+            s_cmd_str (&cmd, key);
+        }
         s_append (self, &cmd);
     }
     s_simple (self, "DEL", key, prompts, active_key, results, NULL);
@@ -588,6 +713,7 @@ s_round_trip (toa_store_t *self, size_t n, redisReply **replies)
 int
 toa_store_job_exists (toa_store_t *self, const char *job)
 {
+    s_increments_queue (self);
     char key[S_KEY];
     s_key_job (key, sizeof key, job, "");
     s_simple (self, "SISMEMBER", "toa:jobs", job, NULL);
@@ -615,6 +741,7 @@ s_strings (const redisReply *reply, size_t *n)
 int
 toa_store_job_ids (toa_store_t *self, char ***ids, size_t *n)
 {
+    s_increments_queue (self);
     s_simple (self, "SMEMBERS", "toa:jobs", NULL);
     redisReply *reply;
     if (s_round_trip (self, 1, &reply) != 0)
@@ -655,6 +782,7 @@ s_job_field (toa_store_job_t *out, const char *field, const char *value)
 int
 toa_store_job_load (toa_store_t *self, const char *job, toa_store_job_t *out)
 {
+    s_increments_queue (self);
     memset (out, 0, sizeof *out);
     char key[S_KEY];
     s_key_job (key, sizeof key, job, "");
@@ -684,6 +812,7 @@ s_compare_int64 (const void *a, const void *b)
 int
 toa_store_active (toa_store_t *self, const char *job, int64_t **indexes, size_t *n)
 {
+    s_increments_queue (self);
     char key[S_KEY];
     s_key_job (key, sizeof key, job, ":active");
     s_simple (self, "SMEMBERS", key, NULL);
@@ -709,6 +838,7 @@ static int
 s_hget_many (toa_store_t *self, const char *key, const int64_t *fields, int64_t first,
              size_t n, char ***values)
 {
+    s_increments_queue (self);
     *values = calloc (n + 1, sizeof **values);
     redisReply **replies = calloc (n + 1, sizeof *replies);
     if (!*values || !replies) {
@@ -758,6 +888,7 @@ int
 toa_store_records_load (toa_store_t *self, const char *job, int64_t index, char ***texts,
                         size_t *n)
 {
+    s_increments_queue (self);
     char key[S_KEY];
     s_key_prompt (key, sizeof key, job, index);
     s_simple (self, "HGETALL", key, NULL);

@@ -17,6 +17,11 @@ bench_cpu_ms () {
         2>/dev/null || echo 0
 }
 
+# bench_sys_ms PID: system (kernel) CPU time of PID so far, in ms.
+bench_sys_ms () {
+    awk -v tick="$BENCH_TICK" '{print int($15 * 1000 / tick)}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # bench_pid NAME: the pid deploy/fleet recorded for NAME (broker, worker1...).
 bench_pid () { cat "$TOA_RUN_DIR/$1.pid" 2>/dev/null; }
 
