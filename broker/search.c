@@ -440,7 +440,7 @@ toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char
     if (task->kind == TOA_TASK_GEN) {
         const toa_job_t *job = task->job;
         const char *model = job->settings->models[task->plan.model];
-        if (local || !toa_health_counts (http_status))
+        if (local || !toa_health_counts (permanent, http_status))
             toa_health_probe_over (b->health, model);
         else {
             if (toa_health_failure (b->health, model, now) == TOA_HEALTH_WENT_DOWN)

@@ -47,10 +47,11 @@ static json_t *
 s_sampling (const toa_config_t *config)
 {
     const toa_sampling_config_t *sampling = &config->sampling;
-    return json_pack ("{s:f, s:f, s:i, s:o}",
+    return json_pack ("{s:f, s:f, s:i, s:b, s:o}",
                       "temperature", sampling->temperature,
                       "top_p", sampling->top_p,
                       "max_tokens", sampling->max_tokens,
+                      "allow_n", sampling->allow_n,
                       "seed", sampling->has_seed ? json_integer ((json_int_t) sampling->seed)
                                                  : json_null ());
 }

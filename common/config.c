@@ -177,6 +177,19 @@ s_check_method (const char *value, const char *shown, char *why, size_t size)
     return false;
 }
 
+/* The servers toa-simllm can answer like (sim/personality.h). */
+static const char *const s_personalities[] = {"openai", "vllm", "sglang", "llamacpp", "tgi"};
+
+static bool
+s_check_personality (const char *value, const char *shown, char *why, size_t size)
+{
+    if (s_one_of (value, s_personalities, sizeof s_personalities / sizeof *s_personalities))
+        return true;
+    toa_format_reason (why, size, "unknown personality %s; valid: openai, vllm, sglang, "
+                       "llamacpp, tgi", shown);
+    return false;
+}
+
 static bool
 s_check_backend (const char *value, const char *shown, char *why, size_t size)
 {
@@ -349,6 +362,7 @@ static const s_field_t s_sampling_fields[] = {
     F_DBL (toa_sampling_config_t, "temperature", temperature, 0, 2, 0, 0.7),
     F_DBL (toa_sampling_config_t, "top_p", top_p, 0, 1, S_MIN_OPEN, 1.0),
     F_INT (toa_sampling_config_t, "max_tokens", max_tokens, 1, 1024),
+    F_BOOL (toa_sampling_config_t, "allow_n", allow_n, 0),
     {.name = "seed", .kind = S_SEED, .offset = offsetof (toa_sampling_config_t, seed),
      .count_offset = offsetof (toa_sampling_config_t, has_seed), .min = 0,
      .max = S_NO_MAX},
@@ -418,7 +432,9 @@ static const s_field_t s_sim_model_fields[] = {
     F_PROB (toa_sim_model_config_t, "spoil_prob", spoil_prob, 0.05),
     F_PROB (toa_sim_model_config_t, "translation_noise", translation_noise, 0.3),
     F_PROB (toa_sim_model_config_t, "refine_gain", refine_gain, 0.5),
-    F_BOOL (toa_sim_model_config_t, "reject_n", reject_n, 0),
+    F_STR (toa_sim_model_config_t, "personality", personality, S_NONEMPTY, "openai",
+           s_check_personality),
+    F_INT (toa_sim_model_config_t, "context_tokens", context_tokens, 2, 4096),
 };
 static const s_schema_t s_sim_model_schema = SCHEMA (s_sim_model_fields, toa_sim_model_config_t);
 

@@ -50,6 +50,7 @@ typedef struct {
     double temperature;      /* default 0.7 */
     double top_p;            /* default 1.0 */
     int max_tokens;          /* default 1024 */
+    bool allow_n;            /* a request may ask for n > 1 choices (default false) */
     bool has_seed;           /* send a seed derived from this base seed */
     uint64_t seed;
 } toa_sampling_config_t;
@@ -120,7 +121,9 @@ typedef struct {
     double spoil_prob;       /* refining a right answer spoils it */
     double translation_noise;/* share of words corrupted in a translation */
     double refine_gain;      /* refinement removes this share of the noise */
-    bool reject_n;           /* answer n > 1 with 400, like llama.cpp */
+    char *personality;       /* the server it answers like: openai, vllm, sglang,
+                                llamacpp, tgi (sim/personality.h; default openai) */
+    int context_tokens;      /* prompt + completion a request may hold (default 4096) */
 } toa_sim_model_config_t;
 
 typedef struct {

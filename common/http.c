@@ -783,16 +783,19 @@ s_finish (toa_http_t *self, s_request_t *request, toa_http_verdict_t verdict, bo
     s_request_free (request);
 }
 
-/* Updates the health of the replica that served RESPONSE. */
+/* Updates the health of the replica that served RESPONSE. A 5xx that the
+ * classifier judged permanent (VERDICT FAIL: the answer blames the request,
+ * say llama.cpp's 500 "context shift is disabled") is not the replica's
+ * failure. */
 static void
 s_note_health (toa_http_t *self, s_request_t *request, const toa_http_response_t *response,
-               int64_t now)
+               toa_http_verdict_t verdict, int64_t now)
 {
     s_group_t *group = &self->groups[request->group];
     s_replica_t *replica = &group->replicas[request->replica];
     bool failure = response->curl_code != CURLE_OK
                  ? toa_http_classify (0, response->curl_code) == TOA_HTTP_RETRY
-                 : response->status >= 500;
+                 : response->status >= 500 && verdict != TOA_HTTP_FAIL;
     if (request->probe)
         replica->probing = false;
     if (!failure) {
@@ -869,7 +872,7 @@ s_complete (toa_http_t *self, s_request_t *request, CURLcode code, int64_t now)
     if (verdict != TOA_HTTP_DONE && !*reason)
         s_default_reason (&response, reason, sizeof reason);
 
-    s_note_health (self, request, &response, now);
+    s_note_health (self, request, &response, verdict, now);
     s_group_t *group = &self->groups[request->group];
     if (verdict == TOA_HTTP_RETRY && request->attempts <= request->max_retries) {
         int64_t delay = toa_http_backoff_ms (request->attempts, self->options.retry_base_ms,

@@ -5,8 +5,8 @@
  * each with its own limit of requests in flight; requests beyond the limits
  * wait in the group's queue. A request goes to the eligible replica with the
  * fewest requests in flight. A replica that fails several times in a row
- * (connection errors, timeouts, 5xx) is cooled down, then probed with one
- * request before it takes load again.
+ * (connection errors, timeouts, 5xx the classifier did not judge permanent)
+ * is cooled down, then probed with one request before it takes load again.
  *
  * Every attempt is classified: done, retry (408, 409, 429, 5xx, connection
  * failures, timeouts) or fail (anything else); the caller may override the

@@ -235,6 +235,10 @@ toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *error
         error->message = json_is_string (message) ? strdup (json_string_value (message))
                                                   : strdup ("");
         error->type = s_field_text (object, "type");
+        if (error->type && !*error->type) {     /* TGI: {"error": "...", "error_type": ...} */
+            free (error->type);
+            error->type = s_field_text (object, "error_type");
+        }
         error->code = s_field_text (object, "code");
     }
     else {
@@ -254,11 +258,22 @@ void
 toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
                            size_t size)
 {
+    /* A short excerpt of what the server said, never its whole body. When
+     * common/ gains a redaction helper for secrets in server text, it is
+     * applied here, the one place a server's message enters a reason. */
     const char *message = error->message ? error->message : "";
+    int length = (int) strnlen (message, TOA_OPENAI_MESSAGE_MAX + 1);
+    bool cut = length > TOA_OPENAI_MESSAGE_MAX;
+    if (cut) {
+        length = TOA_OPENAI_MESSAGE_MAX;
+        while (length > 0 && ((unsigned char) message[length] & 0xc0) == 0x80)
+            length--;                           /* not inside a UTF-8 sequence */
+    }
     const char *label = error->code && *error->code ? error->code
                       : error->type ? error->type : "";
-    snprintf (text, size, "HTTP %ld: %s%s%s%s", http_status, message, *label ? " [" : "", label,
-              *label ? "]" : "");
+    snprintf (text, size, "HTTP %ld: %.*s%s%s%.64s%s", http_status,
+              length, message, cut ? "..." : "",
+              *label ? " [" : "", label, *label ? "]" : "");
 }
 
 void
@@ -313,12 +328,53 @@ s_mentions_n (const char *text)
     return false;
 }
 
+/* True when TEXT quotes the parameter n: 'n', "n" or `n`. */
+static bool
+s_quotes_n (const char *text)
+{
+    return s_contains (text, "'n'") || s_contains (text, "\"n\"") || s_contains (text, "`n`");
+}
+
 bool
 toa_openai_error_rejects_n (long http_status, const toa_openai_error_t *error)
 {
-    if (http_status != 400 || !error || !error->message)
+    if (http_status < 400 || http_status > 599 || !error || !error->message)
         return false;
     if (s_contains (error->message, "completion choice"))
         return true;
+    if (http_status >= 500)        /* a server's own failure may say anything: be strict */
+        return s_quotes_n (error->message);
     return s_mentions_n (error->message) || (error->code && strcmp (error->code, "n") == 0);
+}
+
+/* What 5xx answers say when the request itself cannot be served. */
+static const char *const s_request_faults[] = {
+    "context shift is disabled",      /* llama.cpp: the generation ran out of context */
+    "context size",                   /* llama.cpp: exceeds the available context size */
+    "exceed_context_size",
+    "context length",                 /* vLLM, SGLang, OpenAI */
+    "context window",
+    "maximum context",
+    "max_new_tokens",                 /* TGI */
+    "input validation error",
+    "unsupported param",              /* llama.cpp: a parameter it does not take */
+    "illegal param",
+    "only no echo",
+    "json.exception",                 /* llama.cpp: a field of the wrong type */
+    "is required",
+    "must be",
+};
+
+bool
+toa_openai_error_blames_request (long http_status, const toa_openai_error_t *error)
+{
+    if (http_status == 400 || http_status == 413 || http_status == 422)
+        return true;
+    if (http_status < 500 || http_status > 599 || !error)
+        return false;
+    for (size_t i = 0; i < sizeof s_request_faults / sizeof *s_request_faults; i++)
+        if ((error->message && s_contains (error->message, s_request_faults[i]))
+            || (error->type && s_contains (error->type, s_request_faults[i])))
+            return true;
+    return false;
 }

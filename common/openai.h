@@ -11,6 +11,8 @@
 
 #include "common/chat.h"
 
+#define TOA_OPENAI_MESSAGE_MAX 300   /* bytes of a server's error message kept */
+
 /* What one chat/completions request asks for. Strings are borrowed. */
 typedef struct {
     const char *model_id;                 /* "model" */
@@ -68,7 +70,8 @@ int toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *e
 
 /* Writes "HTTP <HTTP_STATUS>: <message> [<code, else type>]" (no brackets
  * when ERROR has neither) into TEXT of SIZE bytes: why a reply failed, for
- * a task-failure. */
+ * a task-failure. The server's message is cut to TOA_OPENAI_MESSAGE_MAX
+ * bytes (with "..."): it ends up in result lines and logs. */
 void toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
                                 size_t size);
 
@@ -79,8 +82,18 @@ void toa_openai_error_clear (toa_openai_error_t *error);
  * a 429 that must not be retried. */
 bool toa_openai_error_is_quota (const toa_openai_error_t *error);
 
-/* True when a 400 with ERROR says the server serves only one choice per
- * request ("Only one completion choice", "n must be 1", "'n' > 1 ..."). */
+/* True when an error answer (any 4xx or 5xx) says the server serves only one
+ * choice per request, however it says it: llama.cpp's HTTP 500 "Only one
+ * completion choice is allowed", a 400 "n must be 1", "'n' > 1 is not
+ * supported"... (a 5xx must name the choices or quote 'n'). */
 bool toa_openai_error_rejects_n (long http_status, const toa_openai_error_t *error);
+
+/* True when an error answer blames the request rather than the server: a
+ * 400, 413 or 422, or a 5xx whose message says the request cannot be
+ * served (llama.cpp answers a prompt or generation over its context, "context
+ * shift is disabled", and a bad parameter, "Unsupported param: ...", with
+ * 500). Such a request fails for good, and says nothing about the server's
+ * health (docs/servers.md). */
+bool toa_openai_error_blames_request (long http_status, const toa_openai_error_t *error);
 
 #endif

@@ -81,6 +81,11 @@ s_send (s_request_t *request)
         snprintf (seconds, sizeof seconds, "%d", reply->retry_after_s);
         MHD_add_response_header (response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
+    if (reply->retry_after_ms >= 0) {
+        char milliseconds[24];
+        snprintf (milliseconds, sizeof milliseconds, "%lld", (long long) reply->retry_after_ms);
+        MHD_add_response_header (response, "retry-after-ms", milliseconds);
+    }
     enum MHD_Result rc = MHD_queue_response (request->connection,
                                              (unsigned int) reply->status, response);
     MHD_destroy_response (response);
@@ -140,6 +145,7 @@ s_handle_new (s_request_t *request, const char *url, const char *method)
     if (request->too_large) {
         memset (reply, 0, sizeof *reply);
         reply->retry_after_s = -1;
+        reply->retry_after_ms = -1;
         reply->model = -1;
         reply->status = MHD_HTTP_CONTENT_TOO_LARGE;
         reply->body = strdup ("{\"error\":{\"message\":\"request body too large\","

@@ -10,10 +10,9 @@
 
 #include "common/util.h"
 #include "sim/chat.h"
+#include "sim/personality.h"
 #include "sim/reward.h"
 #include "sim/tokens.h"
-
-#define S_CONTEXT_LENGTH 4096
 
 struct toa_sim_service_s {
     const toa_sim_config_t *config;
@@ -23,6 +22,7 @@ struct toa_sim_service_s {
     toa_sim_stats_t *stats;
     toa_sim_sched_t *sched;
     const char **model_ids;
+    toa_sim_personality_t *personalities;    /* per model */
     char *models_body;               /* GET /v1/models, made once */
 };
 
@@ -44,6 +44,12 @@ toa_sim_service_new (const toa_sim_config_t *config, const toa_sim_knowledge_t *
     self->seed = seed;
     self->stats = toa_sim_stats_new (config->n_models);
     self->model_ids = calloc (config->n_models ? config->n_models : 1, sizeof *self->model_ids);
+    self->personalities = calloc (config->n_models ? config->n_models : 1,
+                                  sizeof *self->personalities);
+    for (size_t i = 0; self->personalities && i < config->n_models; i++)
+        if (toa_sim_personality_parse (config->models[i].personality,
+                                       &self->personalities[i]) != 0)
+            self->personalities[i] = TOA_SIM_OPENAI;     /* config.c checked the names */
     json_t *data = json_array ();
     int64_t created = (int64_t) time (NULL);
     for (size_t i = 0; data && self->model_ids && i < config->n_models; i++) {
@@ -56,7 +62,7 @@ toa_sim_service_new (const toa_sim_config_t *config, const toa_sim_knowledge_t *
     json_t *root = data ? json_pack ("{s:s, s:o}", "object", "list", "data", data) : NULL;
     self->models_body = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
-    if (!self->stats || !self->model_ids || !self->models_body)
+    if (!self->stats || !self->model_ids || !self->personalities || !self->models_body)
         toa_sim_service_destroy (&self);
     return self;
 }
@@ -69,6 +75,7 @@ toa_sim_service_destroy (toa_sim_service_t **self_p)
     toa_sim_service_t *self = *self_p;
     toa_sim_stats_destroy (&self->stats);
     free (self->model_ids);
+    free (self->personalities);
     free (self->models_body);
     free (self);
     *self_p = NULL;
@@ -111,9 +118,8 @@ s_reply_body (toa_sim_reply_t *reply, int status, char *body)
     return body ? 0 : -1;
 }
 
-/* Sets REPLY to STATUS with ROOT dumped as its body (ROOT is consumed). */
-static int
-s_reply_json (toa_sim_reply_t *reply, int status, json_t *root)
+int
+toa_sim_reply_json (toa_sim_reply_t *reply, int status, json_t *root)
 {
     char *body = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
@@ -132,7 +138,7 @@ static int
 s_reply_error (toa_sim_reply_t *reply, int status, const char *message, const char *type,
                json_t *code)
 {
-    return s_reply_json (reply, status,
+    return toa_sim_reply_json (reply, status,
                          json_pack ("{s:{s:s, s:s, s:n, s:o}}", "error", "message", message,
                                     "type", type, "param", "code",
                                     code ? code : json_null ()));
@@ -166,13 +172,16 @@ s_choose_fault (const toa_sim_model_config_t *model, toa_sim_fault_t forced, boo
     return TOA_SIM_FAULT_NONE;
 }
 
-/* Answers an error fault (500, 429, quota, context) or a hang. Returns 1 if
- * FAULT was one of those, 0 if the request goes on. */
+/* Answers an error fault or a hang in the manner of PERSONALITY; ARGS
+ * describe the request. Returns 1 if FAULT answered, 0 if the request goes
+ * on (no fault, malformed, or an overload that this server queues). */
 static int
-s_apply_fault (toa_sim_service_t *self, toa_sim_fault_t fault, int retry_after_s,
-               size_t prompt_tokens, long max_tokens, toa_sim_reply_t *reply)
+s_apply_fault (toa_sim_service_t *self, toa_sim_fault_t fault,
+               toa_sim_personality_t personality, const toa_sim_case_args_t *args,
+               toa_sim_reply_t *reply)
 {
     char message[320];
+    toa_sim_case_args_t inflated = *args;
     switch (fault) {
     case TOA_SIM_FAULT_500:
         s_reply_error (reply, 500,
@@ -180,31 +189,35 @@ s_apply_fault (toa_sim_service_t *self, toa_sim_fault_t fault, int retry_after_s
                        "server_error", NULL);
         break;
     case TOA_SIM_FAULT_429:
+        if (!toa_sim_personality_serves (personality, TOA_SIM_CASE_RATE_LIMIT)) {
+            toa_sim_personality_answer (personality, TOA_SIM_CASE_RATE_LIMIT, args, reply);
+            break;
+        }
+        /* a server without rate limits: a rate-limiting proxy in front of it */
         snprintf (message, sizeof message,
                   "Rate limit reached for requests (simulated by toa-simllm). "
-                  "Please try again in %ds.", retry_after_s);
+                  "Please try again in %ds.", args->retry_after_s);
         s_reply_error (reply, 429, message, "requests", json_string ("rate_limit_exceeded"));
-        reply->retry_after_s = retry_after_s;
+        reply->retry_after_s = args->retry_after_s;
         break;
     case TOA_SIM_FAULT_QUOTA:
         s_reply_error (reply, 429,
                        "You exceeded your current quota, please check your plan and billing "
                        "details.", "insufficient_quota", json_string ("insufficient_quota"));
         break;
-    case TOA_SIM_FAULT_CONTEXT: {
-        long requested = (long) prompt_tokens + (max_tokens > 0 ? max_tokens : S_CONTEXT_LENGTH);
-        if (requested <= S_CONTEXT_LENGTH)
-            requested = S_CONTEXT_LENGTH + 1;
-        snprintf (message, sizeof message,
-                  "This model's maximum context length is %d tokens. However, you requested "
-                  "%ld tokens (%zu in the messages, %ld in the completion). Please reduce the "
-                  "length of the messages or completion.", S_CONTEXT_LENGTH, requested,
-                  prompt_tokens, requested - (long) prompt_tokens);
-        s_reply_json (reply, 400,
-                      json_pack ("{s:s, s:s, s:s, s:n, s:i}", "object", "error", "message",
-                                 message, "type", "BadRequestError", "param", "code", 400));
+    case TOA_SIM_FAULT_CONTEXT:
+        /* as if the prompt were longer than the context */
+        inflated.prompt_tokens = args->prompt_tokens + args->context_tokens;
+        toa_sim_personality_answer (personality, TOA_SIM_CASE_PROMPT_TOO_LONG, &inflated, reply);
         break;
-    }
+    case TOA_SIM_FAULT_OVERLOAD:
+        if (toa_sim_personality_serves (personality, TOA_SIM_CASE_OVERLOAD))
+            return 0;                            /* it queues: the slots do that */
+        toa_sim_personality_answer (personality, TOA_SIM_CASE_OVERLOAD, args, reply);
+        break;
+    case TOA_SIM_FAULT_BAD_REQUEST:
+        toa_sim_personality_answer (personality, TOA_SIM_CASE_BAD_REQUEST, args, reply);
+        break;
     case TOA_SIM_FAULT_HANG:
         reply->status = 0;
         reply->drop = true;
@@ -227,40 +240,91 @@ s_malform (toa_sim_reply_t *reply)
     }
 }
 
+/* The personality of the model a request names, else of the first model
+ * (a body that does not parse still has a server to answer it). */
+static toa_sim_personality_t
+s_personality_of (const toa_sim_service_t *self, const char *body, size_t length)
+{
+    json_t *root = json_loadb (body ? body : "", length, 0, NULL);
+    int index = toa_sim_service_model_index (
+        self, json_string_value (json_object_get (root, "model")));
+    json_decref (root);
+    if (index < 0)
+        index = 0;
+    return self->config->n_models ? self->personalities[index] : TOA_SIM_OPENAI;
+}
+
+/* The model that answers a request for a name no model is served as: on a
+ * toa-simllm serving one model, as those servers do, a server that ignores
+ * the name (SGLang, llama.cpp, TGI) answers with its model; otherwise -1 (a
+ * 404, as a router in front of several servers answers). */
+static int
+s_model_for_unknown (const toa_sim_service_t *self)
+{
+    if (self->config->n_models == 1
+        && toa_sim_personality_serves (self->personalities[0], TOA_SIM_CASE_MODEL_NOT_FOUND))
+        return 0;
+    return -1;
+}
+
+/* The case in which the model's server refuses REQUEST up front (n > 1,
+ * the context), or -1 when it serves it. TGI serves n > 1 with one choice. */
+static int
+s_refusal (toa_sim_personality_t personality, toa_sim_chat_request_t *request,
+           const toa_sim_case_args_t *args)
+{
+    if (request->n > 1 && !toa_sim_personality_serves (personality, TOA_SIM_CASE_N))
+        return TOA_SIM_CASE_N;
+    if (personality == TOA_SIM_TGI)
+        request->n = 1;                          /* TGI ignores n */
+    if (args->prompt_tokens >= args->context_tokens)
+        return TOA_SIM_CASE_PROMPT_TOO_LONG;
+    if (args->max_tokens > 0 && args->prompt_tokens + args->max_tokens > args->context_tokens
+        && !toa_sim_personality_serves (personality, TOA_SIM_CASE_MAX_TOKENS_TOO_LONG))
+        return TOA_SIM_CASE_MAX_TOKENS_TOO_LONG;
+    return -1;
+}
+
 static int
 s_chat (toa_sim_service_t *self, const char *body, size_t length, toa_sim_fault_t forced,
         bool has_forced, toa_sim_reply_t *reply)
 {
     toa_sim_chat_request_t request;
     char error[256];
-    if (toa_sim_chat_parse (body, length, &request, error, sizeof error) != 0)
-        return s_reply_error (reply, 400, error, "invalid_request_error", NULL);
+    if (toa_sim_chat_parse (body, length, &request, error, sizeof error) != 0) {
+        toa_sim_case_args_t args = {.message = error};
+        return toa_sim_personality_answer (s_personality_of (self, body, length),
+                                           TOA_SIM_CASE_BAD_REQUEST, &args, reply);
+    }
     int index = toa_sim_service_model_index (self, request.model);
+    if (index < 0)
+        index = s_model_for_unknown (self);
     if (index < 0) {
-        char message[300];
-        snprintf (message, sizeof message,
-                  "The model `%.200s` does not exist or you do not have access to it.",
-                  request.model);
+        toa_sim_case_args_t args = {.model = request.model};
+        int rc = toa_sim_personality_answer (self->config->n_models ? self->personalities[0]
+                                                                   : TOA_SIM_OPENAI,
+                                             TOA_SIM_CASE_MODEL_NOT_FOUND, &args, reply);
         toa_sim_chat_request_clear (&request);
-        return s_reply_error (reply, 404, message, "invalid_request_error",
-                              json_string ("model_not_found"));
+        return rc;
     }
     const toa_sim_model_config_t *model = &self->config->models[index];
+    toa_sim_personality_t personality = self->personalities[index];
     reply->model = index;
     reply->prompt_tokens = request.prompt_tokens;
     toa_sim_stats_model_begin (self->stats, index);
-    if (model->reject_n && request.n > 1) {
+    toa_sim_case_args_t args = {
+        .model = request.model, .prompt_tokens = (long) request.prompt_tokens,
+        .max_tokens = request.max_tokens, .context_tokens = model->context_tokens,
+        .retry_after_s = model->retry_after_s,
+    };
+    int refusal = s_refusal (personality, &request, &args);
+    if (refusal >= 0) {
         toa_sim_chat_request_clear (&request);
-        /* llama.cpp's server answers n > 1 like this */
-        return s_reply_json (reply, 400,
-                             json_pack ("{s:{s:i, s:s, s:s}}", "error", "code", 400, "message",
-                                        "Only one completion choice is allowed", "type",
-                                        "invalid_request_error"));
+        return toa_sim_personality_answer (personality, (toa_sim_case_t) refusal, &args, reply);
     }
     uint64_t stream = s_draw_stream (self);
     toa_sim_fault_t fault = s_choose_fault (model, forced, has_forced, &stream);
-    if (s_apply_fault (self, fault, model->retry_after_s, request.prompt_tokens,
-                       request.max_tokens, reply)) {
+    if (s_apply_fault (self, fault, personality, &args, reply)) {
         toa_sim_chat_request_clear (&request);
         return reply->drop || reply->body ? 0 : -1;
     }
@@ -276,14 +340,19 @@ s_chat (toa_sim_service_t *self, const char *body, size_t length, toa_sim_fault_
     toa_sim_chat_request_clear (&request);
     if (rc != 0)
         return s_reply_error (reply, 500, "out of memory", "server_error", NULL);
-    reply->status = 200;
-    reply->body = result.body;
-    reply->body_length = result.length;
-    reply->completion_tokens = result.completion_tokens;
     double delay = model->latency_ms + jitter
                    + model->per_token_ms * (double) result.max_choice_tokens;
     reply->delay_ms = delay > 0 ? (int64_t) llround (delay) : 0;
     reply->pool = index;
+    if (args.prompt_tokens + (long) result.max_choice_tokens >= args.context_tokens
+        && !toa_sim_personality_serves (personality, TOA_SIM_CASE_RUNS_OUT)) {
+        free (result.body);                      /* the generation ran out of context */
+        return toa_sim_personality_answer (personality, TOA_SIM_CASE_RUNS_OUT, &args, reply);
+    }
+    reply->status = 200;
+    reply->body = result.body;
+    reply->body_length = result.length;
+    reply->completion_tokens = result.completion_tokens;
     if (fault == TOA_SIM_FAULT_MALFORMED) {
         toa_sim_stats_fault (self->stats, fault);
         s_malform (reply);
@@ -357,7 +426,7 @@ s_reward (toa_sim_service_t *self, const char *body, size_t length, toa_sim_repl
     if (made)
         json_decref (queries);
     json_decref (root);
-    return s_reply_json (reply, 200, json_pack ("{s:o}", "rewards", rewards));
+    return toa_sim_reply_json (reply, 200, json_pack ("{s:o}", "rewards", rewards));
 }
 
 /* POST /classify (POOLING false) and /pooling (true), vLLM's shapes. */
@@ -374,7 +443,7 @@ s_score_inputs (toa_sim_service_t *self, const char *body, size_t length, bool p
         if (made)
             json_decref (inputs);
         json_decref (root);
-        return s_reply_json (reply, 400,
+        return toa_sim_reply_json (reply, 400,
                              json_pack ("{s:s, s:s, s:s, s:n, s:i}", "object", "error",
                                         "message",
                                         "'model' (a string) and 'input' (a string or an array "
@@ -407,7 +476,7 @@ s_score_inputs (toa_sim_service_t *self, const char *body, size_t length, bool p
     if (made)
         json_decref (inputs);
     json_decref (root);
-    return s_reply_json (reply, 200, answer);
+    return toa_sim_reply_json (reply, 200, answer);
 }
 
 static toa_sim_endpoint_t
@@ -449,6 +518,7 @@ toa_sim_service_handle (toa_sim_service_t *self, const char *method, const char 
 {
     memset (reply, 0, sizeof *reply);
     reply->retry_after_s = -1;
+    reply->retry_after_ms = -1;
     reply->pool = -1;
     reply->model = -1;
     bool wants_post;
@@ -464,7 +534,7 @@ toa_sim_service_handle (toa_sim_service_t *self, const char *method, const char 
     if (has_forced && toa_sim_fault_parse (fault, &forced) != 0)
         return s_reply_error (reply, 400,
                               "X-Sim-Fault must be one of none, 500, 429, hang, malformed, "
-                              "quota, context", "invalid_request_error", NULL);
+                              "quota, context, overload, bad_request", "invalid_request_error", NULL);
     switch (endpoint) {
     case TOA_SIM_ENDPOINT_CHAT:
         return s_chat (self, body, length, forced, has_forced, reply);
@@ -478,14 +548,17 @@ toa_sim_service_handle (toa_sim_service_t *self, const char *method, const char 
             toa_sim_sched_reset_max (self->sched);
             return s_reply_text (reply, 200, "{\"reset\":true}");
         }
-        return s_reply_json (reply, 200,
+        return toa_sim_reply_json (reply, 200,
                              toa_sim_stats_json (self->stats, self->model_ids, self->sched));
     default:
         break;
     }
-    /* reward endpoints: faults only when forced */
-    if (s_apply_fault (self, forced, 1, toa_sim_tokens_count (body ? body : "", length), -1,
-                       reply))
+    /* reward endpoints: faults only when forced, as an OpenAI-shaped server */
+    toa_sim_case_args_t args = {
+        .prompt_tokens = (long) toa_sim_tokens_count (body ? body : "", length),
+        .max_tokens = -1, .context_tokens = 4096, .retry_after_s = 1,
+    };
+    if (s_apply_fault (self, forced, TOA_SIM_OPENAI, &args, reply))
         return reply->drop || reply->body ? 0 : -1;
     int rc = endpoint == TOA_SIM_ENDPOINT_REWARD ? s_reward (self, body, length, reply)
              : s_score_inputs (self, body, length, endpoint == TOA_SIM_ENDPOINT_POOLING, reply);

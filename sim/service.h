@@ -1,6 +1,7 @@
 /* service.h - what toa-simllm answers to each HTTP request, without the HTTP:
  * routing, validation, injected faults (configured rates or X-Sim-Fault),
- * OpenAI / vLLM error shapes, latency to wait and the slot to hold, the
+ * each model's personality (the real server whose answers it gives, see
+ * sim/personality.h), latency to wait and the slot to hold, the
  * reward endpoints and the counters. The server module moves the bytes.
  *
  * Endpoints: POST /v1/chat/completions, GET /v1/models, GET /health,
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "common/config.h"
 #include "sim/knowledge.h"
@@ -23,6 +25,7 @@ typedef struct {
     char *body;              /* JSON (or, for "malformed", broken JSON); free() */
     size_t body_length;
     int retry_after_s;       /* >= 0: send a Retry-After header */
+    int64_t retry_after_ms;  /* >= 0: send a retry-after-ms header */
     int64_t delay_ms;        /* how long to wait before answering */
     int pool;                /* model whose slot the wait holds, or -1 */
     bool drop;               /* close the connection without an answer (hang) */
@@ -55,6 +58,10 @@ int toa_sim_service_handle (toa_sim_service_t *self, const char *method, const c
 /* Called once per handled request when its answer is sent or its
  * connection closed (counters in flight). */
 void toa_sim_service_done (toa_sim_service_t *self, const toa_sim_reply_t *reply);
+
+/* Sets REPLY to STATUS with ROOT dumped as its body (ROOT is consumed; NULL
+ * means out of memory: REPLY becomes a 500 without body and -1 is returned). */
+int toa_sim_reply_json (toa_sim_reply_t *reply, int status, json_t *root);
 
 /* Frees REPLY's body; safe twice. */
 void toa_sim_reply_clear (toa_sim_reply_t *reply);

@@ -29,7 +29,7 @@ static const char *const s_endpoint_names[TOA_SIM_ENDPOINT_COUNT] = {
 };
 
 static const char *const s_fault_names[TOA_SIM_FAULT_COUNT] = {
-    "none", "500", "429", "hang", "malformed", "quota", "context",
+    "none", "500", "429", "hang", "malformed", "quota", "context", "overload", "bad_request",
 };
 
 const char *

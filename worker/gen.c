@@ -33,7 +33,7 @@ struct s_part_s {
     int64_t n;
     uint64_t http_id;
     toa_openai_reply_t reply;        /* of the last 2xx attempt */
-    bool rejected_n;                 /* the last attempt was a 400 refusing n */
+    bool rejected_n;                 /* the last attempt was an answer refusing n */
     s_part_t *next;
 };
 
@@ -401,6 +401,8 @@ s_classify (void *arg, const toa_http_response_t *response, toa_http_verdict_t s
         part->rejected_n = true;
         verdict = TOA_HTTP_FAIL;
     }
+    else if (toa_openai_error_blames_request (response->status, &error))
+        verdict = TOA_HTTP_FAIL;         /* permanent; not the replica's health either */
     toa_openai_error_clear (&error);
     return verdict;
 }

@@ -55,8 +55,10 @@ toa_health_destroy (toa_health_t **self_p)
 }
 
 bool
-toa_health_counts (int64_t http_status)
+toa_health_counts (bool permanent, int64_t http_status)
 {
+    if (permanent && http_status != 429)
+        return false;          /* the answer blamed the request, not the model */
     return http_status == 0 || http_status == 408 || http_status == 429 || http_status >= 500;
 }
 

@@ -1,6 +1,7 @@
 /* health.h - model health in the broker: a model whose tasks keep failing
  * for reasons that are about the model (no connection, 5xx, 429), not about
- * the request (400 and the other 4xx), is marked down for a while.
+ * the request (400 and the other 4xx, or any answer the worker reports as a
+ * permanent failure), is marked down for a while.
  *
  * Rules (pure: the caller passes the clock):
  *  - A counted failure (see toa_health_counts) adds one to the model's
@@ -59,8 +60,12 @@ toa_health_t *toa_health_new (const toa_health_options_t *options);
 void toa_health_destroy (toa_health_t **self_p);
 
 /* True when a failure with HTTP_STATUS (0: not an HTTP status, e.g. no
- * connection) says something about the model: 0, 408, 429, 5xx. */
-bool toa_health_counts (int64_t http_status);
+ * connection) says something about the model: 0, 408, 429, 5xx, when it is
+ * transient. A PERMANENT failure is one whose answer blamed the request (a
+ * bad parameter, a prompt over the context, n > 1 refused, even with a 500
+ * as llama.cpp sends them): it never counts, except an exhausted quota (a
+ * permanent 429), which is the model's account. */
+bool toa_health_counts (bool permanent, int64_t http_status);
 
 /* A counted failure of MODEL at NOW. Returns TOA_HEALTH_WENT_DOWN when it
  * starts a down period, else TOA_HEALTH_NO_CHANGE (also when out of memory). */

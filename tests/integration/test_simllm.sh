@@ -63,7 +63,7 @@ ok "toa-simllm starts and prints its URL ($URL)"
 # --- plain endpoints
 check_eq "GET /health" '{"status":"ok"}' "$(curl -s "$URL/health")"
 models=$(curl -s "$URL/v1/models")
-check_eq "GET /v1/models is an OpenAI list" "list 5 sim-zero model" \
+check_eq "GET /v1/models is an OpenAI list" "list 6 sim-zero model" \
     "$(echo "$models" | jq -r '[.object, (.data | length), .data[0].id, .data[0].object] | join(" ")')"
 
 # --- a chat completion's shape
@@ -94,9 +94,15 @@ status=$(chat '{"model": "sim-zero"}')
 check_eq "missing messages: 400" 400 "$status"
 jcheck "missing messages: error names messages" '.error.message | test("messages")' "$TOA_TMP/body"
 status=$(chat "$(body sim-llama hi '{"n": 2}')")
-check_eq "reject_n model: n=2 gets 400" 400 "$status"
-jcheck "reject_n model: llama.cpp's message" \
-    '.error.message == "Only one completion choice is allowed" and .error.code == 400' "$TOA_TMP/body"
+check_eq "llamacpp personality: n=2 gets 500" 500 "$status"
+jcheck "llamacpp personality: llama.cpp's message" \
+    '.error.message == "Only one completion choice is allowed" and .error.code == 500
+     and .error.type == "server_error"' "$TOA_TMP/body"
+status=$(chat "$(body sim-openai hi)" -H 'X-Sim-Fault: 429')
+check_eq "openai personality: rate limit 429" 429 "$status"
+check "openai personality: retry-after-ms and Retry-After headers" \
+    grep -qi '^retry-after-ms: 3000' "$TOA_TMP/headers"
+check "openai personality: Retry-After in seconds" grep -qi '^retry-after: 3' "$TOA_TMP/headers"
 
 # --- max_tokens, stop, n
 chat "$(body sim-zero "$Q1" '{"max_tokens": 5}')" >/dev/null
@@ -155,9 +161,9 @@ jcheck "X-Sim-Fault quota: 429 insufficient_quota" \
 check_eq "X-Sim-Fault quota: status 429" 429 "$(cat "$TOA_TMP/status")"
 chat "$(body sim-zero hi)" -H 'X-Sim-Fault: context' >"$TOA_TMP/status"
 check_eq "X-Sim-Fault context: status 400" 400 "$(cat "$TOA_TMP/status")"
-jcheck "X-Sim-Fault context: vLLM's flat shape" \
-    '.object == "error" and .type == "BadRequestError" and .code == 400 and .param == null
-     and (.message | test("maximum context length"))' "$TOA_TMP/body"
+jcheck "X-Sim-Fault context: OpenAI's context_length_exceeded (sim-zero's personality)" \
+    '.error.code == "context_length_exceeded" and (.error.message | test("maximum context length"))' \
+    "$TOA_TMP/body"
 chat "$(body sim-zero "$Q1")" -H 'X-Sim-Fault: malformed' >"$TOA_TMP/status"
 check_eq "X-Sim-Fault malformed: status 200" 200 "$(cat "$TOA_TMP/status")"
 check "X-Sim-Fault malformed: body is not JSON" bash -c "! jq . '$TOA_TMP/body' >/dev/null 2>&1"

@@ -22,15 +22,21 @@ static void
 test_counts (void **state)
 {
     (void) state;
-    assert_true (toa_health_counts (0));
-    assert_true (toa_health_counts (500));
-    assert_true (toa_health_counts (503));
-    assert_true (toa_health_counts (429));
-    assert_true (toa_health_counts (408));
-    assert_false (toa_health_counts (400));
-    assert_false (toa_health_counts (401));
-    assert_false (toa_health_counts (404));
-    assert_false (toa_health_counts (200));
+    assert_true (toa_health_counts (false, 0));
+    assert_true (toa_health_counts (false, 500));
+    assert_true (toa_health_counts (false, 503));
+    assert_true (toa_health_counts (false, 429));
+    assert_true (toa_health_counts (false, 408));
+    assert_false (toa_health_counts (false, 400));
+    assert_false (toa_health_counts (false, 401));
+    assert_false (toa_health_counts (false, 404));
+    assert_false (toa_health_counts (false, 200));
+    /* permanent: the answer blamed the request, even with a 500 (llama.cpp's
+     * "context shift is disabled"); an exhausted quota still counts */
+    assert_false (toa_health_counts (true, 500));
+    assert_false (toa_health_counts (true, 0));
+    assert_false (toa_health_counts (true, 400));
+    assert_true (toa_health_counts (true, 429));
 }
 
 static void

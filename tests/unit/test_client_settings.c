@@ -57,6 +57,7 @@ test_defaults_from_config (void **state)
     assert_true (json_real_value (json_object_get (sampling, "top_p")) == 1.0);
     assert_int_equal (json_integer_value (json_object_get (sampling, "max_tokens")), 512);
     assert_true (json_is_null (json_object_get (sampling, "seed")));
+    assert_true (json_is_false (json_object_get (sampling, "allow_n")));
     json_t *templates = json_object_get (settings, "templates");
     assert_true (json_is_null (json_object_get (templates, "system")));
     assert_non_null (strstr (json_string_value (json_object_get (templates, "refine")),
@@ -77,10 +78,11 @@ test_flag_overrides (void **state)
 {
     (void) state;
     const char *sets[] = {"sampling.temperature=0.2", "templates.system=Be brief.",
-                          "sampling.seed=42", "method.prs_model=sim-gamma"};
+                          "sampling.seed=42", "method.prs_model=sim-gamma",
+                          "sampling.allow_n=true"};
     char *overrides[8];
-    int n = toa_settings_overrides ("prs", "6", sets, 4, overrides);
-    assert_int_equal (n, 6);
+    int n = toa_settings_overrides ("prs", "6", sets, 5, overrides);
+    assert_int_equal (n, 7);
     assert_string_equal (overrides[0], "method.name=prs");
     assert_string_equal (overrides[1], "method.samples=6");
     assert_string_equal (overrides[5], "method.prs_model=sim-gamma");
@@ -100,6 +102,7 @@ test_flag_overrides (void **state)
     json_t *sampling = json_object_get (settings, "sampling");
     assert_true (json_real_value (json_object_get (sampling, "temperature")) == 0.2);
     assert_int_equal (json_integer_value (json_object_get (sampling, "seed")), 42);
+    assert_true (json_is_true (json_object_get (sampling, "allow_n")));
     assert_string_equal (json_string_value (json_object_get (json_object_get (settings,
                          "templates"), "system")), "Be brief.");
     assert_int_equal (toa_settings_budget (config), 18);

@@ -197,7 +197,8 @@ test_full_file_every_value (void **state)
     assert_true (sim->math_skill == 0.6 && sim->skill_spread == 0.1);
     assert_true (sim->fix_prob == 0.4 && sim->spoil_prob == 0.1);
     assert_true (sim->translation_noise == 0.2 && sim->refine_gain == 0.7);
-    assert_true (sim->reject_n);
+    assert_string_equal (sim->personality, "llamacpp");
+    assert_int_equal (sim->context_tokens, 2048);
 
     toa_config_destroy (&c);
     assert_null (c);
@@ -573,6 +574,37 @@ test_simllm_problems (void **state)
                   "such as 127.0.0.1:8000, got \"127.0.0.1:99999\"");
     s_expect_one ("{\"simllm\": {\"models\": [{\"latency_ms\": 5}]}}",
                   "fleet.json: simllm.models[0].model_id: required field missing");
+    s_expect_one ("{\"simllm\": {\"models\": [{\"model_id\": \"m\", "
+                  "\"personality\": \"ollama\"}]}}",
+                  "fleet.json: simllm.models[0].personality: unknown personality "
+                  "\"ollama\"; valid: openai, vllm, sglang, llamacpp, tgi");
+}
+
+/* sampling.allow_n: false by default, true from the file or --set, and a
+ * value that is not a boolean is refused. */
+static void
+test_allow_n (void **state)
+{
+    (void) state;
+    toa_config_t *c = s_parse_ok ("{}", NULL, 0);
+    assert_false (c->sampling.allow_n);
+    toa_config_destroy (&c);
+    c = s_parse_ok ("{\"sampling\": {\"allow_n\": true}}", NULL, 0);
+    assert_true (c->sampling.allow_n);
+    toa_config_destroy (&c);
+    const char *on = "sampling.allow_n=true";
+    c = s_parse_ok ("{}", &on, 1);
+    assert_true (c->sampling.allow_n);
+    toa_config_destroy (&c);
+    const char *off = "sampling.allow_n=false";
+    c = s_parse_ok ("{\"sampling\": {\"allow_n\": true}}", &off, 1);
+    assert_false (c->sampling.allow_n);
+    toa_config_destroy (&c);
+    s_expect_override ("{}", "sampling.allow_n=maybe",
+                       "override 'sampling.allow_n=maybe': sampling.allow_n: must be true "
+                       "or false, got \"maybe\"");
+    s_expect_one ("{\"sampling\": {\"allow_n\": 1}}",
+                  "fleet.json: sampling.allow_n: must be true or false, got 1");
 }
 
 static void
@@ -751,6 +783,7 @@ main (void)
         cmocka_unit_test (test_secrets_not_repeated),
         cmocka_unit_test (test_method_and_reward_problems),
         cmocka_unit_test (test_simllm_problems),
+        cmocka_unit_test (test_allow_n),
         cmocka_unit_test (test_many_errors_reported_together),
         cmocka_unit_test (test_override_changes_values),
         cmocka_unit_test (test_override_arrays),

@@ -213,27 +213,118 @@ static void
 test_error_rejects_n (void **state)
 {
     (void) state;
+    /* refusals of n > 1 at 400 (and 422), and the strong ones at 500 too */
     const char *yes[] = {
         "{\"error\":{\"message\":\"Only one completion choice is allowed\",\"type\":\"invalid_request_error\"}}",
         "{\"object\":\"error\",\"message\":\"'n' must be 1 for this model\",\"type\":\"BadRequestError\"}",
         "{\"error\":{\"message\":\"n > 1 is not supported\"}}",
     };
+    const bool strong[] = {true, true, false};
     const char *no[] = {
         "{\"error\":{\"message\":\"max_tokens is too large\"}}",
         "{\"error\":{\"message\":\"Invalid n-gram setting\"}}",
+        "{\"error\":{\"message\":\"CUDA error in n layer\"}}",
     };
     toa_openai_error_t error;
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal (toa_openai_parse_error (yes[i], strlen (yes[i]), &error), 0);
         assert_true (toa_openai_error_rejects_n (400, &error));
+        assert_true (toa_openai_error_rejects_n (422, &error));
+        assert_int_equal (toa_openai_error_rejects_n (500, &error), strong[i]);
+        assert_false (toa_openai_error_rejects_n (200, &error));
+        toa_openai_error_clear (&error);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal (toa_openai_parse_error (no[i], strlen (no[i]), &error), 0);
+        if (i < 2)       /* a lone n at 400 does name the parameter */
+            assert_false (toa_openai_error_rejects_n (400, &error));
         assert_false (toa_openai_error_rejects_n (500, &error));
         toa_openai_error_clear (&error);
     }
-    for (size_t i = 0; i < 2; i++) {
-        assert_int_equal (toa_openai_parse_error (no[i], strlen (no[i]), &error), 0);
-        assert_false (toa_openai_error_rejects_n (400, &error));
+    /* llama.cpp, as it really answers (docs/servers.md) */
+    const char *llamacpp = "{\"error\":{\"code\":500,\"message\":\"Only one completion choice "
+                           "is allowed\",\"type\":\"server_error\"}}";
+    assert_int_equal (toa_openai_parse_error (llamacpp, strlen (llamacpp), &error), 0);
+    assert_true (toa_openai_error_rejects_n (500, &error));
+    toa_openai_error_clear (&error);
+}
+
+/* Answers that blame the request, by what they say rather than by status
+ * alone: the bodies of docs/servers.md. */
+static void
+test_error_blames_request (void **state)
+{
+    (void) state;
+    static const struct {
+        long status;
+        const char *body;
+        bool request;
+    } cases[] = {
+        {500, "{\"error\":{\"code\":500,\"message\":\"context shift is disabled\","
+              "\"type\":\"server_error\"}}", true},
+        {500, "{\"error\":{\"code\":500,\"message\":\"Unsupported param: best_of\","
+              "\"type\":\"server_error\"}}", true},
+        {500, "{\"error\":{\"code\":500,\"message\":\"[json.exception.type_error.302] type "
+              "must be number, but is string\",\"type\":\"server_error\"}}", true},
+        {400, "{\"error\":{\"code\":400,\"message\":\"request (5000 tokens) exceeds the "
+              "available context size (4096 tokens), try increasing it\",\"type\":"
+              "\"exceed_context_size_error\",\"n_prompt_tokens\":5000,\"n_ctx\":4096}}", true},
+        {422, "{\"error\":\"Input validation error: `inputs` tokens + `max_new_tokens` must be "
+              "<= 4096. Given: 17 `inputs` tokens and 10000 `max_new_tokens`\",\"error_type\":"
+              "\"validation\"}", true},
+        {400, "{\"object\":\"error\",\"message\":\"The input (5000 tokens) is longer than "
+              "the model's context length (4096 tokens).\",\"type\":\"BadRequestError\","
+              "\"param\":null,\"code\":400}", true},
+        {500, "{\"error\":{\"message\":\"The server had an error while processing your "
+              "request. Sorry about that!\",\"type\":\"server_error\"}}", false},
+        {503, "{\"error\":{\"code\":503,\"message\":\"Loading model\",\"type\":"
+              "\"unavailable_error\"}}", false},
+        {429, "{\"error\":\"Model is overloaded\",\"error_type\":\"overloaded\"}", false},
+        {404, "{\"error\":{\"message\":\"The model `x` does not exist.\",\"type\":"
+              "\"NotFoundError\",\"param\":\"model\",\"code\":404}}", false},
+        {502, "<html>bad gateway</html>", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        toa_openai_error_t error;
+        assert_true (toa_openai_parse_error (cases[i].body, strlen (cases[i].body), &error) >= -1);
+        if (toa_openai_error_blames_request (cases[i].status, &error) != cases[i].request)
+            fail_msg ("case %zu: HTTP %ld %s: expected %s", i, cases[i].status, cases[i].body,
+                      cases[i].request ? "the request" : "the server");
         toa_openai_error_clear (&error);
     }
+    /* TGI's shape: its error_type is the type */
+    toa_openai_error_t error;
+    const char *tgi = "{\"error\":\"Model is overloaded\",\"error_type\":\"overloaded\"}";
+    assert_int_equal (toa_openai_parse_error (tgi, strlen (tgi), &error), 0);
+    assert_string_equal (error.message, "Model is overloaded");
+    assert_string_equal (error.type, "overloaded");
+    toa_openai_error_clear (&error);
+}
+
+/* A long server message is cut to an excerpt, at a UTF-8 boundary. */
+static void
+test_error_describe_short (void **state)
+{
+    (void) state;
+    char message[1200];
+    size_t at = 0;
+    while (at + 2 < 1000) {            /* "é" is two bytes */
+        message[at++] = (char) 0xc3;
+        message[at++] = (char) 0xa9;
+    }
+    message[at] = 0;
+    toa_openai_error_t error = {.message = message, .type = "", .code = ""};
+    char text[2048];
+    toa_openai_error_describe (500, &error, text, sizeof text);
+    assert_true (strlen (text) < 8 + 10 + TOA_OPENAI_MESSAGE_MAX + 4);
+    assert_non_null (strstr (text, "..."));
+    const char *dots = strstr (text, "...");
+    assert_true (((unsigned char) dots[-1] & 0xc0) == 0x80);   /* ends a whole "é" */
+    assert_int_equal ((unsigned char) dots[-2], 0xc3);
+    error.message = "short";
+    error.type = "server_error";
+    toa_openai_error_describe (500, &error, text, sizeof text);
+    assert_string_equal (text, "HTTP 500: short [server_error]");
 }
 
 int
@@ -249,6 +340,8 @@ main (void)
         cmocka_unit_test (test_error_vllm_shape),
         cmocka_unit_test (test_error_not_json),
         cmocka_unit_test (test_error_rejects_n),
+        cmocka_unit_test (test_error_blames_request),
+        cmocka_unit_test (test_error_describe_short),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

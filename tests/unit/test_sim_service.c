@@ -1,6 +1,7 @@
 /* test_sim_service.c - toa-simllm's answers without HTTP: routing, error
- * shapes, injected faults (forced and at configured rates), latency, n and
- * reject_n, seeds, reward endpoints and counters. */
+ * shapes, injected faults (forced and at configured rates), latency, n,
+ * seeds, reward endpoints and counters. Each server's own answers (the
+ * personalities) are tested in test_sim_personality.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -33,12 +34,14 @@ s_setup (void **state)
     f->models[0].math_skill = 0.5;
     f->models[0].skill_spread = 0.2;
     f->models[0].retry_after_s = 3;
+    f->models[0].personality = "openai";
+    f->models[0].context_tokens = 4096;
     f->models[1] = f->models[0];
     f->models[1].model_id = "slow";
     f->models[1].latency_ms = 100;
     f->models[1].jitter_ms = 20;
     f->models[1].per_token_ms = 1;
-    f->models[1].reject_n = true;
+    f->models[1].personality = "vllm";
     f->config.hang_ms = 1234;
     f->config.threads = 1;
     f->config.models = f->models;
@@ -132,10 +135,8 @@ test_routes_and_errors (void **state)
     free (body);
     body = s_chat_body ("slow", "\"n\": 2");
     root = s_call (f, "POST", "/v1/chat/completions", body, NULL, &reply);
-    assert_int_equal (reply.status, 400);
-    assert_string_equal (s_error_field (root, "message"), "Only one completion choice is allowed");
-    assert_int_equal (json_integer_value (json_object_get (json_object_get (root, "error"), "code")),
-                      400);
+    assert_int_equal (reply.status, 200);
+    assert_int_equal (json_array_size (json_object_get (root, "choices")), 2);
     json_decref (root);
     toa_sim_reply_clear (&reply);
     free (body);
@@ -210,11 +211,8 @@ test_forced_faults (void **state)
     toa_sim_reply_clear (&reply);
     root = s_call (f, "POST", "/v1/chat/completions", body, "context", &reply);
     assert_int_equal (reply.status, 400);
-    assert_string_equal (json_string_value (json_object_get (root, "object")), "error");
-    assert_string_equal (json_string_value (json_object_get (root, "type")), "BadRequestError");
-    assert_int_equal (json_integer_value (json_object_get (root, "code")), 400);
-    assert_non_null (strstr (json_string_value (json_object_get (root, "message")),
-                             "maximum context length"));
+    assert_string_equal (s_error_field (root, "code"), "context_length_exceeded");
+    assert_non_null (strstr (s_error_field (root, "message"), "maximum context length"));
     json_decref (root);
     toa_sim_reply_clear (&reply);
     root = s_call (f, "POST", "/v1/chat/completions", body, "hang", &reply);
