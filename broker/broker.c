@@ -21,6 +21,8 @@
 
 #include "broker/clients.h"
 #include "broker/context.h"
+#include "broker/exporter.h"
+#include "broker/observe.h"
 #include "broker/search.h"
 #include "broker/workers.h"
 #include "common/log.h"
@@ -110,6 +112,11 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         toa_broker_destroy (&self);
         return NULL;
     }
+    if (options->metrics_listen
+        && toa_observe_start (self, options->metrics_listen, err, err_size) != 0) {
+        toa_broker_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -119,6 +126,7 @@ toa_broker_destroy (toa_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     toa_broker_t *self = *self_p;
+    toa_observe_stop (self);
     if (self->clients)
         zmq_close (self->clients);
     if (self->workers)
@@ -240,13 +248,18 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
 static void
 s_pass (toa_broker_t *b)
 {
-    zmq_pollitem_t items[] = {
+    zmq_pollitem_t items[3] = {
         {b->clients, 0, ZMQ_POLLIN, 0},
         {b->workers, 0, ZMQ_POLLIN, 0},
     };
-    if (zmq_poll (items, 2, S_POLL_MAX_MS) < 0 && zmq_errno () != EINTR)
+    toa_exporter_t *exporter = toa_observe_exporter (b);
+    if (exporter)
+        toa_exporter_poll_fill (exporter, &items[2]);
+    if (zmq_poll (items, exporter ? 3 : 2, S_POLL_MAX_MS) < 0 && zmq_errno () != EINTR)
         toa_warn ("poll: %s", zmq_strerror (zmq_errno ()));
     int64_t now = toa_now_ms ();
+    if (exporter)
+        toa_exporter_process (exporter);
     if (items[0].revents & ZMQ_POLLIN)
         s_drain (b, b->clients, true, now);
     if (items[1].revents & ZMQ_POLLIN)

@@ -24,6 +24,7 @@ typedef struct {
     int model_down_fail_ms;       /* a task of a method that cannot pick another
                                    * model fails for good once its model has been
                                    * down this long (60000) */
+    const char *metrics_listen;   /* host:port of GET /metrics; NULL: off */
 } toa_broker_options_t;
 
 typedef struct toa_broker_s toa_broker_t;

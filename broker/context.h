@@ -61,6 +61,7 @@ struct toa_broker_s {
     size_t n_deferred, deferred_capacity;
     int dispatch_start;           /* queue the next dispatch starts from */
     toa_broker_stats_t stats;
+    void *observe;                /* metrics (broker/observe.c); NULL when off */
     uint64_t stats_logged_hash;   /* to log stats only when they change */
 };
 

@@ -28,6 +28,7 @@ s_usage (FILE *out)
     fprintf (out,
              "usage: toa-broker [--config FILE] [--set path=value]... [--redis URL]\n"
              "                  [--client-endpoint E] [--worker-endpoint E] [--max-active N]\n"
+             "                  [--metrics-listen HOST:PORT]\n"
              "                  [--log-level error|warn|info|debug]\n"
              "                  [--model-down-after N] [--model-down-ms MS]\n"
              "                  [--model-down-max-ms MS] [--model-down-fail-ms MS] [--help]\n"
@@ -37,6 +38,8 @@ s_usage (FILE *out)
              "Settings come from the config file (docs/config.md, sections broker and\n"
              "redis); --set and the options above override them. SIGTERM or SIGINT stops\n"
              "it cleanly; a new broker resumes every job from Redis.\n"
+             "With --metrics-listen (broker.metrics_listen) it serves Prometheus metrics\n"
+             "at http://HOST:PORT/metrics (docs/metrics.md).\n"
              "\n"
              "Model health: after --model-down-after (3) generation failures in a row\n"
              "that are about the model (no connection, 408, 429, 5xx) it is down for\n"
@@ -94,6 +97,7 @@ s_parse_args (int argc, char **argv, s_args_t *args)
         {"--client-endpoint", "broker.client_endpoint"},
         {"--worker-endpoint", "broker.worker_endpoint"},
         {"--max-active", "broker.max_active_prompts"},
+        {"--metrics-listen", "broker.metrics_listen"},
     };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -170,6 +174,7 @@ s_run (const toa_config_t *config, const s_args_t *args)
         .model_down_ms = (int) args->down_ms,
         .model_down_max_ms = (int) args->down_max_ms,
         .model_down_fail_ms = (int) args->down_fail_ms,
+        .metrics_listen = config->broker.metrics_listen,
     };
     char err[512];
     toa_broker_t *broker = toa_broker_new (&options, err, sizeof err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/observe.h"
 #include "broker/search.h"
 #include "common/log.h"
 
@@ -122,6 +123,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
                       match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
         return;
     }
+    toa_observe_answer (b, task, msg, now);
     toa_broker_peer_t *leaser = toa_peers_get (b->peers, task->peer);
     if (leaser && leaser->held > 0)
         leaser->held--;
@@ -166,6 +168,8 @@ toa_workers_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
         s_ready (b, slot, from, &msg->u.ready, now);
         return;
     case TOA_MSG_HEARTBEAT:
+        if (slot >= 0)
+            toa_observe_report (b, slot, &msg->u.heartbeat);
         break;
     case TOA_MSG_GEN_RESULT:
         s_answer (b, slot, msg->u.gen_result.task, msg->u.gen_result.attempt, msg, now);

@@ -301,6 +301,8 @@ static const s_field_t s_broker_fields[] = {
      .min = 1024, .max = S_NO_MAX, .number = 256.0 * 1024 * 1024},
     F_STR (toa_broker_config_t, "log_file", log_file, S_NULLABLE | S_NONEMPTY,
            NULL, NULL),
+    F_STR (toa_broker_config_t, "metrics_listen", metrics_listen, S_NULLABLE | S_NONEMPTY,
+           NULL, s_check_listen),
 };
 static const s_schema_t s_broker_schema = SCHEMA (s_broker_fields, toa_broker_config_t);
 

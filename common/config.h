@@ -84,6 +84,7 @@ typedef struct {
     int task_timeout_ms;     /* lease of a task before it is re-issued */
     size_t max_message_bytes;/* ZMQ_MAXMSGSIZE (default 256 MiB) */
     char *log_file;          /* NULL = stderr */
+    char *metrics_listen;    /* host:port of GET /metrics; NULL = off */
 } toa_broker_config_t;
 
 typedef struct {

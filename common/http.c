@@ -71,6 +71,8 @@ typedef struct {
     size_t n_replicas;
     int max_concurrent;
     s_list_t queue;              /* S_QUEUED requests, dispatch order */
+    uint64_t outcomes[TOA_HTTP_OUTCOMES]; /* attempts ended, by outcome */
+    uint64_t retried[TOA_HTTP_OUTCOMES];  /* of those, retried */
 } s_group_t;
 
 typedef struct {
@@ -125,6 +127,49 @@ toa_http_classify (long status, int curl_code)
     if (status == 408 || status == 409 || status == 429 || (status >= 500 && status < 600))
         return TOA_HTTP_RETRY;
     return TOA_HTTP_FAIL;
+}
+
+toa_http_outcome_t
+toa_http_outcome (long status, int curl_code, toa_http_verdict_t verdict)
+{
+    switch ((CURLcode) curl_code) {
+    case CURLE_OK:
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        return TOA_HTTP_OUTCOME_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+        return TOA_HTTP_OUTCOME_REFUSED;
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_WRITE_ERROR:
+        return TOA_HTTP_OUTCOME_MALFORMED;
+    default:
+        return TOA_HTTP_OUTCOME_OTHER;
+    }
+    if (status >= 200 && status < 300)
+        return verdict == TOA_HTTP_DONE ? TOA_HTTP_OUTCOME_OK : TOA_HTTP_OUTCOME_MALFORMED;
+    if (status == 408)
+        return TOA_HTTP_OUTCOME_TIMEOUT;
+    if (status == 429)
+        return TOA_HTTP_OUTCOME_429;
+    if (status >= 500 && status < 600)
+        return TOA_HTTP_OUTCOME_5XX;
+    if (status >= 400 && status < 500)
+        return TOA_HTTP_OUTCOME_4XX;
+    return TOA_HTTP_OUTCOME_OTHER;
+}
+
+const char *
+toa_http_outcome_name (toa_http_outcome_t outcome)
+{
+    static const char *const names[TOA_HTTP_OUTCOMES] = {
+        "ok", "timeout", "429", "5xx", "4xx", "malformed", "refused", "other"};
+    return outcome >= 0 && outcome < TOA_HTTP_OUTCOMES ? names[outcome] : "other";
 }
 
 /* Parses a non-negative decimal number filling all of TEXT (spaces around
@@ -751,6 +796,36 @@ toa_http_in_flight (const toa_http_t *self, int group, int replica)
     return self->groups[group].replicas[replica].in_flight;
 }
 
+size_t
+toa_http_groups (const toa_http_t *self)
+{
+    return self ? self->n_groups : 0;
+}
+
+const char *
+toa_http_group_name (const toa_http_t *self, int group)
+{
+    if (!self || group < 0 || (size_t) group >= self->n_groups)
+        return NULL;
+    return self->groups[group].name;
+}
+
+toa_http_group_stats_t
+toa_http_group_stats (const toa_http_t *self, int group)
+{
+    toa_http_group_stats_t stats;
+    memset (&stats, 0, sizeof stats);
+    if (!self || group < 0 || (size_t) group >= self->n_groups)
+        return stats;
+    const s_group_t *g = &self->groups[group];
+    memcpy (stats.attempts, g->outcomes, sizeof stats.attempts);
+    memcpy (stats.retries, g->retried, sizeof stats.retries);
+    for (size_t r = 0; r < g->n_replicas; r++)
+        stats.in_flight += g->replicas[r].in_flight;
+    stats.queued = (int) g->queue.size;
+    return stats;
+}
+
 toa_http_stats_t
 toa_http_stats (const toa_http_t *self)
 {
@@ -874,7 +949,12 @@ s_complete (toa_http_t *self, s_request_t *request, CURLcode code, int64_t now)
 
     s_note_health (self, request, &response, verdict, now);
     s_group_t *group = &self->groups[request->group];
+    toa_http_outcome_t outcome = toa_http_outcome (status, (int) code, verdict);
+    if (code == CURLE_OK && request->reply_too_large)
+        outcome = TOA_HTTP_OUTCOME_MALFORMED;
+    group->outcomes[outcome]++;
     if (verdict == TOA_HTTP_RETRY && request->attempts <= request->max_retries) {
+        group->retried[outcome]++;
         int64_t delay = toa_http_backoff_ms (request->attempts, self->options.retry_base_ms,
                                              self->options.retry_max_ms,
                                              toa_random_uniform (&self->rng));

@@ -103,6 +103,27 @@ typedef struct {
     uint64_t cooldowns;      /* replicas put on cool-down */
 } toa_http_stats_t;
 
+/* What one attempt came to, for the fleet's metrics: counted per group. */
+typedef enum {
+    TOA_HTTP_OUTCOME_OK = 0,     /* 2xx accepted as a reply */
+    TOA_HTTP_OUTCOME_TIMEOUT,    /* no whole reply in time (curl timeout, 408) */
+    TOA_HTTP_OUTCOME_429,        /* rate limited */
+    TOA_HTTP_OUTCOME_5XX,
+    TOA_HTTP_OUTCOME_4XX,        /* other 4xx: about the request */
+    TOA_HTTP_OUTCOME_MALFORMED,  /* a 2xx that is not a reply, or too large */
+    TOA_HTTP_OUTCOME_REFUSED,    /* no connection (refused, unresolved, reset) */
+    TOA_HTTP_OUTCOME_OTHER,
+    TOA_HTTP_OUTCOMES
+} toa_http_outcome_t;
+
+/* One group's counters since toa_http_add_group. */
+typedef struct {
+    uint64_t attempts[TOA_HTTP_OUTCOMES];  /* attempts ended, by outcome */
+    uint64_t retries[TOA_HTTP_OUTCOMES];   /* of those, attempts retried */
+    int in_flight;                         /* requests on the wire now */
+    int queued;                            /* requests waiting for a slot */
+} toa_http_group_stats_t;
+
 /* A new engine; OPTIONS NULL or zero fields take the defaults. NULL when
  * libcurl cannot be set up. */
 toa_http_t *toa_http_new (const toa_http_options_t *options);
@@ -136,6 +157,20 @@ int toa_http_in_flight (const toa_http_t *self, int group, int replica);
 
 /* Counters since toa_http_new. */
 toa_http_stats_t toa_http_stats (const toa_http_t *self);
+
+/* Number of groups, a group's name (NULL for a bad index) and its counters
+ * (zeros for a bad index). */
+size_t toa_http_groups (const toa_http_t *self);
+const char *toa_http_group_name (const toa_http_t *self, int group);
+toa_http_group_stats_t toa_http_group_stats (const toa_http_t *self, int group);
+
+/* The outcome of an attempt with HTTP STATUS (0 = none), CURLCODE, and the
+ * VERDICT finally applied to it (a 2xx not DONE is malformed). Pure. */
+toa_http_outcome_t toa_http_outcome (long status, int curl_code, toa_http_verdict_t verdict);
+
+/* The outcome's metric label: "ok", "timeout", "429", "5xx", "4xx",
+ * "malformed", "refused", "other". */
+const char *toa_http_outcome_name (toa_http_outcome_t outcome);
 
 /* Number of poll items the engine wants right now (its sockets). */
 size_t toa_http_poll_count (const toa_http_t *self);

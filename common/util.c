@@ -219,3 +219,25 @@ toa_template_render (const char *template_text, const char *const *names,
     out[used] = '\0';
     return out;
 }
+
+int
+toa_split_listen (const char *listen, char *host, size_t host_size, char *port, size_t port_size)
+{
+    const char *colon = listen ? strrchr (listen, ':') : NULL;
+    if (!colon || colon == listen || !colon[1])
+        return -1;
+    const char *start = listen, *end = colon;
+    if (*start == '[' && end[-1] == ']') {
+        start++;
+        end--;
+    }
+    if ((size_t) (end - start) >= host_size || strlen (colon + 1) >= port_size)
+        return -1;
+    memcpy (host, start, (size_t) (end - start));
+    host[end - start] = '\0';
+    strcpy (port, colon + 1);
+    for (const char *c = port; *c; c++)
+        if (*c < '0' || *c > '9')
+            return -1;
+    return atoi (port) <= 65535 ? 0 : -1;
+}

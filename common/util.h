@@ -44,4 +44,9 @@ char *toa_read_file (const char *path, size_t *length);
 char *toa_template_render (const char *template_text, const char *const *names,
                            const char *const *values, size_t n);
 
+/* Splits LISTEN "host:port" ("[v6]:port" too; port 0..65535, digits
+ * only) into HOST and PORT. Returns 0, or -1 when it is not that. */
+int toa_split_listen (const char *listen, char *host, size_t host_size, char *port,
+                      size_t port_size);
+
 #endif

@@ -364,6 +364,17 @@ toa_peer_process (toa_peer_t *self, const zmq_pollitem_t *item)
 }
 
 int
+toa_peer_report (toa_peer_t *self, const toa_peer_stat_t *stats, size_t n_stats)
+{
+    if (!self || !self->socket)
+        return -1;
+    toa_msg_t heartbeat = {.type = TOA_MSG_HEARTBEAT};
+    heartbeat.u.heartbeat.stats = (toa_peer_stat_t *) stats;
+    heartbeat.u.heartbeat.n_stats = n_stats;
+    return s_send (self, &heartbeat);
+}
+
+int
 toa_peer_answer (toa_peer_t *self, uint64_t session, const toa_msg_t *answer)
 {
     if (!self || !answer)

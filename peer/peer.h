@@ -85,6 +85,12 @@ void toa_peer_process (toa_peer_t *self, const zmq_pollitem_t *item);
  * dropped as stale, -1 on a send error (counted and logged). */
 int toa_peer_answer (toa_peer_t *self, uint64_t session, const toa_msg_t *answer);
 
+/* Sends a heartbeat carrying STATS[0..N_STATS) (borrowed), the program's
+ * figures for the broker's metrics (proto/README.md, heartbeat). Returns 0
+ * when queued, -1 when there is no connection or the send failed (the
+ * caller keeps the counts for the next report). */
+int toa_peer_report (toa_peer_t *self, const toa_peer_stat_t *stats, size_t n_stats);
+
 /* From now on every task is refused at once with a transient task-failure
  * ("shutting down"), so that the broker gives it to another peer, and a lost
  * connection is not re-opened. */

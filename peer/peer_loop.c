@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "common/log.h"
@@ -23,6 +24,10 @@ struct toa_peer_loop_s {
     bool draining;                   /* stopped taking tasks */
     zmq_pollitem_t *items;
     size_t items_capacity;
+    int64_t report_every_ms;         /* figures to the broker (the heartbeat interval) */
+    int64_t next_report_ms;
+    toa_http_group_stats_t *reported; /* per HTTP group: counts already reported */
+    size_t n_reported;
 };
 
 toa_peer_loop_t *
@@ -58,6 +63,7 @@ toa_peer_loop_destroy (toa_peer_loop_t **self_p)
     if (self->context)
         zmq_ctx_term (self->context);        /* waits for a goodbye's linger */
     free (self->items);
+    free (self->reported);
     free (self);
     *self_p = NULL;
 }
@@ -112,6 +118,7 @@ toa_peer_loop_connect (toa_peer_loop_t *self, const toa_config_t *config,
         .reconnect_max_ms = self->options.reconnect_max_ms,
         .max_message = config->broker.max_message_bytes,
     };
+    self->report_every_ms = peer.heartbeat_ms > 0 ? peer.heartbeat_ms : 1000;
     self->peer = toa_peer_new (self->context, &peer, s_on_task, s_on_lost, self);
     if (!self->peer) {
         toa_errors_add (errors, "%s: cannot connect to %s", self->label,
@@ -158,6 +165,63 @@ s_wait_ms (const toa_peer_loop_t *self, long max_wait_ms)
     return wait;
 }
 
+/* Appends one figure to STATS (room for it was made by the caller). */
+static void
+s_stat (toa_peer_stat_t *stats, size_t *n, const char *name, const char *target,
+        const char *outcome, int64_t value)
+{
+    stats[*n] = (toa_peer_stat_t) {(char *) name, (char *) target, (char *) outcome, value};
+    (*n)++;
+}
+
+/* Every report interval: the HTTP engine's counts since the last report
+ * and its requests in flight, per group, in a heartbeat to the broker. */
+static void
+s_report (toa_peer_loop_t *self)
+{
+    int64_t now = toa_now_ms ();
+    size_t n_groups = toa_http_groups (self->http);
+    if (now < self->next_report_ms || n_groups == 0 || !toa_peer_session (self->peer))
+        return;
+    self->next_report_ms = now + self->report_every_ms;
+    if (self->n_reported < n_groups) {
+        toa_http_group_stats_t *reported = realloc (self->reported,
+                                                    n_groups * sizeof *reported);
+        if (!reported)
+            return;
+        memset (reported + self->n_reported, 0,
+                (n_groups - self->n_reported) * sizeof *reported);
+        self->reported = reported;
+        self->n_reported = n_groups;
+    }
+    size_t max = n_groups * (2 * TOA_HTTP_OUTCOMES + 1), n = 0;
+    toa_peer_stat_t *stats = calloc (max, sizeof *stats);
+    toa_http_group_stats_t *now_stats = calloc (n_groups, sizeof *now_stats);
+    if (!stats || !now_stats) {
+        free (stats);
+        free (now_stats);
+        return;
+    }
+    for (size_t g = 0; g < n_groups; g++) {
+        const char *target = toa_http_group_name (self->http, (int) g);
+        now_stats[g] = toa_http_group_stats (self->http, (int) g);
+        for (int o = 0; o < TOA_HTTP_OUTCOMES; o++) {
+            const char *outcome = toa_http_outcome_name ((toa_http_outcome_t) o);
+            uint64_t attempts = now_stats[g].attempts[o] - self->reported[g].attempts[o];
+            uint64_t retries = now_stats[g].retries[o] - self->reported[g].retries[o];
+            if (attempts)
+                s_stat (stats, &n, "upstream_attempts", target, outcome, (int64_t) attempts);
+            if (retries)
+                s_stat (stats, &n, "upstream_retries", target, outcome, (int64_t) retries);
+        }
+        s_stat (stats, &n, "upstream_in_flight", target, "", now_stats[g].in_flight);
+    }
+    if (toa_peer_report (self->peer, stats, n) == 0)
+        memcpy (self->reported, now_stats, n_groups * sizeof *now_stats);
+    free (stats);
+    free (now_stats);
+}
+
 /* One zmq_poll over the broker socket and the HTTP sockets, waiting at most
  * MAX_WAIT_MS, then the work it makes ready. Returns 0, or -1 on a poll
  * error other than a signal. */
@@ -180,6 +244,7 @@ s_poll_once (toa_peer_loop_t *self, long max_wait_ms)
     if (toa_http_process (self->http, self->items + n_peer, n_http) != 0)
         toa_warn ("%s: curl multi reported an error", self->label);
     toa_peer_process (self->peer, n_peer ? &self->items[0] : NULL);
+    s_report (self);
     if (self->runner->process)
         self->runner->process (self->runner_arg, self->draining);
     return 0;

@@ -193,6 +193,21 @@ typedef struct {
 
 typedef struct { char *reason; } toa_msg_disconnect_t;
 
+/* One figure a worker or scorer reports to the broker in a heartbeat. */
+typedef struct {
+    char *name;              /* "upstream_attempts", "upstream_retries" (counts since
+                              * the last report), "upstream_in_flight" (now) */
+    char *target;            /* the model or reward backend it is about */
+    char *outcome;           /* for attempts and retries: "ok", "timeout", "429", ... */
+    int64_t value;           /* >= 0 */
+} toa_peer_stat_t;
+
+/* Heartbeat: no required fields; a worker or scorer may add its figures. */
+typedef struct {
+    toa_peer_stat_t *stats;  /* optional, may be empty */
+    size_t n_stats;
+} toa_msg_heartbeat_t;
+
 typedef struct {
     toa_msg_type_t type;
     union {
@@ -212,6 +227,7 @@ typedef struct {
         toa_msg_score_result_t score_result;
         toa_msg_task_failure_t task_failure;
         toa_msg_disconnect_t disconnect;
+        toa_msg_heartbeat_t heartbeat;
     } u;
 } toa_msg_t;
 

@@ -212,7 +212,20 @@ TABLE (s_score_task, toa_msg_score_task_t);
 
 /* ---- both ways ---- */
 
-static const toa_schema_table_t s_heartbeat = { NULL, 0, 0 };
+static const toa_schema_field_t s_peer_stat_fields[] = {
+    F_STRING ("name", toa_peer_stat_t, name, NAME, NONEMPTY),
+    F_STRING ("target", toa_peer_stat_t, target, NAME, 0),
+    F_STRING ("outcome", toa_peer_stat_t, outcome, NAME, 0),
+    F_COUNT ("value", toa_peer_stat_t, value),
+};
+TABLE (s_peer_stat, toa_peer_stat_t);
+
+static const toa_schema_field_t s_heartbeat_fields[] = {
+    { .key = "stats", .kind = TOA_SCHEMA_STRUCTS, .offset = offsetof (toa_msg_heartbeat_t, stats),
+      .aux_offset = offsetof (toa_msg_heartbeat_t, n_stats), .sub = &s_peer_stat,
+      .flags = OPTIONAL },
+};
+TABLE (s_heartbeat, toa_msg_heartbeat_t);
 
 static const toa_schema_field_t s_disconnect_fields[] = {
     F_STRING ("reason", toa_msg_disconnect_t, reason, NAME, 0),

@@ -235,35 +235,12 @@ s_completed (void *arg, struct MHD_Connection *connection, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Splits "host:port" ("[v6]:port" too). Returns 0 or -1. */
-static int
-s_split_listen (const char *listen, char *host, size_t host_size, char *port, size_t port_size)
-{
-    const char *colon = strrchr (listen, ':');
-    if (!colon || colon == listen || !colon[1])
-        return -1;
-    const char *start = listen, *end = colon;
-    if (*start == '[' && end[-1] == ']') {
-        start++;
-        end--;
-    }
-    if ((size_t) (end - start) >= host_size || strlen (colon + 1) >= port_size)
-        return -1;
-    memcpy (host, start, (size_t) (end - start));
-    host[end - start] = '\0';
-    strcpy (port, colon + 1);
-    for (const char *c = port; *c; c++)
-        if (*c < '0' || *c > '9')
-            return -1;
-    return atoi (port) <= 65535 ? 0 : -1;
-}
-
 toa_sim_server_t *
 toa_sim_server_new (toa_sim_service_t *service, const char *listen, int threads,
                     size_t n_models, const int *slots, toa_errors_t *errors)
 {
     char host[256], port[16];
-    if (!listen || s_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
+    if (!listen || toa_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
         toa_errors_add (errors, "listen: \"%s\" is not host:port", listen ? listen : "");
         return NULL;
     }

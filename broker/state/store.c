@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -35,6 +36,8 @@ struct toa_store_s {
     uint64_t round_trips;
     s_increment_t *increments;
     size_t n_increments, cap_increments;
+    toa_store_observe_fn *observe; /* round-trip durations, for the metrics */
+    void *observe_arg;
     char error[256];
 };
 
@@ -388,6 +391,21 @@ toa_store_round_trips (const toa_store_t *self)
     return self->round_trips;
 }
 
+void
+toa_store_set_observer (toa_store_t *self, toa_store_observe_fn *fn, void *arg)
+{
+    self->observe = fn;
+    self->observe_arg = arg;
+}
+
+static double
+s_seconds (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
 /* True when REPLY (or an EXEC element in it) is an error; fills the reason. */
 static bool
 s_reply_failed (toa_store_t *self, const redisReply *reply)
@@ -412,6 +430,7 @@ static int
 s_read (toa_store_t *self, size_t n, redisReply **replies)
 {
     int rc = 0;
+    double started = self->observe ? s_seconds () : 0;
     for (size_t i = 0; i < n; i++) {
         redisReply *reply = NULL;
         if (redisGetReply (self->redis, (void **) &reply) != REDIS_OK || !reply) {
@@ -420,6 +439,8 @@ s_read (toa_store_t *self, size_t n, redisReply **replies)
             for (size_t j = 0; replies && j < i; j++)
                 freeReplyObject (replies[j]);
             s_disconnect (self);
+            if (self->observe)
+                self->observe (self->observe_arg, s_seconds () - started, false);
             return -1;
         }
         if (s_reply_failed (self, reply))
@@ -431,6 +452,8 @@ s_read (toa_store_t *self, size_t n, redisReply **replies)
     }
     self->pending = 0;
     self->round_trips++;
+    if (self->observe)
+        self->observe (self->observe_arg, s_seconds () - started, rc == 0);
     if (rc != 0) {
         for (size_t j = 0; replies && j < n; j++)
             freeReplyObject (replies[j]);

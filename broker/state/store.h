@@ -53,6 +53,13 @@ int toa_store_flush (toa_store_t *self);
 /* Round trips so far (flushes and reads that reached Redis). */
 uint64_t toa_store_round_trips (const toa_store_t *self);
 
+/* Called after every round trip with its duration in seconds (from the
+ * first reply awaited to the last read) and whether it succeeded. */
+typedef void (toa_store_observe_fn) (void *arg, double seconds, bool ok);
+
+/* Sets the round-trip observer (NULL: none); ARG is borrowed. */
+void toa_store_set_observer (toa_store_t *self, toa_store_observe_fn *fn, void *arg);
+
 /* --- queued writes --------------------------------------------------------- */
 
 /* A new job (one MULTI/EXEC): its hash, its N input LINES (line i is prompt

@@ -375,6 +375,46 @@ s_expect (s_builder_t *b, toa_proto_status_t status, const char *field)
     msgpack_sbuffer_destroy (&b->buffer);
 }
 
+/* A heartbeat may carry a peer's figures (optional: an old peer's bare
+ * heartbeat still decodes). */
+static void
+test_heartbeat_stats (void **state)
+{
+    (void) state;
+    toa_peer_stat_t stats[] = {
+        {"upstream_attempts", "sim-alpha", "ok", 12},
+        {"upstream_in_flight", "sim-alpha", "", 3},
+    };
+    toa_msg_t msg = {.type = TOA_MSG_HEARTBEAT};
+    msg.u.heartbeat.stats = stats;
+    msg.u.heartbeat.n_stats = 2;
+    toa_msg_t out;
+    s_round_trip (&msg, &out);
+    assert_int_equal (out.type, TOA_MSG_HEARTBEAT);
+    assert_int_equal (out.u.heartbeat.n_stats, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_string_equal (out.u.heartbeat.stats[i].name, stats[i].name);
+        assert_string_equal (out.u.heartbeat.stats[i].target, stats[i].target);
+        assert_string_equal (out.u.heartbeat.stats[i].outcome, stats[i].outcome);
+        assert_int_equal (out.u.heartbeat.stats[i].value, stats[i].value);
+    }
+    toa_msg_clear (&out);
+
+    s_builder_t b;
+    s_begin (&b, "heartbeat", 0);
+    s_expect (&b, TOA_PROTO_OK, NULL);
+
+    s_begin (&b, "heartbeat", 1);
+    s_str (&b, "stats");
+    msgpack_pack_array (&b.packer, 1);
+    msgpack_pack_map (&b.packer, 4);
+    s_kv_str (&b, "name", "upstream_attempts");
+    s_kv_str (&b, "target", "m");
+    s_kv_str (&b, "outcome", "ok");
+    s_kv_int (&b, "value", -1);
+    s_expect (&b, TOA_PROTO_ERR_BAD_VALUE, "stats.0.value");
+}
+
 /* ---- one test per decoding error ---- */
 
 static void
@@ -979,6 +1019,7 @@ main (void)
         cmocka_unit_test (test_optional_absent),
         cmocka_unit_test (test_valid_gen_task_variants),
         cmocka_unit_test (test_unknown_keys_ignored),
+        cmocka_unit_test (test_heartbeat_stats),
         cmocka_unit_test (test_error_too_large),
         cmocka_unit_test (test_error_malformed),
         cmocka_unit_test (test_error_count_map32),
