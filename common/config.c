@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/defaults.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -95,38 +96,8 @@ struct s_schema_s {
 #define SCHEMA(fields, T) {fields, sizeof fields / sizeof fields[0], sizeof (T)}
 
 /* Default prompts. {question}, {response}, {responses}, {prompt} are filled
- * in by the broker and the scorer; {scale_max} is filled in at load time. */
-static const char s_refine_template[] =
-    "Below is a question and an earlier answer to it.\n"
-    "\n"
-    "Question:\n"
-    "{question}\n"
-    "\n"
-    "Earlier answer:\n"
-    "{response}\n"
-    "\n"
-    "Write an improved, complete answer to the question. Check the earlier "
-    "answer step by step, keep what is right and fix what is wrong. Answer "
-    "the question directly, without mentioning the earlier answer, and end "
-    "with the final answer in the same format as the earlier answer.";
-
-static const char s_aggregate_template[] =
-    "You have been provided with a set of responses from various models to "
-    "the latest user query. Your task is to synthesize these responses into "
-    "a single, high-quality response. It is crucial to critically evaluate "
-    "the information provided in these responses, recognizing that some of "
-    "it may be biased or incorrect. Your response should not simply "
-    "replicate the given answers but should offer a refined, accurate, and "
-    "comprehensive reply to the query. Ensure your response is "
-    "well-structured, coherent, and adheres to the highest standards of "
-    "accuracy and reliability.\n"
-    "\n"
-    "Responses from models:\n"
-    "{responses}\n"
-    "\n"
-    "User query:\n"
-    "{question}";
-
+ * in by the broker and the scorer; {scale_max} is filled in at load time.
+ * The job templates (refine, aggregate) are common/defaults.h's. */
 static const char s_judge_template[] =
     "Please act as an impartial judge and evaluate the quality of the "
     "response provided by an AI assistant to the user question displayed "
@@ -361,10 +332,11 @@ static const s_field_t s_reward_fields[] = {
 static const s_schema_t s_reward_schema = SCHEMA (s_reward_fields, toa_reward_config_t);
 
 static const s_field_t s_sampling_fields[] = {
-    F_DBL (toa_sampling_config_t, "temperature", temperature, 0, 2, 0, 0.7),
-    F_DBL (toa_sampling_config_t, "top_p", top_p, 0, 1, S_MIN_OPEN, 1.0),
-    F_INT (toa_sampling_config_t, "max_tokens", max_tokens, 1, 1024),
-    F_BOOL (toa_sampling_config_t, "allow_n", allow_n, 0),
+    F_DBL (toa_sampling_config_t, "temperature", temperature, 0, 2, 0,
+           TOA_DEFAULT_TEMPERATURE),
+    F_DBL (toa_sampling_config_t, "top_p", top_p, 0, 1, S_MIN_OPEN, TOA_DEFAULT_TOP_P),
+    F_INT (toa_sampling_config_t, "max_tokens", max_tokens, 1, TOA_DEFAULT_MAX_TOKENS),
+    F_BOOL (toa_sampling_config_t, "allow_n", allow_n, TOA_DEFAULT_ALLOW_N),
     {.name = "seed", .kind = S_SEED, .offset = offsetof (toa_sampling_config_t, seed),
      .count_offset = offsetof (toa_sampling_config_t, has_seed), .min = 0,
      .max = S_NO_MAX},
@@ -373,15 +345,16 @@ static const s_schema_t s_sampling_schema = SCHEMA (s_sampling_fields, toa_sampl
 
 static const s_field_t s_method_fields[] = {
     F_STR (toa_method_config_t, "name", name, S_NONEMPTY, "toa", s_check_method),
-    F_INT (toa_method_config_t, "samples", samples, 1, 4),
-    F_DBL (toa_method_config_t, "alpha", alpha, 0, S_NO_MAX, 0, 0.01),
-    F_DBL (toa_method_config_t, "tau", tau, 0, S_NO_MAX, S_MIN_OPEN, 0.1),
+    F_INT (toa_method_config_t, "samples", samples, 1, TOA_DEFAULT_SAMPLES),
+    F_DBL (toa_method_config_t, "alpha", alpha, 0, S_NO_MAX, 0, TOA_DEFAULT_ALPHA),
+    F_DBL (toa_method_config_t, "tau", tau, 0, S_NO_MAX, S_MIN_OPEN, TOA_DEFAULT_TAU),
     F_INT (toa_method_config_t, "width", width, 0, 0),
-    F_INT (toa_method_config_t, "topk_child", topk_child, 1, 1),
-    F_INT (toa_method_config_t, "parallel_expansions", parallel_expansions, 1, 1),
+    F_INT (toa_method_config_t, "topk_child", topk_child, 1, TOA_DEFAULT_TOPK_CHILD),
+    F_INT (toa_method_config_t, "parallel_expansions", parallel_expansions, 1,
+           TOA_DEFAULT_PARALLEL_EXPANSIONS),
     F_STR (toa_method_config_t, "prs_model", prs_model, S_NULLABLE | S_NONEMPTY,
            NULL, NULL),
-    F_INT (toa_method_config_t, "moa_n_iter", moa_n_iter, 1, 2),
+    F_INT (toa_method_config_t, "moa_n_iter", moa_n_iter, 1, TOA_DEFAULT_MOA_N_ITER),
     F_INT (toa_method_config_t, "moa_aggregate", moa_aggregate, 0, 0),
     {.name = "seed", .kind = S_U64, .offset = offsetof (toa_method_config_t, seed),
      .min = 0, .max = S_NO_MAX},
@@ -391,9 +364,9 @@ static const s_schema_t s_method_schema = SCHEMA (s_method_fields, toa_method_co
 static const s_field_t s_templates_fields[] = {
     F_STR (toa_templates_config_t, "system", system, S_NULLABLE, NULL, NULL),
     F_STR (toa_templates_config_t, "refine", refine, S_NONEMPTY,
-           s_refine_template, NULL),
+           toa_default_refine_template, NULL),
     F_STR (toa_templates_config_t, "aggregate", aggregate, S_NONEMPTY,
-           s_aggregate_template, NULL),
+           toa_default_aggregate_template, NULL),
 };
 static const s_schema_t s_templates_schema = SCHEMA (s_templates_fields, toa_templates_config_t);
 
@@ -1000,8 +973,7 @@ s_rules_reward (s_ctx_t *ctx, toa_config_t *config)
     if (strcmp (backend, "llm-judge") == 0 && !reward->model_id)
         s_fail (ctx, "reward.model_id", "required by backend 'llm-judge'");
     if (!reward->reference_field) {
-        const char *field = strcmp (backend, "math-verify") == 0 ? "gold_answer"
-                          : strcmp (backend, "chrf") == 0 ? "en" : NULL;
+        const char *field = toa_default_reference_field (backend);
         if (field && !(reward->reference_field = strdup (field)))
             s_fail (ctx, "", "out of memory");
     }

@@ -534,7 +534,8 @@ toa_sim_service_handle (toa_sim_service_t *self, const char *method, const char 
     if (has_forced && toa_sim_fault_parse (fault, &forced) != 0)
         return s_reply_error (reply, 400,
                               "X-Sim-Fault must be one of none, 500, 429, hang, malformed, "
-                              "quota, context, overload, bad_request", "invalid_request_error", NULL);
+                              "quota, context, overload, bad_request",
+                              "invalid_request_error", NULL);
     switch (endpoint) {
     case TOA_SIM_ENDPOINT_CHAT:
         return s_chat (self, body, length, forced, has_forced, reply);

@@ -7,18 +7,8 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/defaults.h"
 #include "common/util.h"
-
-#define S_DEFAULT_REFINE \
-    "Below is a question and an earlier answer to it. Write an improved answer: " \
-    "correct any mistakes, make it more complete, accurate and helpful. Reply " \
-    "with the improved answer only.\n\n### Question:\n{question}\n\n" \
-    "### Earlier answer:\n{response}\n\n### Improved answer:"
-#define S_DEFAULT_AGGREGATE \
-    "You have been given several answers to the question below from different " \
-    "models. Critically evaluate them, then write one answer that is better " \
-    "than each of them. Reply with the answer only.\n\n### Question:\n{question}" \
-    "\n\n### Answers:\n{responses}\n\n### Your answer:"
 
 /* Reads an optional member of OBJECT; on a wrong type records an error. */
 static json_t *
@@ -147,14 +137,17 @@ s_parse_method (toa_job_settings_t *self, json_t *root, const char *method,
         toa_errors_add (errors, "settings: method.name: unknown method \"%s\" (known: %s)",
                         chosen, toa_policy_names ());
     self->method = toa_strdup (chosen ? chosen : "");
-    self->samples = s_int (section, "method", "samples", 4, 1, 100000, errors);
-    self->alpha = s_double (section, "method", "alpha", 0.01, 0, 1e9, false, errors);
-    self->tau = s_double (section, "method", "tau", 0.1, 0, 1e9, true, errors);
+    self->samples = s_int (section, "method", "samples", TOA_DEFAULT_SAMPLES, 1, 100000,
+                           errors);
+    self->alpha = s_double (section, "method", "alpha", TOA_DEFAULT_ALPHA, 0, 1e9, false, errors);
+    self->tau = s_double (section, "method", "tau", TOA_DEFAULT_TAU, 0, 1e9, true, errors);
     self->width = s_int (section, "method", "width", 0, 0, 1000000, errors);
-    self->topk_child = s_int (section, "method", "topk_child", 1, 1, 1000000, errors);
-    self->parallel_expansions = s_int (section, "method", "parallel_expansions", 1, 1,
-                                       1024, errors);
-    self->moa_n_iter = s_int (section, "method", "moa_n_iter", 2, 1, 1000, errors);
+    self->topk_child = s_int (section, "method", "topk_child", TOA_DEFAULT_TOPK_CHILD, 1,
+                              1000000, errors);
+    self->parallel_expansions = s_int (section, "method", "parallel_expansions",
+                                       TOA_DEFAULT_PARALLEL_EXPANSIONS, 1, 1024, errors);
+    self->moa_n_iter = s_int (section, "method", "moa_n_iter", TOA_DEFAULT_MOA_N_ITER, 1,
+                              1000, errors);
     self->moa_aggregate = s_int (section, "method", "moa_aggregate", 0, 0,
                                  TOA_POLICY_MAX_INPUTS, errors);
     self->method_seed = s_seed (section, "method", "seed", NULL, errors);
@@ -174,19 +167,23 @@ static void
 s_parse_rest (toa_job_settings_t *self, json_t *root, toa_errors_t *errors)
 {
     json_t *sampling = s_member (root, "", "sampling", S_OBJECT, "an object", errors);
-    self->temperature = s_double (sampling, "sampling", "temperature", 0.7, 0, 100, false,
-                                  errors);
-    self->top_p = s_double (sampling, "sampling", "top_p", 1.0, 0, 1, false, errors);
-    self->max_tokens = s_int (sampling, "sampling", "max_tokens", 1024, 1, 10000000, errors);
+    self->temperature = s_double (sampling, "sampling", "temperature",
+                                  TOA_DEFAULT_TEMPERATURE, 0, 100, false, errors);
+    self->top_p = s_double (sampling, "sampling", "top_p", TOA_DEFAULT_TOP_P, 0, 1, false,
+                            errors);
+    self->max_tokens = s_int (sampling, "sampling", "max_tokens", TOA_DEFAULT_MAX_TOKENS, 1,
+                              10000000, errors);
     self->sampling_seed = s_seed (sampling, "sampling", "seed", &self->has_seed, errors);
     json_t *allow_n = s_member (sampling, "sampling", "allow_n", S_BOOL, "true or false",
                                 errors);
-    self->allow_n = allow_n && json_is_true (allow_n);
+    self->allow_n = allow_n ? json_is_true (allow_n) : TOA_DEFAULT_ALLOW_N;
 
     json_t *templates = s_member (root, "", "templates", S_OBJECT, "an object", errors);
     self->system = s_string (templates, "templates", "system", NULL, errors);
-    self->refine = s_string (templates, "templates", "refine", S_DEFAULT_REFINE, errors);
-    self->aggregate = s_string (templates, "templates", "aggregate", S_DEFAULT_AGGREGATE,
+    self->refine = s_string (templates, "templates", "refine",
+                             toa_default_refine_template, errors);
+    self->aggregate = s_string (templates, "templates", "aggregate",
+                                toa_default_aggregate_template,
                                 errors);
     if (self->refine && !strstr (self->refine, "{response}"))
         toa_errors_add (errors, "settings: templates.refine: must contain {response}");
@@ -198,7 +195,9 @@ s_parse_rest (toa_job_settings_t *self, json_t *root, toa_errors_t *errors)
     if (!self->reward_backend || !*self->reward_backend)
         toa_errors_add (errors, "settings: reward.backend: missing (the scorer backend, "
                         "e.g. math-verify)");
-    self->reference_field = s_string (reward, "reward", "reference_field", NULL, errors);
+    self->reference_field = s_string (reward, "reward", "reference_field",
+                                      toa_default_reference_field (self->reward_backend),
+                                      errors);
 }
 
 /* Checks that need models and method together. */
