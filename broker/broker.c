@@ -68,6 +68,8 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         self->options.max_attempts = 5;
     if (self->options.model_down_fail_ms <= 0)
         self->options.model_down_fail_ms = 60000;
+    if (!(self->options.stall_fraction > 0 && self->options.stall_fraction <= 1))
+        self->options.stall_fraction = 0.5;
     toa_health_options_t health = {
         .down_after = self->options.model_down_after,
         .down_ms = self->options.model_down_ms,
@@ -93,7 +95,16 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
     }
     self->tasks = toa_tasks_new (key, self->options.task_timeout_ms);
     self->jobs = toa_jobs_new (self->options.max_active);
-    self->peers = toa_peers_new ();
+    toa_peers_limits_t limits = {
+        .max_peers = options->max_peers,
+        .max_serves = options->max_serves > 0 ? (size_t) options->max_serves : 0,
+        .max_credit = options->max_worker_credit,
+        .max_scorer_credit = options->max_scorer_credit,
+        .heartbeat_max_ms = options->peer_heartbeat_max_ms,
+        .models = options->models,
+        .n_models = options->n_models,
+    };
+    self->peers = toa_peers_new (&limits);
     self->router = toa_router_new ();
     self->store = toa_store_new (options->redis_url, options->redis_password, err, err_size);
     if (!self->tasks || !self->jobs || !self->peers || !self->router || !self->store
@@ -224,7 +235,8 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
     const toa_broker_stats_t *s = &b->stats;
     uint64_t hash = tasks.applied * 31 + s->dropped_results * 37 + s->bad_messages * 41
                     + s->requeued * 43 + s->failed_tasks * 47 + s->store_failures * 53
-                    + s->prompts_finished * 59 + s->dead_peers * 61 + s->withdrawn * 67;
+                    + s->prompts_finished * 59 + s->dead_peers * 61 + s->withdrawn * 67
+                    + s->stalled * 71 + s->refused_peers * 73;
     if (!force && (now < b->next_stats_ms || hash == b->stats_logged_hash))
         return;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
@@ -234,13 +246,14 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
               " foreign=%" PRIu64 ")"
               " lease_expired=%" PRIu64 " requeued=%" PRIu64 " retries=%" PRIu64
               " failed_tasks=%" PRIu64 " bad_messages=%" PRIu64 " dead_peers=%" PRIu64
-              " prompts_finished=%" PRIu64 " withdrawn=%" PRIu64 " redis_failures=%" PRIu64
+              " prompts_finished=%" PRIu64 " withdrawn=%" PRIu64 " stalled=%" PRIu64
+              " refused_peers=%" PRIu64 " redis_failures=%" PRIu64
               " round_trips=%" PRIu64,
               toa_jobs_count (b->jobs), toa_jobs_active (b->jobs), toa_tasks_count (b->tasks),
               toa_peers_count (b->peers), tasks.applied, s->dropped_results, tasks.stale,
               tasks.unknown, tasks.foreign, s->lease_expired, s->requeued, s->retries, s->failed_tasks,
               s->bad_messages, s->dead_peers, s->prompts_finished, s->withdrawn,
-              s->store_failures,
+              s->stalled, s->refused_peers, s->store_failures,
               toa_store_round_trips (b->store));
 }
 

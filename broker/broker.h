@@ -25,6 +25,16 @@ typedef struct {
                                    * model fails for good once its model has been
                                    * down this long (60000) */
     const char *metrics_listen;   /* host:port of GET /metrics; NULL: off */
+    /* What a peer may claim (broker/fleet/peers.h; 0 takes the default). */
+    int max_peers;                /* workers and scorers at once (1024) */
+    int max_serves;               /* names kept from a peer's serves (64) */
+    int max_worker_credit;        /* credit a worker may announce (64) */
+    int max_scorer_credit;        /* credit a scorer may announce (64) */
+    int peer_heartbeat_max_ms;    /* longest peer heartbeat interval (60000) */
+    double stall_fraction;        /* a peer holding tasks this fraction of the
+                                   * lease without answering any loses them (0.5) */
+    const char *const *models;    /* a worker's serves keeps these only (NULL: any) */
+    size_t n_models;
 } toa_broker_options_t;
 
 typedef struct toa_broker_s toa_broker_t;

@@ -29,6 +29,8 @@ typedef struct {
     uint64_t reloads;             /* state rebuilt from Redis */
     uint64_t prompts_finished;
     uint64_t withdrawn;           /* plans of a down model withdrawn (TOA picks again) */
+    uint64_t refused_peers;       /* READYs refused: broker.max_peers reached */
+    uint64_t stalled;             /* tasks taken from a peer that answered nothing */
 } toa_broker_stats_t;
 
 /* A client attachment kept across a rebuild of the state from Redis. */
@@ -54,7 +56,7 @@ struct toa_broker_s {
     bool state_ok;                /* memory mirrors Redis; dispatching allowed */
     bool stopping;
     int64_t reconnect_at_ms, reconnect_delay_ms;
-    int64_t next_heartbeat_ms, next_due_ms, next_stats_ms;
+    int64_t next_heartbeat_ms, next_due_ms, next_stats_ms, next_stall_ms;
     toa_broker_attachment_t *saved; /* attachments to restore after a rebuild */
     size_t n_saved;
     toa_task_t **deferred;        /* tasks that failed while dispatching */

@@ -175,11 +175,28 @@ s_run (const toa_config_t *config, const s_args_t *args)
         .model_down_max_ms = (int) args->down_max_ms,
         .model_down_fail_ms = (int) args->down_fail_ms,
         .metrics_listen = config->broker.metrics_listen,
+        .max_peers = config->broker.max_peers,
+        .max_serves = config->broker.max_serves,
+        .max_worker_credit = config->worker.max_tasks,
+        .max_scorer_credit = config->scorer.max_tasks,
+        .peer_heartbeat_max_ms = config->broker.peer_heartbeat_max_ms,
+        .stall_fraction = config->broker.stall_fraction,
     };
+    /* Workers may announce the configured models only (any, when none are). */
+    const char **models = calloc (config->n_models + 1, sizeof *models);
+    if (!models) {
+        toa_error ("out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < config->n_models; i++)
+        models[i] = config->models[i].name;
+    options.models = models;
+    options.n_models = config->n_models;
     char err[512];
     toa_broker_t *broker = toa_broker_new (&options, err, sizeof err);
     if (!broker) {
         toa_error ("cannot start: %s", err);
+        free (models);
         return 1;
     }
     struct sigaction action;
@@ -191,6 +208,7 @@ s_run (const toa_config_t *config, const s_args_t *args)
     signal (SIGPIPE, SIG_IGN);
     int rc = toa_broker_run (broker, &s_stop);
     toa_broker_destroy (&broker);
+    free (models);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #define S_DUE_EVERY_MS 50
 #define S_DUE_BATCH 256
+#define S_STALL_EVERY_MS 250
 
 static const char *
 s_peer_text (const toa_peer_id_t *id, char *buffer, size_t size)
@@ -35,12 +36,10 @@ typedef struct {
     int peer;
 } s_leases_t;
 
+/* Appends TASK to LEASES (dropped when out of memory: a later walk finds it). */
 static void
-s_collect_leases (toa_task_t *task, void *arg)
+s_leases_push (s_leases_t *leases, toa_task_t *task)
 {
-    s_leases_t *leases = arg;
-    if (task->state != TOA_TASK_LEASED || task->peer != leases->peer)
-        return;
     if (leases->count == leases->capacity) {
         size_t capacity = leases->capacity ? leases->capacity * 2 : 16;
         toa_task_t **items = realloc (leases->items, capacity * sizeof *items);
@@ -50,6 +49,14 @@ s_collect_leases (toa_task_t *task, void *arg)
         leases->capacity = capacity;
     }
     leases->items[leases->count++] = task;
+}
+
+static void
+s_collect_leases (toa_task_t *task, void *arg)
+{
+    s_leases_t *leases = arg;
+    if (task->state == TOA_TASK_LEASED && task->peer == leases->peer)
+        s_leases_push (leases, task);
 }
 
 /* The peer in SLOT is gone: its tasks go back to the queues. */
@@ -77,19 +84,37 @@ s_ready (toa_broker_t *b, int slot, const toa_peer_id_t *from, const toa_msg_rea
 {
     if (slot >= 0)
         s_peer_lost (b, slot, "sent ready again");
-    slot = toa_peers_add (b->peers, from, ready, now);
+    toa_peers_admitted_t admitted;
+    slot = toa_peers_add (b->peers, from, ready, now, &admitted);
+    if (slot == -2) {
+        b->stats.refused_peers++;
+        char reason[96];
+        snprintf (reason, sizeof reason, "too many peers (broker.max_peers is %d)",
+                  toa_peers_limits (b->peers)->max_peers);
+        toa_debug ("a ready was refused: %s", reason);
+        s_send_disconnect (b, from, reason);
+        return;
+    }
     if (slot < 0) {
         toa_error ("out of memory adding a peer");
         return;
     }
+    const toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
     char list[512] = "";
     size_t used = 0;
-    for (size_t i = 0; i < ready->n_serves && used < sizeof list; i++)
+    for (size_t i = 0; i < peer->n_serves && used < sizeof list; i++)
         used += (size_t) snprintf (list + used, sizeof list - used, "%s%s", i ? " " : "",
-                                   ready->serves[i]);
+                                   peer->serves[i]);
     toa_info ("%s %s ready: serves [%s], credit %" PRId64 ", heartbeat %" PRId64 " ms",
-              ready->kind == TOA_PEER_WORKER ? "worker" : "scorer", ready->name, list,
-              ready->credit, ready->heartbeat_ms);
+              ready->kind == TOA_PEER_WORKER ? "worker" : "scorer", peer->name, list,
+              peer->credit, peer->heartbeat_ms);
+    if (admitted.serves_dropped || admitted.credit_capped || admitted.heartbeat_clamped)
+        toa_warn ("%s %s asked for more than the broker allows:%s%s%s (see broker.max_serves, "
+                  "worker.max_tasks, scorer.max_tasks, broker.peer_heartbeat_max_ms)",
+                  ready->kind == TOA_PEER_WORKER ? "worker" : "scorer", peer->name,
+                  admitted.serves_dropped ? " serves names not kept" : "",
+                  admitted.credit_capped ? " credit capped" : "",
+                  admitted.heartbeat_clamped ? " heartbeat clamped" : "");
 }
 
 /* A gen-result, score-result or task-failure for (ID, ATTEMPT) from SLOT
@@ -100,6 +125,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
           int64_t now)
 {
     if (slot >= 0 && toa_peers_release_charge (b->peers, slot, id, attempt)) {
+        toa_peers_answered (b->peers, slot, now);
         toa_tasks_count_stale (b->tasks);
         b->stats.dropped_results++;
         toa_info ("dropped a late answer for task %" PRIu64 " attempt %" PRId64
@@ -127,6 +153,7 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
     toa_broker_peer_t *leaser = toa_peers_get (b->peers, task->peer);
     if (leaser && leaser->held > 0)
         leaser->held--;
+    toa_peers_answered (b->peers, slot, now);
     bool gen = task->kind == TOA_TASK_GEN;
     if (msg->type == TOA_MSG_TASK_FAILURE) {
         const toa_msg_task_failure_t *failure = &msg->u.task_failure;
@@ -222,9 +249,74 @@ s_due_tasks (toa_broker_t *b, int64_t now)
     toa_peers_expire_charges (b->peers, now);
 }
 
+/* A walk for leases held by peers that stopped answering. */
+typedef struct {
+    s_leases_t leases;
+    const toa_peers_t *peers;
+    int64_t now, stall_ms, lease_ms;
+} s_stall_walk_t;
+
+static void
+s_collect_stalled (toa_task_t *task, void *arg)
+{
+    s_stall_walk_t *walk = arg;
+    if (task->state != TOA_TASK_LEASED)
+        return;
+    const toa_broker_peer_t *peer = toa_peers_get (walk->peers, task->peer);
+    int64_t leased_at = task->deadline_ms - walk->lease_ms;
+    if (peer && walk->now - leased_at >= walk->stall_ms
+        && walk->now - peer->last_answer_ms >= walk->stall_ms)
+        s_leases_push (&walk->leases, task);
+}
+
+/* A peer that has held a task for stall_fraction of the lease without
+ * answering any task loses its tasks (they go to other peers at once) and
+ * half its credit: a peer that takes work and sits on it cannot stall the
+ * fleet until the lease runs out. Its leases become charges, so it gets
+ * nothing new until it answers them or they are forgotten. */
+static void
+s_reclaim_stalled (toa_broker_t *b, int64_t now)
+{
+    s_stall_walk_t walk = {.peers = b->peers, .now = now,
+                           .lease_ms = toa_tasks_lease_ms (b->tasks)};
+    walk.stall_ms = (int64_t) ((double) walk.lease_ms * b->options.stall_fraction);
+    if (walk.stall_ms < 1)
+        walk.stall_ms = 1;
+    toa_tasks_each (b->tasks, s_collect_stalled, &walk);
+    for (int slot = 0; walk.leases.count > 0 && slot < toa_peers_slots (b->peers); slot++) {
+        size_t taken = 0;
+        for (size_t i = 0; i < walk.leases.count; i++) {
+            toa_task_t *task = walk.leases.items[i];
+            if (!task || task->peer != slot)
+                continue;
+            walk.leases.items[i] = NULL;
+            taken++;
+            b->stats.stalled++;
+            toa_peers_keep_charge (b->peers, slot, task->id, task->attempt,
+                                   now + 2 * walk.lease_ms);
+            toa_search_requeue (b, task);
+        }
+        if (taken == 0)
+            continue;
+        toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
+        int64_t credit = toa_peers_stalled (b->peers, slot);
+        toa_warn ("%s %s answered nothing for %" PRId64 " ms while holding tasks; %zu of them "
+                  "go to other peers, its credit is now %" PRId64,
+                  peer->kind == TOA_PEER_WORKER ? "worker" : "scorer", peer->name,
+                  now - peer->last_answer_ms, taken, credit);
+        /* Its clock restarts: the next reclaim needs another stall period. */
+        peer->last_answer_ms = now;
+    }
+    free (walk.leases.items);
+}
+
 void
 toa_workers_tick (toa_broker_t *b, int64_t now)
 {
+    if (now >= b->next_stall_ms) {
+        b->next_stall_ms = now + S_STALL_EVERY_MS;
+        s_reclaim_stalled (b, now);
+    }
     if (now >= b->next_due_ms) {
         b->next_due_ms = now + S_DUE_EVERY_MS;
         s_due_tasks (b, now);

@@ -83,6 +83,11 @@ typedef struct {
     int max_active_prompts;  /* prompts in search at once (default 256) */
     int task_timeout_ms;     /* lease of a task before it is re-issued */
     size_t max_message_bytes;/* ZMQ_MAXMSGSIZE (default 256 MiB) */
+    int max_peers;           /* workers and scorers at once (default 1024) */
+    int max_serves;          /* names kept from a peer's serves list (default 64) */
+    int peer_heartbeat_max_ms; /* longest heartbeat a peer may ask (default 60000) */
+    double stall_fraction;   /* of the lease: a peer holding tasks this long
+                                without answering any loses them (default 0.5) */
     char *log_file;          /* NULL = stderr */
     char *metrics_listen;    /* host:port of GET /metrics; NULL = off */
 } toa_broker_config_t;

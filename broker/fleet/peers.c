@@ -10,12 +10,36 @@ struct toa_peers_s {
     toa_broker_peer_t *slots;
     int n_slots;
     int count;
+    toa_peers_limits_t limits;
 };
 
 toa_peers_t *
-toa_peers_new (void)
+toa_peers_new (const toa_peers_limits_t *limits)
 {
-    return calloc (1, sizeof (toa_peers_t));
+    toa_peers_t *self = calloc (1, sizeof (toa_peers_t));
+    if (!self)
+        return NULL;
+    if (limits)
+        self->limits = *limits;
+    if (self->limits.max_peers <= 0)
+        self->limits.max_peers = 1024;
+    if (self->limits.max_serves == 0)
+        self->limits.max_serves = 64;
+    if (self->limits.max_credit <= 0)
+        self->limits.max_credit = 64;
+    if (self->limits.max_scorer_credit <= 0)
+        self->limits.max_scorer_credit = 64;
+    if (self->limits.heartbeat_max_ms < TOA_PEERS_HEARTBEAT_MIN_MS)
+        self->limits.heartbeat_max_ms = 60000;
+    if (!self->limits.models)
+        self->limits.n_models = 0;
+    return self;
+}
+
+const toa_peers_limits_t *
+toa_peers_limits (const toa_peers_t *self)
+{
+    return &self->limits;
 }
 
 static void
@@ -72,10 +96,33 @@ s_free_slot (toa_peers_t *self)
     return slot;
 }
 
+/* True when NAME may stay in a peer of KIND's serves list (KEPT names so far). */
+static bool
+s_keep_name (const toa_peers_t *self, toa_peer_kind_t kind, const char *name,
+             char *const *kept, size_t n_kept)
+{
+    if (!name || !*name)
+        return false;
+    for (size_t i = 0; i < n_kept; i++)
+        if (strcmp (kept[i], name) == 0)
+            return false;
+    if (kind != TOA_PEER_WORKER || self->limits.n_models == 0)
+        return true;
+    for (size_t i = 0; i < self->limits.n_models; i++)
+        if (strcmp (self->limits.models[i], name) == 0)
+            return true;
+    return false;
+}
+
 int
 toa_peers_add (toa_peers_t *self, const toa_peer_id_t *id, const toa_msg_ready_t *ready,
-               int64_t now)
+               int64_t now, toa_peers_admitted_t *admitted)
 {
+    toa_peers_admitted_t changed = {0};
+    if (admitted)
+        *admitted = changed;
+    if (self->count >= self->limits.max_peers)
+        return -2;
     int slot = s_free_slot (self);
     if (slot < 0)
         return -1;
@@ -83,27 +130,67 @@ toa_peers_add (toa_peers_t *self, const toa_peer_id_t *id, const toa_msg_ready_t
     peer->id = *id;
     peer->kind = ready->kind;
     peer->name = strdup (ready->name ? ready->name : "?");
-    peer->serves = calloc (ready->n_serves + 1, sizeof *peer->serves);
+    size_t cap = ready->n_serves < self->limits.max_serves ? ready->n_serves
+                                                            : self->limits.max_serves;
+    peer->serves = calloc (cap + 1, sizeof *peer->serves);
     if (!peer->name || !peer->serves) {
         s_clear (peer);
         return -1;
     }
     for (size_t i = 0; i < ready->n_serves; i++) {
-        peer->serves[i] = strdup (ready->serves[i]);
-        if (!peer->serves[i]) {
-            peer->n_serves = i;
+        if (peer->n_serves == cap
+            || !s_keep_name (self, ready->kind, ready->serves[i], peer->serves, peer->n_serves)) {
+            changed.serves_dropped++;
+            continue;
+        }
+        peer->serves[peer->n_serves] = strdup (ready->serves[i]);
+        if (!peer->serves[peer->n_serves]) {
             s_clear (peer);
             return -1;
         }
+        peer->n_serves++;
     }
-    peer->n_serves = ready->n_serves;
-    peer->credit = ready->credit > 0 ? ready->credit : 1;
-    peer->heartbeat_ms = ready->heartbeat_ms > 0 ? ready->heartbeat_ms : 1000;
+    int64_t credit = ready->credit > 0 ? ready->credit : 1;
+    int64_t max_credit = ready->kind == TOA_PEER_SCORER ? self->limits.max_scorer_credit
+                                                        : self->limits.max_credit;
+    changed.credit_capped = credit > max_credit;
+    peer->credit = peer->announced = changed.credit_capped ? max_credit : credit;
+    int64_t heartbeat = ready->heartbeat_ms > 0 ? ready->heartbeat_ms : 1000;
+    if (heartbeat < TOA_PEERS_HEARTBEAT_MIN_MS || heartbeat > self->limits.heartbeat_max_ms) {
+        changed.heartbeat_clamped = true;
+        heartbeat = heartbeat < TOA_PEERS_HEARTBEAT_MIN_MS ? TOA_PEERS_HEARTBEAT_MIN_MS
+                                                           : self->limits.heartbeat_max_ms;
+    }
+    peer->heartbeat_ms = heartbeat;
     peer->last_seen_ms = now;
     peer->last_sent_ms = now;
+    peer->last_answer_ms = now;
     peer->used = true;
     self->count++;
+    if (admitted)
+        *admitted = changed;
     return slot;
+}
+
+void
+toa_peers_answered (toa_peers_t *self, int slot, int64_t now)
+{
+    toa_broker_peer_t *peer = toa_peers_get (self, slot);
+    if (!peer)
+        return;
+    peer->last_answer_ms = now;
+    if (peer->credit < peer->announced)
+        peer->credit++;
+}
+
+int64_t
+toa_peers_stalled (toa_peers_t *self, int slot)
+{
+    toa_broker_peer_t *peer = toa_peers_get (self, slot);
+    if (!peer)
+        return 0;
+    peer->credit = peer->credit / 2 > 1 ? peer->credit / 2 : 1;
+    return peer->credit;
 }
 
 void

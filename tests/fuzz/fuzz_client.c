@@ -23,15 +23,26 @@ static toa_output_t *s_output;
 static char s_path[64];
 static unsigned s_runs;
 
-/* A fresh scratch results file every 512 runs, so it stays small. */
+static void
+s_remove_scratch (void)
+{
+    toa_output_destroy (&s_output);
+    if (s_path[0])
+        unlink (s_path);
+}
+
+/* A fresh scratch results file every 512 runs, so it stays small; removed
+ * at exit. */
 static toa_output_t *
 s_scratch (void)
 {
     if (s_output && ++s_runs % 512 != 0)
         return s_output;
     toa_output_destroy (&s_output);
-    if (!s_path[0])
+    if (!s_path[0]) {
         snprintf (s_path, sizeof s_path, "/tmp/toa-fuzz-client-%d.jsonl", (int) getpid ());
+        atexit (s_remove_scratch);
+    }
     unlink (s_path);
     toa_errors_t errors = TOA_ERRORS_INIT;
     s_output = toa_output_open (s_path, &errors);

@@ -158,15 +158,15 @@ static void
 test_pick_respects_credit_and_kind (void **state)
 {
     (void) state;
-    toa_peers_t *peers = toa_peers_new ();
+    toa_peers_t *peers = toa_peers_new (NULL);
     char *ab[] = {"a", "b"}, *a[] = {"a"}, *rm[] = {"a"};
     toa_peer_id_t id0 = s_id (0), id1 = s_id (1), id2 = s_id (2);
     toa_msg_ready_t r0 = s_ready (TOA_PEER_WORKER, ab, 2, 1);
     toa_msg_ready_t r1 = s_ready (TOA_PEER_WORKER, a, 1, 3);
     toa_msg_ready_t r2 = s_ready (TOA_PEER_SCORER, rm, 1, 10);
-    int p0 = toa_peers_add (peers, &id0, &r0, 0);
-    int p1 = toa_peers_add (peers, &id1, &r1, 0);
-    int p2 = toa_peers_add (peers, &id2, &r2, 0);
+    int p0 = toa_peers_add (peers, &id0, &r0, 0, NULL);
+    int p1 = toa_peers_add (peers, &id1, &r1, 0, NULL);
+    int p2 = toa_peers_add (peers, &id2, &r2, 0, NULL);
     assert_int_equal (toa_peers_find (peers, &id1), p1);
     /* Most free credit first; scorers never get worker tasks. */
     assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), p1);
@@ -199,11 +199,11 @@ static void
 test_charges_hold_credit_until_answer (void **state)
 {
     (void) state;
-    toa_peers_t *peers = toa_peers_new ();
+    toa_peers_t *peers = toa_peers_new (NULL);
     char *a[] = {"a"};
     toa_peer_id_t id = s_id (7);
     toa_msg_ready_t ready = s_ready (TOA_PEER_WORKER, a, 1, 1);
-    int slot = toa_peers_add (peers, &id, &ready, 0);
+    int slot = toa_peers_add (peers, &id, &ready, 0, NULL);
     toa_broker_peer_t *peer = toa_peers_get (peers, slot);
     peer->held = 1;                       /* a lease */
     assert_int_equal (toa_peers_keep_charge (peers, slot, 42, 1, 1000), 0);
@@ -219,6 +219,72 @@ test_charges_hold_credit_until_answer (void **state)
     assert_int_equal (toa_peers_expire_charges (peers, 999), 0);
     assert_int_equal (toa_peers_expire_charges (peers, 1000), 1);
     assert_int_equal (peer->held, 0);
+    toa_peers_destroy (&peers);
+}
+
+/* What a READY may claim: peers, serves (configured models only, once each,
+ * capped), credit (per kind), heartbeat (clamped: no overflow); a stalled
+ * peer's credit halves and grows back one per answer. */
+static void
+test_peer_limits (void **state)
+{
+    (void) state;
+    const char *const models[] = {"a", "b", "c"};
+    toa_peers_limits_t limits = {.max_peers = 2, .max_serves = 2, .max_credit = 8,
+                                 .max_scorer_credit = 3, .heartbeat_max_ms = 5000,
+                                 .models = models, .n_models = 3};
+    toa_peers_t *peers = toa_peers_new (&limits);
+    char *serves[] = {"zz", "a", "a", "c", "b", "x"};
+    toa_msg_ready_t ready = s_ready (TOA_PEER_WORKER, serves, 6, 100000);
+    ready.heartbeat_ms = INT64_MAX;
+    toa_peer_id_t id0 = s_id (0), id1 = s_id (1), id2 = s_id (2);
+    toa_peers_admitted_t admitted;
+    int p0 = toa_peers_add (peers, &id0, &ready, 0, &admitted);
+    assert_true (p0 >= 0);
+    toa_broker_peer_t *peer = toa_peers_get (peers, p0);
+    assert_int_equal (peer->n_serves, 2);
+    assert_string_equal (peer->serves[0], "a");
+    assert_string_equal (peer->serves[1], "c");
+    assert_int_equal (admitted.serves_dropped, 4);
+    assert_true (admitted.credit_capped);
+    assert_int_equal (peer->credit, 8);
+    assert_true (admitted.heartbeat_clamped);
+    assert_int_equal (peer->heartbeat_ms, 5000);
+    assert_false (toa_broker_peer_is_dead (peer, 15000));
+    assert_true (toa_broker_peer_is_dead (peer, 15001));
+    /* A scorer keeps any backend name; its credit has its own cap. */
+    char *backends[] = {"fake", "math-verify", "chrf"};
+    toa_msg_ready_t scorer = s_ready (TOA_PEER_SCORER, backends, 3, 50);
+    scorer.heartbeat_ms = 1;
+    int p1 = toa_peers_add (peers, &id1, &scorer, 0, &admitted);
+    assert_true (p1 >= 0);
+    assert_int_equal (toa_peers_get (peers, p1)->n_serves, 2);
+    assert_int_equal (toa_peers_get (peers, p1)->credit, 3);
+    assert_int_equal (toa_peers_get (peers, p1)->heartbeat_ms, TOA_PEERS_HEARTBEAT_MIN_MS);
+    /* Full. */
+    assert_int_equal (toa_peers_add (peers, &id2, &scorer, 0, &admitted), -2);
+    assert_int_equal (toa_peers_count (peers), 2);
+    /* Stalls halve the credit down to 1; answers grow it back one at a time. */
+    assert_int_equal (toa_peers_stalled (peers, p0), 4);
+    assert_int_equal (toa_peers_stalled (peers, p0), 2);
+    assert_int_equal (toa_peers_stalled (peers, p0), 1);
+    assert_int_equal (toa_peers_stalled (peers, p0), 1);
+    toa_peers_answered (peers, p0, 700);
+    assert_int_equal (peer->credit, 2);
+    assert_int_equal (peer->last_answer_ms, 700);
+    for (int i = 0; i < 20; i++)
+        toa_peers_answered (peers, p0, 800);
+    assert_int_equal (peer->credit, 8);
+    toa_peers_remove (peers, p1);
+    assert_true (toa_peers_add (peers, &id2, &scorer, 0, NULL) >= 0);
+    toa_peers_destroy (&peers);
+    /* With no configured models a worker keeps any names (still capped). */
+    peers = toa_peers_new (NULL);
+    assert_int_equal (toa_peers_limits (peers)->max_serves, 64);
+    assert_int_equal (toa_peers_limits (peers)->max_credit, 64);
+    p0 = toa_peers_add (peers, &id0, &ready, 0, &admitted);
+    assert_int_equal (toa_peers_get (peers, p0)->n_serves, 5);
+    assert_int_equal (toa_peers_get (peers, p0)->heartbeat_ms, 60000);
     toa_peers_destroy (&peers);
 }
 
@@ -268,6 +334,7 @@ main (void)
         cmocka_unit_test (test_backoff_due),
         cmocka_unit_test (test_pick_respects_credit_and_kind),
         cmocka_unit_test (test_charges_hold_credit_until_answer),
+        cmocka_unit_test (test_peer_limits),
         cmocka_unit_test (test_router_queues_fifo),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

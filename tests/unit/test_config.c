@@ -102,6 +102,10 @@ test_full_file_every_value (void **state)
     assert_int_equal (c->broker.max_active_prompts, 1000);
     assert_int_equal (c->broker.task_timeout_ms, 90000);
     assert_int_equal (c->broker.max_message_bytes, 1048576);
+    assert_int_equal (c->broker.max_peers, 32);
+    assert_int_equal (c->broker.max_serves, 8);
+    assert_int_equal (c->broker.peer_heartbeat_max_ms, 20000);
+    assert_true (c->broker.stall_fraction == 0.25);
     assert_string_equal (c->broker.log_file, "/tmp/toa-broker.log");
 
     assert_string_equal (c->redis.url, "redis://10.0.0.5:6380/2");
