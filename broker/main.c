@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/redact.h"
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -245,6 +246,10 @@ main (int argc, char **argv)
         if (!config) {
             toa_errors_print (&errors, stderr);
             rc = 2;
+        }
+        else if (toa_redact_add_config (config) != 0) {
+            fprintf (stderr, "toa-broker: out of memory\n");
+            rc = 1;
         }
         else
             rc = s_run (config, &args);

@@ -10,6 +10,7 @@
 #include "broker/observe.h"
 #include "broker/search.h"
 #include "common/log.h"
+#include "common/redact.h"
 
 #define S_DUE_EVERY_MS 50
 #define S_DUE_BATCH 256
@@ -157,8 +158,13 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
     bool gen = task->kind == TOA_TASK_GEN;
     if (msg->type == TOA_MSG_TASK_FAILURE) {
         const toa_msg_task_failure_t *failure = &msg->u.task_failure;
-        toa_search_failed (b, task, failure->failure_class == TOA_FAILURE_PERMANENT,
-                           failure->reason, failure->http_status, now);
+        /* The reason goes to logs and results: scrubbed of credentials,
+         * whatever the peer (or the server behind it) put in it. */
+        char reason[TOA_PROTO_MAX_NAME + 1];
+        snprintf (reason, sizeof reason, "%s", failure->reason ? failure->reason : "failed");
+        toa_redact_scrub (reason);
+        toa_search_failed (b, task, failure->failure_class == TOA_FAILURE_PERMANENT, reason,
+                           failure->http_status, now);
     }
     else if (msg->type == TOA_MSG_GEN_RESULT && gen)
         toa_search_generated (b, task, &msg->u.gen_result);

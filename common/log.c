@@ -1,5 +1,6 @@
 /* log.c - leveled logging for every toa program (see log.h). */
 #include "common/log.h"
+#include "common/redact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,6 +85,7 @@ toa_log (toa_log_level_t level, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (message, sizeof message, fmt, args);
     va_end (args);
+    toa_redact_scrub (message);   /* no secret reaches a log, whoever passed it */
 
     FILE *stream = s_stream ? s_stream : stderr;
     fprintf (stream, "%s.%03dZ %s[%d] %s %s\n", stamp, (int) (now.tv_usec / 1000),

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <jansson.h>
 
+#include "common/redact.h"
+
 /* Appends STOP strings to ARRAY, skipping ones already in it. 0 or -1. */
 static int
 s_add_stops (json_t *array, const char *const *stop, size_t n_stop)
@@ -142,6 +144,7 @@ toa_openai_parse_reply (const char *body, size_t size, toa_openai_reply_t *reply
     if (!root) {
         snprintf (why, why_size, "reply is not JSON%s%s", body ? ": " : "",
                   body ? error.text : "");
+        toa_redact_scrub (why);      /* jansson quotes the bytes it stopped at */
         return -1;
     }
     int rc = -1;
@@ -195,20 +198,13 @@ s_field_text (json_t *object, const char *key)
     return strdup ("");
 }
 
-/* A printable excerpt of a body that is not an error object. */
+/* A printable excerpt of a body that is not an error object, scrubbed. */
 static char *
 s_excerpt (const char *body, size_t size)
 {
     if (!body || size == 0)
         return strdup ("empty body");
-    size_t n = size < 200 ? size : 200;
-    char *text = malloc (n + 4);
-    if (!text)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        text[i] = isprint ((unsigned char) body[i]) ? body[i] : ' ';
-    strcpy (text + n, size > n ? "..." : "");
-    return text;
+    return toa_redact_excerpt_dup (body, size);
 }
 
 int
@@ -258,10 +254,21 @@ void
 toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
                            size_t size)
 {
-    /* A short excerpt of what the server said, never its whole body. When
-     * common/ gains a redaction helper for secrets in server text, it is
-     * applied here, the one place a server's message enters a reason. */
-    const char *message = error->message ? error->message : "";
+    /* A short excerpt of what the server said, never its whole body, and
+     * scrubbed of secrets (common/redact.h) before it is cut, so that no
+     * part of a key survives: the one place a server's message enters a
+     * reason. */
+    char *message = strdup (error->message ? error->message : "");
+    char *label = strdup (error->code && *error->code ? error->code
+                          : error->type ? error->type : "");
+    if (!message || !label) {
+        snprintf (text, size, "HTTP %ld", http_status);
+        free (message);
+        free (label);
+        return;
+    }
+    toa_redact_scrub (message);
+    toa_redact_scrub (label);
     int length = (int) strnlen (message, TOA_OPENAI_MESSAGE_MAX + 1);
     bool cut = length > TOA_OPENAI_MESSAGE_MAX;
     if (cut) {
@@ -269,11 +276,11 @@ toa_openai_error_describe (long http_status, const toa_openai_error_t *error, ch
         while (length > 0 && ((unsigned char) message[length] & 0xc0) == 0x80)
             length--;                           /* not inside a UTF-8 sequence */
     }
-    const char *label = error->code && *error->code ? error->code
-                      : error->type ? error->type : "";
     snprintf (text, size, "HTTP %ld: %.*s%s%s%.64s%s", http_status,
               length, message, cut ? "..." : "",
               *label ? " [" : "", label, *label ? "]" : "");
+    free (message);
+    free (label);
 }
 
 void

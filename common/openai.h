@@ -71,7 +71,8 @@ int toa_openai_parse_error (const char *body, size_t size, toa_openai_error_t *e
 /* Writes "HTTP <HTTP_STATUS>: <message> [<code, else type>]" (no brackets
  * when ERROR has neither) into TEXT of SIZE bytes: why a reply failed, for
  * a task-failure. The server's message is cut to TOA_OPENAI_MESSAGE_MAX
- * bytes (with "..."): it ends up in result lines and logs. */
+ * bytes (with "..."), after secrets and Bearer/sk- tokens are scrubbed from
+ * it and from the label (common/redact.h): it ends up in result lines and logs. */
 void toa_openai_error_describe (long http_status, const toa_openai_error_t *error, char *text,
                                 size_t size);
 

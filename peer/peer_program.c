@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/redact.h"
 
 /* The shared flags that take a value. */
 static const char *const s_valued[] = {
@@ -252,7 +253,10 @@ toa_peer_program_main (const toa_peer_program_t *program, int argc, char **argv)
     toa_config_t *config = NULL;
     if (errors.count == 0)
         config = toa_config_load (args.config_path, args.overrides, args.n_overrides, &errors);
-    void *running = config ? program->create (program->arg, config, &args.loop, &errors) : NULL;
+    if (config && toa_redact_add_config (config) != 0)
+        toa_errors_add (&errors, "out of memory");
+    void *running = config && errors.count == 0
+                        ? program->create (program->arg, config, &args.loop, &errors) : NULL;
     int status = 2;
     if (running) {
         s_install_signals ();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "common/redact.h"
 #include "common/util.h"
 
 char *
@@ -146,6 +147,7 @@ s_reply_array (const char *body, size_t size, const char *key, json_t **root, ch
     *root = json_loadb (body ? body : "", size, 0, &error);
     if (!*root) {
         toa_format_reason (why, why_size, "reply is not JSON: %s", error.text);
+        toa_redact_scrub (why);      /* jansson quotes the bytes it stopped at */
         return NULL;
     }
     json_t *array = json_object_get (*root, key);

@@ -6,7 +6,8 @@
 #   vllm-pooling replies), judge (llm-judge replies), verify (math-verify
 #   and chrF inputs), input (input JSONL lines), settings (job settings),
 #   redis (a prompt's state read back from Redis), retry_after (Retry-After
-#   headers), sim (toa-simllm's HTTP requests).
+#   headers), sim (toa-simllm's HTTP requests), redact (excerpts of outside
+#   bodies scrubbed of secrets).
 # Usage: tests/fuzz/run.sh [--seconds N] [--out DIR] [TARGET...]
 #   (N seconds per target, default 60; DIR default build/fuzz, below as OUT)
 # Builds the libraries with clang into OUT/build (make, incremental),
