@@ -2,10 +2,14 @@
 #include "client/export.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/prompts.h"
 
@@ -29,27 +33,89 @@ s_assistant (const json_t *text)
     return json_pack ("{s:s, s:O}", "role", "assistant", "content", text);
 }
 
-/* Indexes of the best and worst scored responses; false when none is scored. */
-static bool
-s_best_and_worst (const json_t *responses, const json_t *rewards, size_t *best,
-                  size_t *worst, size_t *scored)
+int
+toa_export_parse_rejected (const char *rule, toa_export_options_t *options)
 {
-    *scored = 0;
-    size_t n = json_array_size (responses);
-    if (json_array_size (rewards) < n)
-        n = json_array_size (rewards);
-    for (size_t i = 0; i < n; i++) {
-        json_t *reward = json_array_get (rewards, i);
-        if (!json_is_number (reward) || !json_is_string (json_array_get (responses, i)))
-            continue;
-        double value = json_number_value (reward);
-        if (*scored == 0 || value > json_number_value (json_array_get (rewards, *best)))
-            *best = i;
-        if (*scored == 0 || value < json_number_value (json_array_get (rewards, *worst)))
-            *worst = i;
-        (*scored)++;
+    char *end = NULL;
+    if (strcmp (rule, "paper") == 0)
+        options->rejected = TOA_EXPORT_REJECT_PAPER;
+    else if (strcmp (rule, "worst") == 0)
+        options->rejected = TOA_EXPORT_REJECT_WORST;
+    else if (strncmp (rule, "rank:", 5) == 0) {
+        errno = 0;
+        long k = strtol (rule + 5, &end, 10);
+        if (errno || end == rule + 5 || *end || k < 2)
+            return -1;
+        options->rejected = TOA_EXPORT_REJECT_RANK;
+        options->rank = k;
     }
-    return *scored > 0;
+    else if (strncmp (rule, "quantile:", 9) == 0) {
+        double q = strtod (rule + 9, &end);
+        if (end == rule + 9 || *end || !(q > 0 && q <= 1))
+            return -1;
+        options->rejected = TOA_EXPORT_REJECT_QUANTILE;
+        options->quantile = q;
+    }
+    else
+        return -1;
+    return 0;
+}
+
+size_t
+toa_export_rejected_rank (const toa_export_options_t *options, size_t n)
+{
+    if (n < 2)
+        return 1;
+    double k;
+    switch (options->rejected) {
+    case TOA_EXPORT_REJECT_WORST: k = (double) n; break;
+    case TOA_EXPORT_REJECT_RANK: k = (double) options->rank; break;
+    case TOA_EXPORT_REJECT_QUANTILE: k = 1 + ceil (options->quantile * (double) (n - 1) - 1e-9);
+        break;
+    default: k = ceil ((double) n * 30.0 / 160.0 - 1e-9); break;
+    }
+    if (k < 2)
+        k = 2;
+    return k > (double) n ? n : (size_t) k;
+}
+
+typedef struct {
+    size_t index;            /* in responses */
+    double reward;
+} s_ranked_t;
+
+/* Best first; equal rewards in generation order. */
+static int
+s_by_reward (const void *a, const void *b)
+{
+    const s_ranked_t *x = a, *y = b;
+    if (x->reward != y->reward)
+        return x->reward > y->reward ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The scored responses (a text and a numeric reward), best first, in new
+ * memory; their number in *N. NULL when none (or out of memory). */
+static s_ranked_t *
+s_rank (const json_t *responses, const json_t *rewards, size_t *n)
+{
+    *n = 0;
+    size_t count = json_array_size (responses);
+    if (json_array_size (rewards) < count)
+        count = json_array_size (rewards);
+    s_ranked_t *ranked = count ? malloc (count * sizeof *ranked) : NULL;
+    for (size_t i = 0; ranked && i < count; i++) {
+        json_t *reward = json_array_get (rewards, i);
+        if (json_is_number (reward) && json_is_string (json_array_get (responses, i)))
+            ranked[(*n)++] = (s_ranked_t) {i, json_number_value (reward)};
+    }
+    if (ranked && *n == 0) {
+        free (ranked);
+        return NULL;
+    }
+    if (ranked)
+        qsort (ranked, *n, sizeof *ranked, s_by_reward);
+    return ranked;
 }
 
 static json_t *
@@ -63,15 +129,31 @@ s_sft_line (const json_t *prompt, const json_t *best_text)
     return line;
 }
 
+/* The model of response I ("actions"[I].model), or null. */
 static json_t *
-s_dpo_line (const json_t *prompt, const json_t *chosen, const json_t *rejected)
+s_model_of (const json_t *result, size_t i)
 {
-    return json_pack ("{s:O, s:[o], s:[o]}", "prompt", prompt, "chosen", s_assistant (chosen),
-                      "rejected", s_assistant (rejected));
+    json_t *model = json_object_get (json_array_get (json_object_get (result, "actions"), i),
+                                     "model");
+    return json_is_string (model) ? json_incref (model) : json_null ();
+}
+
+static json_t *
+s_dpo_line (const json_t *result, const json_t *prompt, const s_ranked_t *chosen,
+            const s_ranked_t *rejected)
+{
+    const json_t *responses = json_object_get (result, "responses");
+    return json_pack ("{s:O, s:[o], s:[o], s:f, s:f, s:o, s:o}", "prompt", prompt,
+                      "chosen", s_assistant (json_array_get (responses, chosen->index)),
+                      "rejected", s_assistant (json_array_get (responses, rejected->index)),
+                      "chosen_rating", chosen->reward, "rejected_rating", rejected->reward,
+                      "chosen_model", s_model_of (result, chosen->index),
+                      "rejected_model", s_model_of (result, rejected->index));
 }
 
 toa_export_outcome_t
-toa_export_result (const json_t *result, double min_margin, json_t **sft, json_t **dpo)
+toa_export_result (const json_t *result, const toa_export_options_t *options, json_t **sft,
+                   json_t **dpo)
 {
     *sft = *dpo = NULL;
     json_t *prompt = s_prompt_messages (result);
@@ -79,9 +161,10 @@ toa_export_result (const json_t *result, double min_margin, json_t **sft, json_t
         return TOA_EXPORT_BAD;
     json_t *responses = json_object_get (result, "responses");
     json_t *rewards = json_object_get (result, "rewards");
-    size_t best = 0, worst = 0, scored = 0;
+    size_t scored = 0;
+    s_ranked_t *ranked = s_rank (responses, rewards, &scored);
     toa_export_outcome_t outcome;
-    if (!s_best_and_worst (responses, rewards, &best, &worst, &scored)) {
+    if (!ranked) {
         /* no per-response data: SFT from best_response when there is one */
         json_t *best_text = json_object_get (result, "best_response");
         if (json_is_string (best_text) && !json_is_array (responses)) {
@@ -93,19 +176,20 @@ toa_export_result (const json_t *result, double min_margin, json_t **sft, json_t
         json_decref (prompt);
         return outcome;
     }
-    json_t *best_text = json_array_get (responses, best);
-    json_t *worst_text = json_array_get (responses, worst);
-    *sft = s_sft_line (prompt, best_text);
-    double margin = json_number_value (json_array_get (rewards, best))
-                    - json_number_value (json_array_get (rewards, worst));
+    const s_ranked_t *chosen = &ranked[0];
+    const s_ranked_t *rejected = &ranked[toa_export_rejected_rank (options, scored) - 1];
+    json_t *chosen_text = json_array_get (responses, chosen->index);
+    *sft = s_sft_line (prompt, chosen_text);
     if (scored < 2)
         outcome = TOA_EXPORT_SINGLE;
-    else if (!(margin > min_margin) || json_equal (best_text, worst_text))
+    else if (!(chosen->reward - rejected->reward > options->min_margin)
+             || json_equal (chosen_text, json_array_get (responses, rejected->index)))
         outcome = TOA_EXPORT_TIE;
     else {
-        *dpo = s_dpo_line (prompt, best_text, worst_text);
+        *dpo = s_dpo_line (result, prompt, chosen, rejected);
         outcome = TOA_EXPORT_PAIR;
     }
+    free (ranked);
     json_decref (prompt);
     return outcome;
 }
@@ -127,7 +211,7 @@ s_write_line (FILE *file, const json_t *line, size_t *count)
 /* Exports one line of the input; returns -1 on a write error. */
 static int
 s_export_line (const char *input, long number, const char *line, size_t length,
-               double min_margin, json_t *seen, FILE *sft_file, FILE *dpo_file,
+               const toa_export_options_t *options, json_t *seen, FILE *sft_file, FILE *dpo_file,
                toa_export_counts_t *counts, toa_errors_t *errors)
 {
     json_error_t error;
@@ -150,7 +234,7 @@ s_export_line (const char *input, long number, const char *line, size_t length,
         json_object_set_new (seen, key, json_true ());
     }
     json_t *sft = NULL, *dpo = NULL;
-    switch (toa_export_result (result, min_margin, &sft, &dpo)) {
+    switch (toa_export_result (result, options, &sft, &dpo)) {
     case TOA_EXPORT_PAIR: break;
     case TOA_EXPORT_TIE: counts->ties++; break;
     case TOA_EXPORT_SINGLE: counts->single++; break;
@@ -169,43 +253,118 @@ s_export_line (const char *input, long number, const char *line, size_t length,
     return rc;
 }
 
-static FILE *
-s_open_out (const char *path, toa_errors_t *errors)
+/* One output: written to TMP beside PATH, moved into place when complete. */
+typedef struct {
+    const char *path;        /* NULL: not wanted */
+    char *tmp;
+    FILE *file;
+} s_out_t;
+
+/* Opens the temporary file of OUT->path. Returns 0 or -1 (reported). */
+static int
+s_out_open (s_out_t *out, bool force, toa_errors_t *errors)
 {
-    if (!path)
-        return NULL;
-    FILE *file = fopen (path, "w");
-    if (!file)
-        toa_errors_add (errors, "%s: cannot write: %s", path, strerror (errno));
-    return file;
+    if (!out->path)
+        return 0;
+    struct stat st;
+    if (lstat (out->path, &st) == 0) {
+        if (S_ISDIR (st.st_mode)) {
+            toa_errors_add (errors, "%s: is a directory", out->path);
+            return -1;
+        }
+        if (!force) {
+            toa_errors_add (errors, "%s: exists; not replaced (use --force to replace it)",
+                            out->path);
+            return -1;
+        }
+    }
+    size_t size = strlen (out->path) + sizeof ".tmp.XXXXXX";
+    if (!(out->tmp = malloc (size))) {
+        toa_errors_add (errors, "out of memory");
+        return -1;
+    }
+    snprintf (out->tmp, size, "%s.tmp.XXXXXX", out->path);
+    int fd = mkstemp (out->tmp);
+    if (fd < 0) {
+        toa_errors_add (errors, "%s: cannot write beside it: %s", out->path, strerror (errno));
+        free (out->tmp);
+        out->tmp = NULL;
+        return -1;
+    }
+    mode_t mask = umask (0);
+    umask (mask);
+    if (fchmod (fd, 0666 & ~mask) != 0 || !(out->file = fdopen (fd, "w"))) {
+        toa_errors_add (errors, "%s: %s", out->tmp, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    return 0;
 }
 
+/* Flushes, syncs and closes OUT's temporary file. Returns RC, or -1 when
+ * that fails (reported). */
 static int
-s_close_out (FILE *file, const char *path, int rc, toa_errors_t *errors)
+s_out_close (s_out_t *out, int rc, toa_errors_t *errors)
 {
-    if (!file)
+    if (!out->file)
         return rc;
-    if (fclose (file) != 0 && rc == 0) {
-        toa_errors_add (errors, "%s: write failed: %s", path, strerror (errno));
+    if (rc == 0 && (fflush (out->file) != 0 || fsync (fileno (out->file)) != 0)) {
+        toa_errors_add (errors, "%s: write failed: %s", out->path, strerror (errno));
         rc = -1;
     }
+    if (fclose (out->file) != 0 && rc == 0) {
+        toa_errors_add (errors, "%s: write failed: %s", out->path, strerror (errno));
+        rc = -1;
+    }
+    out->file = NULL;
+    return rc;
+}
+
+/* Moves OUT's temporary file into place when RC is 0 (replacing the path,
+ * itself and never what a symlink points to, only when FORCE), and removes
+ * it otherwise. Returns RC, or -1 when the move fails (reported). */
+static int
+s_out_publish (s_out_t *out, int rc, bool force, toa_errors_t *errors)
+{
+    if (!out->tmp)
+        return rc;
+    if (rc == 0) {
+        /* link() refuses an existing path: no clobbering between the check
+         * at open and now */
+        int moved = force ? rename (out->tmp, out->path) : link (out->tmp, out->path);
+        if (moved != 0) {
+            toa_errors_add (errors, "%s: %s", out->path,
+                            errno == EEXIST ? "appeared meanwhile; not replaced (use --force)"
+                                            : strerror (errno));
+            rc = -1;
+        }
+    }
+    if (rc != 0 || !force)
+        unlink (out->tmp);
+    free (out->tmp);
+    out->tmp = NULL;
     return rc;
 }
 
 int
 toa_export_files (const char *input, const char *sft_path, const char *dpo_path,
-                  double min_margin, toa_export_counts_t *counts, toa_errors_t *errors)
+                  const toa_export_options_t *options, toa_export_counts_t *counts,
+                  toa_errors_t *errors)
 {
     memset (counts, 0, sizeof *counts);
+    if (sft_path && dpo_path && strcmp (sft_path, dpo_path) == 0) {
+        toa_errors_add (errors, "%s: named for both SFT and DPO", sft_path);
+        return -1;
+    }
     FILE *in = fopen (input, "r");
     if (!in) {
         toa_errors_add (errors, "%s: cannot read: %s", input, strerror (errno));
         return -1;
     }
-    FILE *sft_file = s_open_out (sft_path, errors);
-    FILE *dpo_file = s_open_out (dpo_path, errors);
+    s_out_t sft = {.path = sft_path}, dpo = {.path = dpo_path};
     json_t *seen = json_object ();
-    int rc = (sft_path && !sft_file) || (dpo_path && !dpo_file) || !seen ? -1 : 0;
+    int rc = s_out_open (&sft, options->force, errors) != 0
+             || s_out_open (&dpo, options->force, errors) != 0 || !seen ? -1 : 0;
     char *line = NULL;
     size_t capacity = 0;
     ssize_t length;
@@ -214,8 +373,8 @@ toa_export_files (const char *input, const char *sft_path, const char *dpo_path,
         number++;
         if (line[strspn (line, " \t\r\n")] == '\0')
             continue;
-        if (s_export_line (input, number, line, (size_t) length, min_margin, seen, sft_file,
-                           dpo_file, counts, errors) != 0) {
+        if (s_export_line (input, number, line, (size_t) length, options, seen, sft.file,
+                           dpo.file, counts, errors) != 0) {
             toa_errors_add (errors, "%s: write failed: %s",
                             sft_path ? sft_path : dpo_path, strerror (errno));
             rc = -1;
@@ -228,7 +387,9 @@ toa_export_files (const char *input, const char *sft_path, const char *dpo_path,
     free (line);
     json_decref (seen);
     fclose (in);
-    rc = s_close_out (sft_file, sft_path, rc, errors);
-    rc = s_close_out (dpo_file, dpo_path, rc, errors);
+    rc = s_out_close (&sft, rc, errors);
+    rc = s_out_close (&dpo, rc, errors);
+    rc = s_out_publish (&sft, rc, options->force, errors);
+    rc = s_out_publish (&dpo, rc, options->force, errors);
     return rc;
 }

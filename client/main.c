@@ -12,6 +12,7 @@
 #include "client/control.h"
 #include "client/exit_codes.h"
 #include "client/export.h"
+#include "client/report.h"
 #include "client/submit.h"
 #include "client/tree.h"
 #include "common/log.h"
@@ -56,6 +57,7 @@ static const char *s_usage_main =
     "  cancel   stop a job and drop its state\n"
     "  export   turn a results file into SFT and DPO training sets\n"
     "  tree     draw the search tree of one TOA result\n"
+    "  report   summarize a results file: models, rewards, failures; --png, --json\n"
     "  compare  run every method at several budgets on the same prompts; table + plot\n"
     "\n"
     "`toa COMMAND --help` describes a command.\n"
@@ -108,20 +110,33 @@ static const char *s_usage_cancel =
 
 static const char *s_usage_export =
     "usage: toa export --input RESULTS.jsonl [--sft SFT.jsonl] [--dpo DPO.jsonl]\n"
-    "                  [--min-margin X]\n"
+    "                  [--rejected worst|rank:K|quantile:Q] [--min-margin X] [--force]\n"
     "\n"
     "Writes training sets in the conversational shapes TRL reads:\n"
     "  SFT: {\"messages\": [...prompt..., {\"role\": \"assistant\", \"content\": best}]}\n"
-    "  DPO: {\"prompt\": [...], \"chosen\": [{assistant: best}], \"rejected\": [{assistant: worst}]}\n"
-    "Best and worst are by raw reward. A prompt makes no DPO pair when\n"
-    "best - worst <= X (default 0: equal rewards never pair).\n";
+    "  DPO: {\"prompt\": [...], \"chosen\": [{assistant: best}], \"rejected\": [{...}],\n"
+    "        \"chosen_rating\", \"rejected_rating\" (raw rewards), \"chosen_model\",\n"
+    "        \"rejected_model\"}\n"
+    "Scored responses are ranked by raw reward, best first (rank 1; equal rewards\n"
+    "in generation order); chosen is rank 1. Rejected, of N scored responses:\n"
+    "  default        the paper's rule: rank K = ceil(N x 30/160), at least 2 (the\n"
+    "                 30th of 160 samples, scaled to N: 2 of 6, 3 of 12, 30 of 160)\n"
+    "  worst          rank N\n"
+    "  rank:K         rank K (K >= 2; the worst when N < K)\n"
+    "  quantile:Q     rank 1 + ceil(Q x (N - 1)), at least 2 (0 < Q <= 1; 1 = worst)\n"
+    "A prompt makes no pair when chosen - rejected <= X (--min-margin, default 0:\n"
+    "equal rewards never pair) or both texts are equal. Each file is written\n"
+    "beside its path and renamed into place when complete (nothing half written\n"
+    "is left on a failure); an existing file is not replaced without --force\n"
+    "(a symlink is then replaced itself, never written through).\n";
 
 static const char *s_usage_tree =
-    "usage: toa tree --input RESULTS.jsonl --id ID [--dot]\n"
+    "usage: toa tree --input RESULTS.jsonl --id ID [--dot | --svg FILE]\n"
     "\n"
-    "Draws the search tree of the TOA result of prompt ID as indented text, or as\n"
-    "Graphviz dot (toa tree ... --dot | dot -Tsvg > tree.svg). Results of other\n"
-    "methods are listed generation by generation.\n";
+    "Draws the search tree of the TOA result of prompt ID as indented text, as\n"
+    "Graphviz dot (--dot), or as an SVG picture in FILE (--svg; runs Graphviz's\n"
+    "dot, which must be installed). Results of other methods are listed\n"
+    "generation by generation.\n";
 
 static const char *s_usage_compare =
     "usage: toa compare --config FILE --input PROMPTS.jsonl [--budgets 1,2,4,8,16]\n"
@@ -180,7 +195,7 @@ enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES 
        O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
        O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
        O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h',
-       O_GIVE_UP = 'g' };
+       O_GIVE_UP = 'g', O_REJECTED = 'R', O_FORCE = 'F', O_SVG = 'V' };
 
 static int
 s_cmd_submit (int argc, char **argv)
@@ -344,9 +359,10 @@ s_cmd_export (int argc, char **argv)
     static const struct option options[] = {
         {"input", required_argument, NULL, O_INPUT}, {"sft", required_argument, NULL, O_SFT},
         {"dpo", required_argument, NULL, O_DPO}, {"min-margin", required_argument, NULL, O_MARGIN},
+        {"rejected", required_argument, NULL, O_REJECTED}, {"force", no_argument, NULL, O_FORCE},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     const char *input = NULL, *sft = NULL, *dpo = NULL;
-    double margin = 0;
+    toa_export_options_t export = {.rejected = TOA_EXPORT_REJECT_PAPER};
     int option;
     while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
         switch (option) {
@@ -355,11 +371,17 @@ s_cmd_export (int argc, char **argv)
         case O_DPO: dpo = optarg; break;
         case O_MARGIN: {
             char *end;
-            margin = strtod (optarg, &end);
-            if (end == optarg || *end || !(margin >= 0))
+            export.min_margin = strtod (optarg, &end);
+            if (end == optarg || *end || !(export.min_margin >= 0))
                 return s_usage_error ("export", "--min-margin '%s': a number >= 0", optarg);
             break;
         }
+        case O_REJECTED:
+            if (toa_export_parse_rejected (optarg, &export) != 0)
+                return s_usage_error ("export", "--rejected '%s': worst, rank:K (K >= 2) or "
+                                      "quantile:Q (0 < Q <= 1)", optarg);
+            break;
+        case O_FORCE: export.force = true; break;
         case O_HELP: fputs (s_usage_export, stdout); return TOA_EXIT_OK;
         default: return s_bad_option ("export", argv, option);
         }
@@ -372,7 +394,7 @@ s_cmd_export (int argc, char **argv)
         return s_usage_error ("export", "%s--sft or --dpo (or both) is required", "");
     toa_export_counts_t counts;
     toa_errors_t errors = TOA_ERRORS_INIT;
-    int rc = toa_export_files (input, sft, dpo, margin, &counts, &errors);
+    int rc = toa_export_files (input, sft, dpo, &export, &counts, &errors);
     toa_errors_print (&errors, stderr);
     toa_errors_clear (&errors);
     if (rc != 0)
@@ -386,9 +408,9 @@ s_cmd_tree (int argc, char **argv)
 {
     static const struct option options[] = {
         {"input", required_argument, NULL, O_INPUT}, {"id", required_argument, NULL, O_ID},
-        {"dot", no_argument, NULL, O_DOT}, {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
-    const char *input = NULL, *id = NULL;
+        {"dot", no_argument, NULL, O_DOT}, {"svg", required_argument, NULL, O_SVG},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    const char *input = NULL, *id = NULL, *svg = NULL;
     bool dot = false;
     int option;
     while ((option = getopt_long (argc, argv, ":", options, NULL)) != -1) {
@@ -396,6 +418,7 @@ s_cmd_tree (int argc, char **argv)
         case O_INPUT: input = optarg; break;
         case O_ID: id = optarg; break;
         case O_DOT: dot = true; break;
+        case O_SVG: svg = optarg; break;
         case O_HELP: fputs (s_usage_tree, stdout); return TOA_EXIT_OK;
         default: return s_bad_option ("tree", argv, option);
         }
@@ -404,11 +427,14 @@ s_cmd_tree (int argc, char **argv)
         return s_usage_error ("tree", "unexpected argument '%s'", argv[optind]);
     if (!input || !id)
         return s_usage_error ("tree", "%s--input and --id are required", "");
+    if (dot && svg)
+        return s_usage_error ("tree", "%s--dot and --svg: one or the other", "");
     toa_errors_t errors = TOA_ERRORS_INIT;
     json_t *result = toa_tree_find_result (input, id, &errors);
     int code = TOA_EXIT_FAILED;
-    if (result && (dot ? toa_tree_write_dot (result, stdout, &errors)
-                       : toa_tree_write_text (result, stdout, &errors)) == 0)
+    if (result && (svg ? toa_tree_write_svg (result, svg, &errors)
+                   : dot ? toa_tree_write_dot (result, stdout, &errors)
+                         : toa_tree_write_text (result, stdout, &errors)) == 0)
         code = TOA_EXIT_OK;
     toa_errors_print (&errors, stderr);
     toa_errors_clear (&errors);
@@ -484,6 +510,8 @@ s_run_command (const char *command, int argc, char **argv)
         return s_cmd_export (argc, argv);
     if (strcmp (command, "tree") == 0)
         return s_cmd_tree (argc, argv);
+    if (strcmp (command, "report") == 0)
+        return toa_report_command (argc, argv);
     if (strcmp (command, "compare") == 0)
         return s_cmd_compare (argc, argv);
     fprintf (stderr, "toa: unknown command '%s'\n\n%s", command, s_usage_main);

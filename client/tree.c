@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "client/spawn.h"
 #include "common/prompts.h"
 
 #define S_SNIPPET 48         /* bytes of a response shown in the text tree */
@@ -396,4 +398,41 @@ toa_tree_find_result (const char *input, const char *id, toa_errors_t *errors)
     if (!found)
         toa_errors_add (errors, "%s: no result with id %s", input, id);
     return found;
+}
+
+int
+toa_tree_write_svg (const json_t *result, const char *path, toa_errors_t *errors)
+{
+    char dot_path[] = "/tmp/toa-tree.XXXXXX";
+    int fd = mkstemp (dot_path);
+    FILE *dot = fd >= 0 ? fdopen (fd, "w") : NULL;
+    if (!dot) {
+        toa_errors_add (errors, "cannot write a temporary file: %s", strerror (errno));
+        if (fd >= 0) {
+            close (fd);
+            unlink (dot_path);
+        }
+        return -1;
+    }
+    int rc = toa_tree_write_dot (result, dot, errors);
+    if (fclose (dot) != 0 && rc == 0) {
+        toa_errors_add (errors, "%s: write failed: %s", dot_path, strerror (errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        char *argv[] = {"dot", "-Tsvg", dot_path, "-o", (char *) path, NULL};
+        int status = toa_spawn_wait (argv);
+        if (status < 0) {
+            toa_errors_add (errors, "toa tree: --svg needs Graphviz's dot, which %s: install graphviz "
+                            "(deploy/install-deps.sh does), or write dot with --dot",
+                            errno == ENOENT ? "is not on PATH" : strerror (errno));
+            rc = -1;
+        }
+        else if (status != 0) {
+            toa_errors_add (errors, "dot failed (exit %d) drawing %s", status, path);
+            rc = -1;
+        }
+    }
+    unlink (dot_path);
+    return rc;
 }

@@ -27,4 +27,9 @@ int toa_tree_write_text (const json_t *result, FILE *out, toa_errors_t *errors);
  * malformed one). */
 int toa_tree_write_dot (const json_t *result, FILE *out, toa_errors_t *errors);
 
+/* Draws RESULT's tree as SVG into PATH with Graphviz's dot (found on
+ * PATH). Returns 0, or -1 with the reason in ERRORS (no tree, dot missing
+ * or failing). */
+int toa_tree_write_svg (const json_t *result, const char *path, toa_errors_t *errors);
+
 #endif
