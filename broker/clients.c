@@ -15,6 +15,7 @@
 #define S_REASON_MAX 1000    /* proto: reasons are names of at most 1024 bytes */
 #define S_MAX_LINE_ERRORS 1000
 #define S_PROGRESS_MIN_MS 100 /* progress on prompt finish: at most 10 per second */
+#define S_CLIENT_LIVE_BEATS 3 /* a client heard within 3 heartbeats holds its job */
 
 /* --- sending --------------------------------------------------------------- */
 
@@ -203,6 +204,7 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
             job->created_ms = toa_wall_ms ();
             job->attached = true;
             job->client = *from;
+            job->client_heard_ms = now;
             toa_msg_t msg = {.type = TOA_MSG_ACCEPT};
             msg.u.accept.job = job->id;
             msg.u.accept.n_prompts = job->total;
@@ -338,17 +340,62 @@ s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_a
         job->sent = to;
 }
 
+static bool
+s_same_peer (const toa_peer_id_t *a, const toa_peer_id_t *b)
+{
+    return a->size == b->size && memcmp (a->data, b->data, a->size) == 0;
+}
+
+/* Whether FROM may attach to JOB now; else REASON says why (a client error
+ * CODE). One client holds a job at a time: the attached one, while the broker
+ * has heard from it within S_CLIENT_LIVE_BEATS heartbeats (clients send
+ * heartbeats); a client gone silent (dead, paused) gives the job up to the
+ * next attach. */
+static bool
+s_may_attach (toa_broker_t *b, const toa_job_t *job, const toa_peer_id_t *from, int64_t now,
+              int64_t *code, char *reason, size_t reason_size)
+{
+    int64_t live_ms = S_CLIENT_LIVE_BEATS * (int64_t) b->options.heartbeat_ms;
+    if (job->attached && !s_same_peer (&job->client, from) && job->client_heard_ms > 0
+        && now - job->client_heard_ms < live_ms) {
+        *code = 423;
+        snprintf (reason, reason_size, "job %s is attached to another client (heard %" PRId64
+                  " ms ago); one client follows a job at a time", job->id,
+                  now - job->client_heard_ms);
+        return false;
+    }
+    return true;
+}
+
 static void
 s_attach (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t now)
 {
     toa_job_t *job = s_requested_or_retired (b, from, id, TOA_MSG_PROGRESS);
     if (!job)
         return;
+    int64_t code = 0;
+    char reason[256];
+    if (!s_may_attach (b, job, from, now, &code, reason, sizeof reason)) {
+        s_error (b, from, code, job->id, reason);
+        return;
+    }
     job->attached = true;
     job->client = *from;
+    job->client_heard_ms = now;
     job->sent = job->acked;  /* resend every unacknowledged result */
     toa_info ("job %s: client attached; resending from result %" PRId64, job->id, job->acked);
     s_progress (b, job, now);
+}
+
+/* Any message from FROM keeps the jobs it follows held by it. */
+static void
+s_client_heard (toa_broker_t *b, const toa_peer_id_t *from, int64_t now)
+{
+    for (size_t i = 0; i < toa_jobs_count (b->jobs); i++) {
+        toa_job_t *job = toa_jobs_at (b->jobs, i);
+        if (job->attached && s_same_peer (&job->client, from))
+            job->client_heard_ms = now;
+    }
 }
 
 static void
@@ -411,8 +458,7 @@ s_final (toa_broker_t *b, toa_job_t *job, s_final_t *final, int64_t now)
 static void
 s_final_progress (toa_broker_t *b, s_final_t *final, const toa_peer_id_t *skip)
 {
-    if (!final->attached || (skip && skip->size == final->client.size
-                             && memcmp (skip->data, final->client.data, skip->size) == 0))
+    if (!final->attached || (skip && s_same_peer (skip, &final->client)))
         return;
     toa_msg_t msg = {.type = TOA_MSG_PROGRESS};
     msg.u.progress.status = final->status;
@@ -453,6 +499,7 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
         s_error (b, from, 400, NULL, reason);
         return;
     }
+    s_client_heard (b, from, now);
     switch (msg->type) {
     case TOA_MSG_SUBMIT:
         s_submit (b, from, &msg->u.submit, now);

@@ -41,8 +41,10 @@ s_catch_signals (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    /* a file size limit is a write error (EFBIG) to report, not a crash */
+    /* a file size limit or a closed pipe is a write error (EFBIG, EPIPE) to
+     * report, not a silent death */
     signal (SIGXFSZ, SIG_IGN);
+    signal (SIGPIPE, SIG_IGN);
 }
 
 static const char *s_usage_main =

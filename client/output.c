@@ -25,6 +25,8 @@ struct toa_output_s {
     off_t synced;            /* bytes on disk after the last fsync (all whole lines) */
     off_t whole_end;         /* bytes of whole lines written (flushed to the kernel) */
     bool failed;             /* a write or sync failed: the tail may be cut */
+    bool stream;             /* "-": standard output (a pipe): no ids read, no lock,
+                                no state file; synced = written to it */
     json_t *ids;             /* object used as a set: id key -> true */
     size_t count_at_open;
     size_t removed_tail;     /* bytes of a cut-off incomplete last line */
@@ -219,6 +221,11 @@ toa_output_open (const char *path, toa_errors_t *errors)
         return NULL;
     }
     snprintf (self->state_path, state_size, "%s.toa-state", path);
+    if (strcmp (path, "-") == 0) {
+        self->stream = true;
+        self->file = stdout;
+        return self;
+    }
     int fd = s_open_file (self, errors);
     if (fd < 0) {
         toa_output_destroy (&self);
@@ -263,7 +270,9 @@ toa_output_destroy (toa_output_t **self_p)
     if (!self_p || !*self_p)
         return;
     toa_output_t *self = *self_p;
-    if (self->file) {
+    if (self->stream)
+        fflush (self->file);
+    else if (self->file) {
         bool whole = !self->failed && fflush (self->file) == 0
                      && (!self->unsynced || fsync (fileno (self->file)) == 0);
         /* A clean end removes the state file: then an incomplete last line is
@@ -381,18 +390,29 @@ toa_output_sync_due (const toa_output_t *self, int64_t now_ms)
     return self->unsynced > 0 && now_ms >= toa_output_sync_deadline (self);
 }
 
+/* fsync; standard output only when it is a regular file (a pipe's reader
+ * owns what it reads). */
+static int
+s_fsync (toa_output_t *self)
+{
+    struct stat info;
+    if (self->stream && (fstat (fileno (self->file), &info) != 0 || !S_ISREG (info.st_mode)))
+        return 0;
+    return fsync (fileno (self->file));
+}
+
 int
 toa_output_sync (toa_output_t *self, toa_errors_t *errors)
 {
     /* After a failed write only the whole lines before it are synced (the
      * stream's buffer may hold the start of the failed one: not flushed). */
     if ((!self->failed && fflush (self->file) != 0)
-        || (self->unsynced && fsync (fileno (self->file)) != 0)) {
+        || (self->unsynced && s_fsync (self) != 0)) {
         toa_errors_add (errors, "%s: cannot sync: %s", self->path, strerror (errno));
         self->failed = true;
         return -1;
     }
-    if (self->unsynced) {
+    if (self->unsynced && !self->stream) {
         if (s_state_write (self, self->whole_end) != 0) {
             toa_errors_add (errors, "%s: cannot record its state in %s: %s", self->path,
                             self->state_path, strerror (errno));

@@ -24,11 +24,17 @@
 typedef struct toa_output_s toa_output_t;
 
 /* Opens PATH for appending, creating it (mode 0644) when absent, and reads the
- * ids of the results it holds. An incomplete last line (a write cut short by
- * a crash; never acknowledged, so the broker sends it again) is cut off; see
- * toa_output_removed_tail(). Returns the output, or NULL with the reason in
- * ERRORS ("FILE:LINE: reason" for a line that is not a JSON object, or
- * "FILE: reason" for a system error). */
+ * ids of the results it holds. PATH must be a regular file named directly
+ * (no symbolic link); it is locked (flock) against a second writer. While
+ * open, PATH.toa-state records the bytes toa has fsync'd (removed at a clean
+ * destroy). An incomplete last line past that point is toa's own (a write
+ * cut short by a kill or a full disk; never acknowledged, so the broker
+ * sends it again) and is cut off (toa_output_removed_tail()); any other
+ * incomplete last line is an error and nothing is cut. PATH "-" is standard
+ * output (e.g. a pipe): no ids are read, a line counts as synced once
+ * written to it. Returns the output, or NULL with the reason in ERRORS
+ * ("FILE:LINE: reason" for a line that is not a JSON object or incomplete,
+ * or "FILE: reason" for a system error). */
 toa_output_t *toa_output_open (const char *path, toa_errors_t *errors);
 
 /* Syncs what is pending (best effort), closes the file, frees everything;

@@ -27,6 +27,9 @@ typedef struct {
     int64_t last_attach_ms;
     int64_t last_note_ms;             /* last "broker silent" note */
     int64_t last_result_ms;           /* when a result last arrived */
+    int64_t last_sent_ms;             /* when this client last sent anything */
+    int64_t refused_since_ms;         /* attach refused (423) since, 0 = not refused */
+    int64_t retry_attach_ms;          /* when to attach again after a refusal, 0 = no */
     bool heard;                       /* the broker answered at least once */
     bool attached;                    /* accepted (submit) or following (attach) */
     bool baseline;                    /* stored_upto is meaningful */
@@ -68,8 +71,10 @@ s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
         ack.type = TOA_MSG_RESULT_ACK;
         ack.u.result_ack.job = (char *) loop->options->job;
         ack.u.result_ack.seq = loop->stored_upto;
-        if (toa_conn_send (loop->conn, &ack) == 0)
+        if (toa_conn_send (loop->conn, &ack) == 0) {
             loop->stats.acked = loop->stored_upto;
+            loop->last_sent_ms = now;
+        }
     }
 }
 
@@ -94,7 +99,7 @@ s_attach (s_loop_t *loop, int64_t now, bool reconnect)
     if (reconnect)
         toa_conn_reconnect (loop->conn);
     toa_conn_send_job_ref (loop->conn, TOA_MSG_ATTACH, loop->options->job);
-    loop->last_attach_ms = now;
+    loop->last_attach_ms = loop->last_sent_ms = now;
     loop->stats.reattached++;
 }
 
@@ -169,6 +174,7 @@ s_on_progress (s_loop_t *loop, const toa_job_status_t *status, int64_t now)
     if (!status->job || strcmp (status->job, loop->options->job) != 0)
         return;
     loop->attached = true;
+    loop->refused_since_ms = 0;
     loop->stats.total = status->total;
     if (!loop->baseline) {
         /* attach: results 0..fetched-1 are acknowledged, the rest come again */
@@ -211,11 +217,40 @@ s_on_reject (s_loop_t *loop, const toa_msg_reject_t *reject)
     s_finish (loop, TOA_EXIT_USAGE);
 }
 
+/* Another client holds the job (error 423): attach again every heartbeat
+ * until it stops (dead or paused clients stop being heard), for --timeout
+ * when this run never followed the job, for --give-up when it did. */
 static void
-s_on_error (s_loop_t *loop, const toa_msg_error_t *error)
+s_on_refused (s_loop_t *loop, const char *message, int64_t now)
+{
+    const toa_receive_options_t *options = loop->options;
+    if (!loop->refused_since_ms) {
+        loop->refused_since_ms = now;
+        toa_display_note (&loop->display, "toa: %s; waiting for it to stop", message);
+    }
+    int64_t limit = loop->attached ? (options->give_up_ms > 0 ? options->give_up_ms
+                                                               : TOA_RECEIVE_GIVE_UP_MS)
+                                   : options->timeout_ms;
+    if (now - loop->refused_since_ms >= limit) {
+        toa_display_note (&loop->display, "toa: another client still follows job %s; toa "
+                          "attach again once it has stopped", options->job);
+        loop->noted = true;
+        s_finish (loop, TOA_EXIT_FAILED);
+        return;
+    }
+    int64_t wait = options->heartbeat_ms > 500 ? options->heartbeat_ms : 500;
+    loop->retry_attach_ms = now + wait;
+}
+
+static void
+s_on_error (s_loop_t *loop, const toa_msg_error_t *error, int64_t now)
 {
     const char *job = loop->options->job;
     const char *message = error->message ? error->message : "";
+    if (error->code == 423) {
+        s_on_refused (loop, message, now);
+        return;
+    }
     if (error->code == 503 && loop->attached) {
         /* Redis is away; the broker resumes once it is back */
         toa_display_note (&loop->display, "toa: broker: %s; still waiting", message);
@@ -255,7 +290,7 @@ s_on_message (s_loop_t *loop, const toa_msg_t *msg, int64_t now)
     case TOA_MSG_ERROR:
         if (!msg->u.error.job || !*msg->u.error.job
             || strcmp (msg->u.error.job, loop->options->job) == 0)
-            s_on_error (loop, &msg->u.error);
+            s_on_error (loop, &msg->u.error, now);
         break;
     case TOA_MSG_PROGRESS:
         s_on_progress (loop, &msg->u.progress.status, now);
@@ -306,6 +341,24 @@ s_check_silence (s_loop_t *loop, int64_t now)
     int64_t interval = silent_limit > S_MIN_REATTACH_MS ? silent_limit : S_MIN_REATTACH_MS;
     if (now - loop->last_attach_ms >= interval)
         s_attach (loop, now, true);
+}
+
+/* Keeps the broker hearing from this client (it holds the job while heard),
+ * and attaches again when a refusal's wait is over. */
+static void
+s_keep_alive (s_loop_t *loop, int64_t now)
+{
+    if (loop->retry_attach_ms && now >= loop->retry_attach_ms) {
+        loop->retry_attach_ms = 0;
+        s_attach (loop, now, false);
+    }
+    if (loop->heard && now - loop->last_sent_ms >= loop->options->heartbeat_ms) {
+        toa_msg_t beat;
+        memset (&beat, 0, sizeof beat);
+        beat.type = TOA_MSG_HEARTBEAT;
+        if (toa_conn_send (loop->conn, &beat) == 0)
+            loop->last_sent_ms = now;
+    }
 }
 
 /* The broker has results we have not got (its count says so) and sends
@@ -393,7 +446,7 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
     loop.options = options;
     loop.conn = conn;
     loop.output = output;
-    loop.start_ms = loop.last_attach_ms = toa_now_ms ();
+    loop.start_ms = loop.last_attach_ms = loop.last_sent_ms = toa_now_ms ();
     loop.stats.acked = -1;
     loop.stats.total = -1;
     loop.stored_upto = -1;
@@ -434,6 +487,7 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
         if (loop.finished)
             break;
         s_check_stall (&loop, now);
+        s_keep_alive (&loop, now);
         toa_progress_set_written (&loop.progress, loop.stored_upto + 1);
         toa_display_progress (&loop.display, &loop.progress, now, false);
     }

@@ -37,6 +37,7 @@ typedef struct {
     size_t n_active, active_capacity;
     bool attached;           /* a client is attached */
     toa_peer_id_t client;    /* its routing id */
+    int64_t client_heard_ms; /* when it last sent anything (0: not since a restart) */
     int64_t sent;            /* results 0..sent-1 were sent to it */
     int64_t last_progress_ms;/* when progress was last sent */
     bool progress_due;       /* a prompt finished since: send progress soon */

@@ -313,6 +313,8 @@ s_on_message (void *router, const toa_peer_id_t *peer, const toa_msg_t *msg, s_j
     case TOA_MSG_CANCEL:
         s_on_cancel (router, peer, msg->u.job_ref.job, job);
         break;
+    case TOA_MSG_HEARTBEAT:
+        break;                           /* an attached client's liveness */
     default:
         s_event ("unexpected %s", toa_msg_type_name (msg->type));
         break;

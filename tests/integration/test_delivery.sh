@@ -32,7 +32,8 @@ fleet_down () { [ -n "$CONFIG" ] && fleet down >>"$CASE_DIR/fleet.log" 2>&1; CON
 MOUNTED=""
 unmount () { [ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null; MOUNTED=""; }
 trap 'fleet_down; unmount; toa_cleanup' EXIT
-rcli () { redis-cli -u "$(jq -r .redis.url "$CONFIG")" "$@"; }
+REDIS_URL=""
+rcli () { redis-cli -u "$REDIS_URL" "$@"; }
 lines () { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 # job_field JOB FIELD: a field of the job's hash in Redis.
 job_field () { rcli hget "toa:job:{$1}" "$2"; }
@@ -43,7 +44,8 @@ wait_for () {
     return 1
 }
 field_is () { [ "$(job_field "$1" "$2")" = "$3" ]; }
-field_at_least () { [ "$(job_field "$1" "$2")" -ge "$3" ] 2>/dev/null; }
+field_in () { case " $3 " in *" $(job_field "$1" "$2") "*) return 0 ;; esac; return 1; }
+lines_at_least () { [ "$(lines "$1")" -ge "$2" ]; }
 
 # case_start N PROMPTS CONFIG-PATCH (jq): a fleet of its own, best-of-n with
 # one sample per model (3 generations a prompt), no latency.
@@ -60,6 +62,7 @@ case_start () {
     if ! fleet up >"$CASE_DIR/fleet.log" 2>&1; then
         cat "$CASE_DIR/fleet.log"; not_ok "case $n: fleet up"; fleet_down; return 1
     fi
+    REDIS_URL=$(jq -r .redis.url "$CONFIG")
 }
 
 # submit JOB OUT [toa args...]: the client in the background (CLIENT is its pid).
@@ -76,12 +79,15 @@ history () { $CHECK "$DATA" "$1" 3 best-of-n; }
 # --- 1. the client paused 20 s near the end --------------------------------
 if case_start 1 2000 '.'; then
     submit job-pause "$CASE_DIR/out.jsonl"
-    check "case 1: the job runs (1,800 of 2,000 prompts finished)" \
-        wait_for 120 field_at_least job-pause done 1800
+    # the client trails the search: paused with 1,000 lines written, it
+    # sleeps through the end of the search
+    check "case 1: the client writes (1,000 of 2,000 lines)" \
+        wait_for 120 lines_at_least "$CASE_DIR/out.jsonl" 1000
     kill -STOP "$CLIENT"
     paused_at=$(date +%s)
-    check "case 1: while the client is paused the job becomes searched (Redis)" \
-        wait_for 60 field_is job-pause state searched
+    wait_for 60 field_in job-pause state "searched done"
+    check_eq "case 1: while the client is paused the job becomes searched (Redis)" searched \
+        "$(job_field job-pause state)"
     "$TOA" status job-pause --config "$CONFIG" --json >"$CASE_DIR/status.json"
     check_eq "case 1: toa status says searched, not done" searched "$(jq -r '.jobs[0].state' "$CASE_DIR/status.json")"
     acked=$(jq -r '.jobs[0].fetched' "$CASE_DIR/status.json")
@@ -108,16 +114,109 @@ fi
 # --- 2. SIGKILL the moment the broker finishes the last prompt --------------
 if case_start 2 600 '.'; then
     submit job-kill "$CASE_DIR/out.jsonl"
-    check "case 2: the broker finishes the last prompt" wait_for 120 field_is job-kill state searched
+    check "case 2: the broker finishes the last prompt" wait_for 120 field_in job-kill state "searched done"
     kill -KILL "$CLIENT"; wait "$CLIENT" 2>/dev/null
-    before=$(lines "$CASE_DIR/out.jsonl")
-    echo "# case 2: $before lines when the client was killed"
+    echo "# case 2: killed at state $(job_field job-kill state) with $(lines "$CASE_DIR/out.jsonl") lines"
     "$TOA" attach job-kill --config "$CONFIG" --output "$CASE_DIR/out.jsonl" 2>"$CASE_DIR/attach.err"
     check_eq "case 2: toa attach after the kill exits 0" 0 $?
     check "case 2: every prompt once (no duplicate, no torn line), its whole budget" \
         history "$CASE_DIR/out.jsonl"
     check "case 2: no state file is left" test ! -e "$CASE_DIR/out.jsonl.toa-state"
     check_eq "case 2: the job is done" done "$(job_field job-kill state)"
+    fleet_down
+fi
+
+# --- 3. a full disk, then attach with a good path ---------------------------
+# A 128 KiB tmpfs holds some 100 results of 300; where mounting is not
+# allowed, a file size limit (ulimit -f, EFBIG) stands in for it.
+if case_start 3 300 '.'; then
+    FULL=$CASE_DIR/full
+    mkdir -p "$FULL"
+    if mount -t tmpfs -o size=128k tmpfs "$FULL" 2>/dev/null; then
+        MOUNTED=$FULL LIMIT=unlimited
+        echo "# case 3: a 128 KiB tmpfs"
+    else
+        LIMIT=128
+        echo "# case 3: no tmpfs (mount refused); ulimit -f 128 instead"
+    fi
+    (ulimit -f "$LIMIT"; exec "$TOA" submit --config "$CONFIG" --input "$DATA" \
+        --output "$FULL/out.jsonl" --job job-full --quiet) 2>"$CASE_DIR/full.err"
+    rc=$?
+    sed 's/^/# /' "$CASE_DIR/full.err"
+    check_eq "case 3: a full disk is exit 1" 1 "$rc"
+    check "case 3: it says why" grep -Eq "write failed: (No space left on device|File too large)" \
+        "$CASE_DIR/full.err"
+    stored=$(sed -n 's/.*job job-full: \([0-9]*\) of its 300 results are stored.*/\1/p' "$CASE_DIR/full.err")
+    check "case 3: it says how many results are stored and how to fetch the rest" \
+        grep -q "the other $((300 - ${stored:-0})) wait in the broker: toa attach job-full --output $FULL/out.jsonl" \
+        "$CASE_DIR/full.err"
+    # whole lines only: the line the disk cut is toa's to cut at the next open
+    python3 -c 'import sys; d=open(sys.argv[1]).read(); sys.stdout.write(d[:d.rfind("\n")+1])' \
+        "$FULL/out.jsonl" >"$CASE_DIR/full-whole.jsonl"
+    check_eq "case 3: the whole lines on the full disk are the $stored results acknowledged" \
+        "$stored" "$(lines "$CASE_DIR/full-whole.jsonl")"
+    check "case 3: its state file stays (the cut line is toa's)" test -e "$FULL/out.jsonl.toa-state"
+    "$TOA" attach job-full --config "$CONFIG" --output "$CASE_DIR/good.jsonl" --quiet 2>"$CASE_DIR/attach.err"
+    check_eq "case 3: attach with a good path exits 0" 0 $?
+    check_eq "case 3: it fetches the other results" $((300 - ${stored:-0})) "$(lines "$CASE_DIR/good.jsonl")"
+    cat "$CASE_DIR/full-whole.jsonl" "$CASE_DIR/good.jsonl" >"$CASE_DIR/both.jsonl"
+    check "case 3: the two files hold every prompt once, its whole budget" history "$CASE_DIR/both.jsonl"
+    unmount
+    fleet_down
+fi
+
+# --- 4. two clients attach to one job at once -------------------------------
+# One client follows a job at a time: while the broker hears the attached
+# one (heartbeats), another attach is refused with error 423 and that client
+# retries until --timeout. A client paused past 3 heartbeats gives the job up.
+# (200 ms answers, 16 prompts at a time: some 12 s of job, time to do this)
+if case_start 4 1000 '.simllm.models[].latency_ms = 200 | .broker.max_active_prompts = 16'; then
+    submit job-two "$CASE_DIR/a.jsonl"
+    A=$CLIENT
+    check "case 4: the first client writes" wait_for 60 lines_at_least "$CASE_DIR/a.jsonl" 50
+    "$TOA" attach job-two --config "$CONFIG" --output "$CASE_DIR/b.jsonl" --timeout 2 \
+        2>"$CASE_DIR/b.err"
+    check_eq "case 4: a second attach while the first follows the job: exit 1" 1 $?
+    check "case 4: it says another client follows the job" \
+        grep -q "job job-two is attached to another client" "$CASE_DIR/b.err"
+    check_eq "case 4: the second client wrote nothing" 0 "$(lines "$CASE_DIR/b.jsonl")"
+    # the first pauses: past 3 heartbeats (0.9 s) the job goes to the next attach
+    kill -STOP "$A"
+    sleep 1.5
+    "$TOA" attach job-two --config "$CONFIG" --output "$CASE_DIR/b.jsonl" --quiet 2>"$CASE_DIR/b2.err"
+    check_eq "case 4: attach after the first client stopped being heard: exit 0" 0 $?
+    kill -CONT "$A"
+    wait "$A"; rc=$?
+    check_eq "case 4: the first client, resumed, does not claim success: exit 1" 1 "$rc"
+    check "case 4: it says the rest was acknowledged by another client" \
+        grep -q "acknowledged by another client" "$CASE_DIR/client.log"
+    for f in a b; do
+        check_eq "case 4: $f.jsonl holds each prompt at most once" "" \
+            "$(jq -r '.id' "$CASE_DIR/$f.jsonl" | sort | uniq -d | head -3)"
+    done
+    check_eq "case 4: together the two files hold all 1000 prompts" 1000 \
+        "$(cat "$CASE_DIR/a.jsonl" "$CASE_DIR/b.jsonl" | jq -r '.id' | sort -u | wc -l)"
+    fleet_down
+fi
+
+# --- 5. the output throttled: a slow pipe -----------------------------------
+# toa writes to standard output (--output -), read at 256 KiB/s: the client
+# blocks in write while the search goes on; every result still arrives once.
+if case_start 5 "$BIG" '.'; then
+    "$TOA" submit --config "$CONFIG" --input "$DATA" --output - --job job-pipe --quiet \
+        2>"$CASE_DIR/pipe.err" | python3 -c '
+import sys, time
+rate, chunk = 256 * 1024, 16 * 1024
+while True:
+    data = sys.stdin.buffer.read1(chunk)
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+    time.sleep(len(data) / rate)' >"$CASE_DIR/out.jsonl"
+    rc=${PIPESTATUS[0]}
+    check_eq "case 5: toa submit into a slow pipe exits 0" 0 "$rc"
+    check_eq "case 5: $BIG lines" "$BIG" "$(lines "$CASE_DIR/out.jsonl")"
+    check "case 5: every prompt once, its whole budget" history "$CASE_DIR/out.jsonl"
     fleet_down
 fi
 
