@@ -81,7 +81,7 @@ static const char *s_usage_submit =
     "\n"
     "  --config FILE      fleet config (models, method, sampling, reward, broker)\n"
     "  --input FILE       prompts, one JSON object a line: id + instruction|messages\n"
-    "  --output FILE      results, JSONL, appended\n"
+    "  --output FILE      results, JSONL, appended (a regular file; - = standard output)\n"
     "  --method M         toa best-of-n prs ensemble seq-refine moa (config method.name)\n"
     "  --samples N        generations per model per prompt (config method.samples)\n"
     "  --set path=value   any config override, e.g. --set sampling.temperature=0.2\n"

@@ -23,7 +23,7 @@ s_sample (const toa_progress_t *self, size_t index)
 static void
 s_add_sample (toa_progress_t *self, int64_t now_ms)
 {
-    toa_progress_sample_t sample = {now_ms, self->generations, self->done};
+    toa_progress_sample_t sample = {now_ms, self->generations, self->done, self->written};
     if (self->n_samples >= 2) {
         /* keep at most one sample per spacing: a close one replaces the newest */
         const toa_progress_sample_t *before = s_sample (self, self->n_samples - 2);
@@ -95,12 +95,11 @@ toa_progress_rate (const toa_progress_t *self)
     return rate > 0 ? rate : 0;
 }
 
-double
-toa_progress_eta (const toa_progress_t *self)
+/* Seconds until every prompt is searched (0 when they are), or -1. */
+static double
+s_search_eta (const toa_progress_t *self)
 {
-    if (!self->have_status)
-        return -1;
-    if (strcmp (self->state, "done") == 0 || (self->total > 0 && self->done >= self->total))
+    if (self->total > 0 && self->done >= self->total)
         return 0;
     double rate = toa_progress_rate (self);
     if (self->budget_per_prompt > 0 && rate > 0) {
@@ -115,6 +114,33 @@ toa_progress_eta (const toa_progress_t *self)
     double seconds = (double) (newest->t_ms - oldest->t_ms) / 1000.0;
     double prompt_rate = (double) (newest->done - oldest->done) / seconds;
     return (double) (self->total - self->done) / prompt_rate;
+}
+
+/* Seconds until every result is written at the rate they are, or -1. */
+static double
+s_write_eta (const toa_progress_t *self)
+{
+    const toa_progress_sample_t *oldest, *newest;
+    if (!s_window (self, &oldest, &newest) || newest->written <= oldest->written)
+        return -1;
+    double seconds = (double) (newest->t_ms - oldest->t_ms) / 1000.0;
+    double rate = (double) (newest->written - oldest->written) / seconds;
+    return (double) (self->total - self->written) / rate;
+}
+
+double
+toa_progress_eta (const toa_progress_t *self)
+{
+    if (!self->have_status)
+        return -1;
+    if (strcmp (self->state, "done") == 0 || (self->total > 0 && self->written >= self->total))
+        return 0;
+    double search = s_search_eta (self), write = s_write_eta (self);
+    if (search == 0)
+        return write;
+    if (search < 0)
+        return -1;
+    return write > search ? write : search;
 }
 
 char *
@@ -152,9 +178,9 @@ toa_progress_bar (const toa_progress_t *self, int width, char *buf, size_t size)
     char rate[32], eta[32], core[256];
     s_rate_text (toa_progress_rate (self), rate, sizeof rate);
     toa_progress_duration (toa_progress_eta (self), eta, sizeof eta);
-    snprintf (core, sizeof core, " %lld/%lld prompts  %lld gen  %s gen/s  ETA %s",
-              (long long) self->done, (long long) self->total, (long long) self->generations,
-              rate, eta);
+    snprintf (core, sizeof core, " %lld/%lld written  %lld searched  %s gen/s  ETA %s",
+              (long long) self->written, (long long) self->total, (long long) self->done, rate,
+              eta);
     int limit = width > 1 ? width - 1 : 0;
     /* the bar gives way to the numbers, and leaves room for a waiting reason */
     int bar = limit - (int) strlen (core) - 2 - (self->waiting[0] ? 24 : 0);
@@ -164,7 +190,7 @@ toa_progress_bar (const toa_progress_t *self, int width, char *buf, size_t size)
         bar = 10;
     size_t used = 0;
     if (bar >= 10 && size > (size_t) bar + 3) {
-        int filled = self->total > 0 ? (int) ((double) bar * (double) self->done
+        int filled = self->total > 0 ? (int) ((double) bar * (double) self->written
                                               / (double) self->total) : 0;
         if (filled > bar)
             filled = bar;
@@ -197,12 +223,12 @@ toa_progress_plain (const toa_progress_t *self, int64_t now_ms, char *buf, size_
     s_rate_text (window_rate, rate, sizeof rate);
     toa_progress_duration (toa_progress_eta (self), eta, sizeof eta);
     toa_progress_duration (seconds, elapsed, sizeof elapsed);
-    int percent = self->total > 0 ? (int) (100 * self->done / self->total) : 0;
+    int percent = self->total > 0 ? (int) (100 * self->written / self->total) : 0;
     snprintf (buf, size,
-              "%lld/%lld prompts done (%d%%), %lld generations, %lld failed, %s gen/s, "
-              "ETA %s, elapsed %s%s%s",
-              (long long) self->done, (long long) self->total, percent,
-              (long long) self->generations, (long long) self->failed, rate, eta, elapsed,
+              "%lld/%lld results written (%d%%), %lld prompts searched, %lld generations, "
+              "%lld failed, %s gen/s, ETA %s, elapsed %s%s%s",
+              (long long) self->written, (long long) self->total, percent,
+              (long long) self->done, (long long) self->generations, (long long) self->failed, rate, eta, elapsed,
               self->waiting[0] ? ", waiting: " : "", self->waiting);
     return buf;
 }

@@ -19,6 +19,7 @@ typedef struct {
     int64_t t_ms;
     int64_t generations;
     int64_t done;
+    int64_t written;
 } toa_progress_sample_t;
 
 typedef struct {
@@ -41,28 +42,32 @@ void toa_progress_init (toa_progress_t *self, int64_t now_ms, int64_t budget_per
 /* Records STATUS as received at NOW_MS (monotonic). */
 void toa_progress_update (toa_progress_t *self, const toa_job_status_t *status, int64_t now_ms);
 
-/* Results stored so far (0..WRITTEN-1 on disk or acknowledged before). */
+/* Results stored so far (0..WRITTEN-1 on disk or acknowledged before); the
+ * next toa_progress_update samples it. */
 void toa_progress_set_written (toa_progress_t *self, int64_t written);
 
 /* Generations per second over the last TOA_PROGRESS_WINDOW_MS (0 when fewer
  * than two samples a second or more apart). */
 double toa_progress_rate (const toa_progress_t *self);
 
-/* Seconds left, or -1 when unknown. 0 once the job is done. Uses the
- * generation rate and the remaining generations when the budget is known,
- * else the rate at which prompts finish. */
+/* Seconds until every result is written, or -1 when unknown; 0 once they
+ * are. While prompts are searched: the search's time left (the generation
+ * rate and the generations left when the budget is known, else the rate at
+ * which prompts finish), or the writing's when that is longer; once every
+ * prompt is searched: the results left over the rate they are written. */
 double toa_progress_eta (const toa_progress_t *self);
 
 /* "45s", "1m23s", "2h05m", "3d04h"; "?" for a negative SECONDS. Returns BUF. */
 char *toa_progress_duration (double seconds, char *buf, size_t size);
 
-/* The terminal line: "[#####     ] 12/100 prompts  340 gen  34.5 gen/s  ETA 1m23s"
- * plus "  waiting: ..." when the job waits; at most WIDTH - 1 characters
- * (the bar shrinks, then the line is cut). Returns BUF. */
+/* The terminal line: "[#####     ] 12/100 written  15 searched  34.5 gen/s  ETA 1m23s" (the bar fills with results written) plus "  waiting: ..." when
+ * the job waits; at most WIDTH - 1 characters (the bar shrinks, then the line
+ * is cut). Returns BUF. */
 char *toa_progress_bar (const toa_progress_t *self, int width, char *buf, size_t size);
 
-/* The log line: "12/100 prompts done (12%), 340 generations, 2 failed,
- * 34.5 gen/s, ETA 1m23s, elapsed 40s[, waiting: ...]". Returns BUF. */
+/* The log line: "12/100 results written (12%), 15 prompts searched, 340
+ * generations, 2 failed, 34.5 gen/s, ETA 1m23s, elapsed 40s[, waiting: ...]".
+ * Returns BUF. */
 char *toa_progress_plain (const toa_progress_t *self, int64_t now_ms, char *buf, size_t size);
 
 #endif

@@ -185,8 +185,8 @@ s_on_progress (s_loop_t *loop, const toa_job_status_t *status, int64_t now)
     }
     else if (status->fetched - 1 < loop->stats.acked)
         s_ack_again (loop);
+    toa_progress_set_written (&loop->progress, loop->stats.acked + 1);
     toa_progress_update (&loop->progress, status, now);
-    toa_progress_set_written (&loop->progress, loop->stored_upto + 1);
     if (strcmp (status->state, "done") == 0)
         s_on_done (loop, status);
     else if (strcmp (status->state, "cancelled") == 0) {
@@ -403,17 +403,16 @@ s_summary (s_loop_t *loop, int64_t now)
                  "nothing to write\n", loop->options->job, (long long) loop->progress.total);
         return;
     }
-    fprintf (stderr, "toa: job %s done: %lld prompts, %lld generations (%lld failed), wall "
-             "time %s; %lld results written to %s",
+    fprintf (stderr, "toa: job %s done: all %lld results stored: %lld written to %s",
              loop->options->job, (long long) loop->progress.total,
-             (long long) loop->progress.generations, (long long) loop->progress.failed, wall,
              (long long) loop->stats.written, loop->options->output_path);
     if (loop->stats.duplicates)
         fprintf (stderr, " (%lld duplicates skipped)", (long long) loop->stats.duplicates);
     if (loop->stats.acked_before)
-        fprintf (stderr, "; %lld acknowledged before this attach",
+        fprintf (stderr, ", %lld acknowledged before this attach",
                  (long long) loop->stats.acked_before);
-    fprintf (stderr, "\n");
+    fprintf (stderr, "; %lld generations (%lld failed), wall time %s\n",
+             (long long) loop->progress.generations, (long long) loop->progress.failed, wall);
 }
 
 /* The run ends before the job is done: how many results are stored, and how
@@ -488,7 +487,7 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
             break;
         s_check_stall (&loop, now);
         s_keep_alive (&loop, now);
-        toa_progress_set_written (&loop.progress, loop.stored_upto + 1);
+        toa_progress_set_written (&loop.progress, loop.stats.acked + 1);
         toa_display_progress (&loop.display, &loop.progress, now, false);
     }
     int64_t now = toa_now_ms ();

@@ -109,7 +109,8 @@ broker normal "$PORT"
     --job test-normal-1 --method best-of-n --samples 2 2>"$T/normal.err"
 check_eq "submit: exit 0" 0 $?
 check "submit: prints the job id and prompt count" grep -q "^job test-normal-1 submitted: 40 prompts" "$T/normal.err"
-check "submit: prints a summary with the output path" grep -q "done: 40 prompts.*$T/out40.jsonl" "$T/normal.err"
+check "submit: prints a summary about the results written" \
+    grep -q "job test-normal-1 done: all 40 results stored: 40 written to $T/out40.jsonl; " "$T/normal.err"
 check_eq "submit: 40 result lines" 40 "$(wc -l <"$T/out40.jsonl")"
 check_eq "submit: each prompt exactly once" yes "$(once "$T/out40.jsonl")"
 check_eq "submit: every input field kept (gold_answer of id 7)" 14 \
@@ -198,7 +199,7 @@ broker again "$PORT" --resume test-stall-1 --input "$T/p30.jsonl" --acked 0
 check_eq "attach again: exit 0" 0 $?
 check_eq "attach again: the broker resent all 30" 30 "$(grep -c '^result' "$T/again.events")"
 check_eq "attach again: still 30 lines, each once" "30 yes" "$(wc -l <"$T/stall.jsonl") $(once "$T/stall.jsonl")"
-check "attach again: the 30 repeats were skipped" grep -q "0 results written.*(30 duplicates skipped)" "$T/again.err"
+check "attach again: the 30 repeats were skipped" grep -q "stored: 0 written to .*(30 duplicates skipped)" "$T/again.err"
 stop "$BROKER_PID"
 
 # SIGTERM (a service manager, a fleet going down) detaches too; the job is not

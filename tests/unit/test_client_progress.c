@@ -1,5 +1,6 @@
 /* test_client_progress.c - the client's progress: rate over the window, ETA
- * by generations and by prompts, durations, bar and plain lines. */
+ * by generations, by prompts and by results written, durations, bar and
+ * plain lines (results written and prompts searched). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -86,6 +87,31 @@ test_eta_by_prompts_when_budget_unknown (void **state)
     assert_true (toa_progress_eta (&progress) == 0);
 }
 
+/* Every prompt searched, results still being written (a slow client, or
+ * results waiting in Redis): the ETA is about the results left. */
+static void
+test_eta_by_results_written (void **state)
+{
+    (void) state;
+    toa_progress_t progress;
+    toa_progress_init (&progress, 0, 12);
+    toa_progress_set_written (&progress, 20);
+    s_update (&progress, 0, 90, 1080, "running", "");
+    toa_progress_set_written (&progress, 40);
+    s_update (&progress, 4000, 100, 1200, "searched", "");  /* 5 written/s, 60 left */
+    assert_true (fabs (toa_progress_eta (&progress) - 12.0) < 1e-9);
+    /* still searching, but writing is the slower: its time counts */
+    toa_progress_init (&progress, 0, 12);
+    toa_progress_set_written (&progress, 0);
+    s_update (&progress, 0, 0, 0, "running", "");
+    toa_progress_set_written (&progress, 10);
+    s_update (&progress, 10000, 50, 600, "running", "");    /* search 10 s, writing 18 s */
+    assert_true (fabs (toa_progress_eta (&progress) - 90.0) < 1e-9);
+    toa_progress_set_written (&progress, 100);
+    s_update (&progress, 11000, 100, 1200, "searched", "");
+    assert_true (toa_progress_eta (&progress) == 0);
+}
+
 static void
 test_window_forgets_old_samples (void **state)
 {
@@ -126,26 +152,29 @@ test_bar_and_plain_lines (void **state)
     toa_progress_t progress;
     toa_progress_init (&progress, 0, 12);
     s_update (&progress, 0, 0, 0, "running", "");
+    toa_progress_set_written (&progress, 40);
     s_update (&progress, 10000, 50, 200, "running", "no worker serves model sim-beta");
     char line[512];
     toa_progress_bar (&progress, 200, line, sizeof line);
-    assert_string_equal (line, "[###############>              ] 50/100 prompts  200 gen  "
+    assert_string_equal (line, "[############>                 ] 40/100 written  50 searched  "
                                "20.0 gen/s  ETA 50s  waiting: no worker serves model sim-beta");
     /* 80 columns: a short bar, the waiting reason is cut, not the bar */
     toa_progress_bar (&progress, 80, line, sizeof line);
     assert_int_equal (strlen (line), 79);
-    assert_memory_equal (line, "[#####>    ] 50/100 prompts", 26);
-    assert_non_null (strstr (line, "ETA 50s  waiting: no worker"));
+    assert_memory_equal (line, "[####>     ] 40/100 written", 26);
+    assert_non_null (strstr (line, "ETA 50s  waiting: no work"));
     /* a narrow terminal: no wrap, the line is cut to width - 1 */
     toa_progress_bar (&progress, 40, line, sizeof line);
     assert_int_equal (strlen (line), 39);
-    assert_memory_equal (line, "50/100 prompts", 14);
+    assert_memory_equal (line, "40/100 written", 14);
     toa_progress_plain (&progress, 12000, line, sizeof line);
-    assert_string_equal (line, "50/100 prompts done (50%), 200 generations, 2 failed, 20.0 gen/s, "
-                               "ETA 50s, elapsed 12s, waiting: no worker serves model sim-beta");
+    assert_string_equal (line, "40/100 results written (40%), 50 prompts searched, 200 "
+                               "generations, 2 failed, 20.0 gen/s, ETA 50s, elapsed 12s, "
+                               "waiting: no worker serves model sim-beta");
+    toa_progress_set_written (&progress, 100);
     s_update (&progress, 20000, 100, 1200, "done", "");
     toa_progress_bar (&progress, 80, line, sizeof line);
-    assert_non_null (strstr (line, "[##############################] 100/100"));
+    assert_non_null (strstr (line, "#####] 100/100 written"));
     assert_non_null (strstr (line, "ETA 0s"));
 }
 
@@ -157,6 +186,7 @@ main (void)
         cmocka_unit_test (test_plain_line_of_a_short_job),
         cmocka_unit_test (test_eta_by_generations),
         cmocka_unit_test (test_eta_by_prompts_when_budget_unknown),
+        cmocka_unit_test (test_eta_by_results_written),
         cmocka_unit_test (test_window_forgets_old_samples),
         cmocka_unit_test (test_duration),
         cmocka_unit_test (test_bar_and_plain_lines),
