@@ -110,12 +110,6 @@ toa_json_raw (toa_json_writer_t *w, const char *text, size_t n)
     w->length += n;
 }
 
-void
-toa_json_lit (toa_json_writer_t *w, const char *text)
-{
-    toa_json_raw (w, text, strlen (text));
-}
-
 /* Length of the valid UTF-8 sequence at TEXT (N bytes left, first byte
  * >= 0x80), or 0 when it is not one (overlong, surrogate, cut short). */
 static size_t

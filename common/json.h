@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <jansson.h>
 
 /* "an object", "an array", "a string", "an integer", "a number", "true",
@@ -50,8 +51,13 @@ void toa_json_writer_reserve (toa_json_writer_t *w, size_t n);
 /* Appends N bytes of TEXT as they are. */
 void toa_json_raw (toa_json_writer_t *w, const char *text, size_t n);
 
-/* Appends a NUL-terminated piece of punctuation or a key as it is. */
-void toa_json_lit (toa_json_writer_t *w, const char *text);
+/* Appends a NUL-terminated piece of punctuation or a key as it is (inline:
+ * the length of a literal is known at compile time). */
+static inline void
+toa_json_lit (toa_json_writer_t *w, const char *text)
+{
+    toa_json_raw (w, text, __builtin_strlen (text));
+}
 
 /* Appends TEXT (N bytes) as a JSON string, or null when TEXT is NULL. */
 void toa_json_string_n (toa_json_writer_t *w, const char *text, size_t n);

@@ -568,7 +568,18 @@ s_check_keys (s_ctx_t *ctx, size_t pairs)
         if (status == TOA_PROTO_OK)
             status = s_skip (ctx);
     }
-    if (status == TOA_PROTO_OK && pairs > 1) {
+    if (status == TOA_PROTO_OK && pairs > 1 && keys == local) {
+        /* Few keys (every message of the protocol): pairwise is cheaper
+         * than sorting. */
+        for (size_t k = 1; k < pairs && status == TOA_PROTO_OK; k++)
+            for (size_t j = 0; j < k; j++)
+                if (s_key_compare (&keys[j], &keys[k]) == 0) {
+                    status = s_fail_key (ctx, TOA_PROTO_ERR_DUPLICATE_KEY, keys[k].text,
+                                         keys[k].len);
+                    break;
+                }
+    }
+    else if (status == TOA_PROTO_OK && pairs > 1) {
         qsort (keys, pairs, sizeof *keys, s_key_compare);
         for (size_t k = 1; k < pairs; k++) {
             if (s_key_compare (&keys[k - 1], &keys[k]) == 0) {
