@@ -102,7 +102,7 @@ toa_json_writer_reserve (toa_json_writer_t *w, size_t n)
 }
 
 void
-toa_json_raw (toa_json_writer_t *w, const char *text, size_t n)
+toa_json_raw_grow (toa_json_writer_t *w, const char *text, size_t n)
 {
     if (!s_room (w, n))
         return;

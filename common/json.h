@@ -48,8 +48,19 @@ char *toa_json_writer_take (toa_json_writer_t *w);
 /* Makes room for N more bytes (to avoid regrowing on a known size). */
 void toa_json_writer_reserve (toa_json_writer_t *w, size_t n);
 
-/* Appends N bytes of TEXT as they are. */
-void toa_json_raw (toa_json_writer_t *w, const char *text, size_t n);
+/* Appends N bytes of TEXT as they are (inline when they fit). */
+void toa_json_raw_grow (toa_json_writer_t *w, const char *text, size_t n);
+
+static inline void
+toa_json_raw (toa_json_writer_t *w, const char *text, size_t n)
+{
+    if (w->length + n < w->capacity) {
+        memcpy (w->data + w->length, text, n);
+        w->length += n;
+    }
+    else
+        toa_json_raw_grow (w, text, n);
+}
 
 /* Appends a NUL-terminated piece of punctuation or a key as it is (inline:
  * the length of a literal is known at compile time). */
