@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
     if (self->options.task_timeout_ms <= 0)
         self->options.task_timeout_ms = 300000;
     if (self->options.max_active <= 0)
-        self->options.max_active = 256;
+        self->options.max_active = INT_MAX / 2;  /* no cap: the work rule of search.c */
     if (self->options.max_attempts <= 0)
         self->options.max_attempts = 5;
     if (self->options.model_down_fail_ms <= 0)

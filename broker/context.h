@@ -52,6 +52,7 @@ struct toa_broker_s {
     toa_router_t *router;
     toa_health_t *health;         /* which models are down */
     int64_t next_health_ms;       /* next sweep of tasks waiting on a down model */
+    int64_t next_admit_ms;        /* next look at the active prompts' remaining work */
     toa_prompt_work_t work;       /* scratch for prompt operations */
     bool state_ok;                /* memory mirrors Redis; dispatching allowed */
     bool stopping;

@@ -15,6 +15,9 @@
 #define S_BACKOFF_FIRST_MS 100
 #define S_BACKOFF_MAX_MS 5000
 #define S_HEALTH_EVERY_MS 100
+#define S_ADMIT_EVERY_MS 10      /* admission looks at the active prompts this often */
+#define S_ADMIT_MIN_CREDIT 64    /* credit assumed while fewer workers are connected */
+#define S_ADMIT_CHUNK 8          /* admit at least this many at once (one Redis read) */
 
 /* --- tasks ----------------------------------------------------------------- */
 
@@ -41,6 +44,9 @@ s_add_task (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, toa_task_kind
     if (plan)
         task->plan = *plan;
     task->response = response;
+    /* The longest remaining chains go first (router.h). */
+    int budget = job->settings->samples * (int) job->settings->n_models;
+    task->priority = budget - (int) toa_prompt_n_records (prompt);
     toa_router_push (b->router, task);
 }
 
@@ -233,11 +239,55 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
     s_process (b, job, prompt);
 }
 
+/* How many prompts to admit now. Admission is by work, not by count: the
+ * active prompts' remaining generations are kept at or above the workers'
+ * credit x the longest chain (generations per prompt) of the jobs that
+ * wait, so the slots stay full until a prompt admitted now has run its
+ * whole chain; new prompts enter as the work drains, not in waves, and
+ * their tasks go first (router priority), so a batch's last prompts do not
+ * run alone at its end. broker.max_active_prompts, when set, caps the count
+ * (toa_jobs_plan_admission). See docs/scaling.md. */
+static size_t
+s_admit_room (toa_broker_t *b, int64_t now)
+{
+    if (now < b->next_admit_ms)
+        return 0;
+    b->next_admit_ms = now + S_ADMIT_EVERY_MS;
+    int64_t credit = 0, chain = 0, remaining = 0, waiting = 0;
+    for (int slot = 0; slot < toa_peers_slots (b->peers); slot++) {
+        const toa_broker_peer_t *peer = toa_peers_get (b->peers, slot);
+        if (peer && peer->kind == TOA_PEER_WORKER && !toa_broker_peer_is_dead (peer, now))
+            credit += peer->credit;
+    }
+    if (credit < S_ADMIT_MIN_CREDIT)
+        credit = S_ADMIT_MIN_CREDIT;
+    for (size_t j = 0; j < toa_jobs_count (b->jobs); j++) {
+        const toa_job_t *job = toa_jobs_at (b->jobs, j);
+        int64_t budget = (int64_t) job->settings->samples * (int64_t) job->settings->n_models;
+        if (job->state == TOA_JOB_RUNNING && job->admitted < job->total) {
+            waiting += job->total - job->admitted;
+            chain = budget > chain ? budget : chain;
+        }
+        for (size_t i = 0; i < job->n_active; i++) {
+            int64_t left = budget - (int64_t) toa_prompt_n_records (job->active[i]);
+            remaining += left > 0 ? left : 0;
+        }
+    }
+    if (waiting == 0 || chain <= 0)
+        return 0;
+    int64_t room = (credit * chain - remaining + chain - 1) / chain;
+    /* Each admission reads its input lines from Redis: a few at a time. */
+    if (room < S_ADMIT_CHUNK && room < waiting)
+        return 0;
+    return room > S_ADMIT_BATCH ? S_ADMIT_BATCH : (size_t) room;
+}
+
 int
 toa_search_admit (toa_broker_t *b)
 {
     toa_admission_t plan[S_ADMIT_BATCH];
-    size_t n = toa_jobs_plan_admission (b->jobs, plan, S_ADMIT_BATCH);
+    size_t room = s_admit_room (b, toa_now_ms ());
+    size_t n = room ? toa_jobs_plan_admission (b->jobs, plan, room) : 0;
     int64_t indexes[S_ADMIT_BATCH];
     bool handled[S_ADMIT_BATCH] = {false};
     for (size_t i = 0; i < n; i++) {

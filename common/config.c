@@ -265,7 +265,7 @@ static const s_field_t s_broker_fields[] = {
     F_STR (toa_broker_config_t, "worker_endpoint", worker_endpoint, S_NONEMPTY,
            "tcp://127.0.0.1:5556", s_check_endpoint),
     F_INT (toa_broker_config_t, "heartbeat_ms", heartbeat_ms, 1, 1000),
-    F_INT (toa_broker_config_t, "max_active_prompts", max_active_prompts, 1, 256),
+    F_INT (toa_broker_config_t, "max_active_prompts", max_active_prompts, 0, 0),
     F_INT (toa_broker_config_t, "task_timeout_ms", task_timeout_ms, 1, 600000),
     {.name = "max_message_bytes", .kind = S_SIZE,
      .offset = offsetof (toa_broker_config_t, max_message_bytes),

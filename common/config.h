@@ -80,7 +80,8 @@ typedef struct {
     char *client_endpoint;   /* ROUTER for clients, e.g. tcp://127.0.0.1:5555 */
     char *worker_endpoint;   /* ROUTER for workers and scorers */
     int heartbeat_ms;        /* default 1000; a peer silent 3x this is dead */
-    int max_active_prompts;  /* prompts in search at once (default 256) */
+    int max_active_prompts;  /* prompts in search at once; 0 (default): no cap, the
+                              * work the fleet needs (broker/search.c) */
     int task_timeout_ms;     /* lease of a task before it is re-issued */
     size_t max_message_bytes;/* ZMQ_MAXMSGSIZE (default 256 MiB) */
     int max_peers;           /* workers and scorers at once (default 1024) */

@@ -4,12 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A queue is one FIFO list per priority level; the head is the oldest task
+ * of the highest level. */
+#define S_LEVELS 256
+
+typedef struct {
+    toa_task_t *head, *tail;
+} s_list_t;
+
 typedef struct {
     toa_peer_kind_t kind;
     char *name;
-    toa_task_t *head, *tail;
+    s_list_t *levels;        /* S_LEVELS lists, allocated with the queue */
+    int top;                 /* no task above this level */
     size_t count;
 } s_queue_t;
+
+static int
+s_level (const toa_task_t *task)
+{
+    return task->priority < 0 ? 0 : task->priority >= S_LEVELS ? S_LEVELS - 1 : task->priority;
+}
 
 struct toa_router_s {
     s_queue_t *queues;
@@ -28,8 +43,10 @@ toa_router_destroy (toa_router_t **self_p)
     if (!self_p || !*self_p)
         return;
     toa_router_t *self = *self_p;
-    for (int i = 0; i < self->count; i++)
+    for (int i = 0; i < self->count; i++) {
         free (self->queues[i].name);
+        free (self->queues[i].levels);
+    }
     free (self->queues);
     free (self);
     *self_p = NULL;
@@ -53,8 +70,12 @@ toa_router_route (toa_router_t *self, toa_peer_kind_t kind, const char *name)
     memset (queue, 0, sizeof *queue);
     queue->kind = kind;
     queue->name = strdup (name);
-    if (!queue->name)
+    queue->levels = calloc (S_LEVELS, sizeof *queue->levels);
+    if (!queue->name || !queue->levels) {
+        free (queue->name);
+        free (queue->levels);
         return -1;
+    }
     return self->count++;
 }
 
@@ -64,7 +85,8 @@ s_queue (const toa_router_t *self, int route)
     return route >= 0 && route < self->count ? &self->queues[route] : NULL;
 }
 
-/* Links TASK at the tail of its route's queue, or at the head when FRONT. */
+/* Links TASK at the tail of its level in its route's queue, or at the head
+ * of that level when FRONT. */
 static void
 s_enqueue (toa_router_t *self, toa_task_t *task, bool front)
 {
@@ -74,24 +96,28 @@ s_enqueue (toa_router_t *self, toa_task_t *task, bool front)
     task->state = TOA_TASK_QUEUED;
     task->peer = -1;
     task->in_queue = true;
+    int level = s_level (task);
+    s_list_t *list = &queue->levels[level];
     if (front) {
         task->queue_prev = NULL;
-        task->queue_next = queue->head;
-        if (queue->head)
-            queue->head->queue_prev = task;
+        task->queue_next = list->head;
+        if (list->head)
+            list->head->queue_prev = task;
         else
-            queue->tail = task;
-        queue->head = task;
+            list->tail = task;
+        list->head = task;
     }
     else {
         task->queue_next = NULL;
-        task->queue_prev = queue->tail;
-        if (queue->tail)
-            queue->tail->queue_next = task;
+        task->queue_prev = list->tail;
+        if (list->tail)
+            list->tail->queue_next = task;
         else
-            queue->head = task;
-        queue->tail = task;
+            list->head = task;
+        list->tail = task;
     }
+    if (level > queue->top)
+        queue->top = level;
     queue->count++;
 }
 
@@ -113,14 +139,15 @@ toa_router_unlink (toa_router_t *self, toa_task_t *task)
     s_queue_t *queue = s_queue (self, task->route);
     if (!queue || !task->in_queue)
         return;
+    s_list_t *list = &queue->levels[s_level (task)];
     if (task->queue_prev)
         task->queue_prev->queue_next = task->queue_next;
     else
-        queue->head = task->queue_next;
+        list->head = task->queue_next;
     if (task->queue_next)
         task->queue_next->queue_prev = task->queue_prev;
     else
-        queue->tail = task->queue_prev;
+        list->tail = task->queue_prev;
     task->queue_prev = task->queue_next = NULL;
     task->in_queue = false;
     queue->count--;
@@ -130,7 +157,11 @@ toa_task_t *
 toa_router_head (const toa_router_t *self, int route)
 {
     s_queue_t *queue = s_queue (self, route);
-    return queue ? queue->head : NULL;
+    if (!queue || queue->count == 0)
+        return NULL;
+    while (queue->top > 0 && !queue->levels[queue->top].head)
+        queue->top--;        /* levels above emptied since: lower the mark */
+    return queue->levels[queue->top].head;
 }
 
 size_t

@@ -1,7 +1,11 @@
 /* router.h - where tasks wait and which peer gets them.
  *
- * One FIFO queue per route: a model name for generation tasks (served by
- * workers), a backend name for scoring tasks (served by scorers). A task goes
+ * One queue per route: a model name for generation tasks (served by
+ * workers), a backend name for scoring tasks (served by scorers). A queue
+ * hands out its highest task->priority first (0..255; the broker gives a
+ * task its prompt's remaining generations, so the longest chains go first
+ * and a batch's last prompts do not run alone at its end), FIFO within a
+ * priority. A task goes
  * to a live peer of the right kind that serves its route and has free credit,
  * the one with the most free credit first; never beyond a peer's credit. A
  * route no live peer serves keeps its tasks waiting. Pure: no I/O. */

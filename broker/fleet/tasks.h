@@ -38,6 +38,7 @@ struct toa_task_s {
     toa_gen_plan_t plan;     /* GEN: what to generate */
     int response;            /* SCORE: the record to score */
     int route;               /* router queue it waits in */
+    int priority;            /* higher first in its queue (the prompt's remaining work) */
     int retries;             /* failures so far (transient, lost leases) */
     int64_t ready_ms;        /* BACKOFF: when it may be queued again */
     int64_t deadline_ms;     /* LEASED: lease expiry */

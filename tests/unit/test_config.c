@@ -221,7 +221,7 @@ test_defaults_without_file (void **state)
     assert_string_equal (c->broker.client_endpoint, "tcp://127.0.0.1:5555");
     assert_string_equal (c->broker.worker_endpoint, "tcp://127.0.0.1:5556");
     assert_int_equal (c->broker.heartbeat_ms, 1000);
-    assert_int_equal (c->broker.max_active_prompts, 256);
+    assert_int_equal (c->broker.max_active_prompts, 0);  /* no cap: admission by work */
     assert_int_equal (c->broker.task_timeout_ms, 600000);
     assert_int_equal (c->broker.max_message_bytes, 256u * 1024 * 1024);
     assert_null (c->broker.log_file);
