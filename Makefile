@@ -118,3 +118,13 @@ $(BUILD)/harness/%: tests/harness/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  HARNESS $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+# Benchmark programs: tests/bench/*.c, one program each, linked like the
+# harnesses; tests/bench/bench_*.sh run them from $(BUILD)/bench/.
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+all: $(BENCH_BINS)
+$(BUILD)/bench/%: tests/bench/%.c $(LIBS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
