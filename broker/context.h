@@ -58,6 +58,8 @@ struct toa_broker_s {
     bool stopping;
     int64_t reconnect_at_ms, reconnect_delay_ms;
     int64_t next_heartbeat_ms, next_due_ms, next_stats_ms, next_stall_ms;
+    bool trim_due;                /* freed memory to give back (workers.c) */
+    int64_t next_trim_ms;
     toa_broker_attachment_t *saved; /* attachments to restore after a rebuild */
     size_t n_saved;
     toa_task_t **deferred;        /* tasks that failed while dispatching */

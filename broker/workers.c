@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +112,8 @@ s_ready (toa_broker_t *b, int slot, const toa_peer_id_t *from, const toa_msg_rea
     toa_info ("%s %s ready: serves [%s], credit %" PRId64 ", heartbeat %" PRId64 " ms",
               ready->kind == TOA_PEER_WORKER ? "worker" : "scorer", peer->name, list,
               peer->credit, peer->heartbeat_ms);
+    if (admitted.serves_dropped > 1000)
+        b->trim_due = true;          /* a huge list was decoded and dropped */
     if (admitted.serves_dropped || admitted.credit_capped || admitted.heartbeat_clamped)
         toa_warn ("%s %s asked for more than the broker allows:%s%s%s (see broker.max_serves, "
                   "worker.max_tasks, scorer.max_tasks, broker.peer_heartbeat_max_ms)",
@@ -319,6 +324,15 @@ s_reclaim_stalled (toa_broker_t *b, int64_t now)
 void
 toa_workers_tick (toa_broker_t *b, int64_t now)
 {
+#ifdef __GLIBC__
+    /* Huge READYs (a flood of serves lists) leave freed memory that glibc
+     * keeps; give it back so that they leave no trace, at most once a second. */
+    if (b->trim_due && now >= b->next_trim_ms) {
+        b->trim_due = false;
+        b->next_trim_ms = now + 1000;
+        malloc_trim (0);
+    }
+#endif
     if (now >= b->next_stall_ms) {
         b->next_stall_ms = now + S_STALL_EVERY_MS;
         s_reclaim_stalled (b, now);

@@ -30,6 +30,19 @@
  *   with no HTTP status (as a worker whose server refuses connections, after
  *   its own retries). Reconnects (new socket, ready)
  *   after DISCONNECT or broker silence.
+ *   --never-answer takes tasks and never answers them (a rogue that stalls).
+ * broker_peers forge --endpoint E --events FILE [--ready --models a,b]
+ *                    [--run-ms N]
+ *   Reads the gen/score events an honest worker logs in FILE (task ids as a
+ *   sniffer would see them) and answers each with forgeries (a "FORGED"
+ *   generation, a reward of 1e308, a 503 failure; also for the ids next to
+ *   it): unregistered, or with --ready as a registered peer holding no lease.
+ *   Prints "disconnect" (the first one) and "forged" (counts) events.
+ * broker_peers flood --endpoint E [--peers N] [--serves K] [--models FIRST]
+ *                    [--credit C] [--heartbeat-ms H] [--run-ms N]
+ *   N peers each send ready with K serves names (FIRST, then made-up ones),
+ *   then heartbeat; prints how many were refused (their first disconnect
+ *   said "too many peers") and the first reason.
  * broker_peers garbage --endpoint E
  *   Sends bytes that are not a message, prints what comes back (a worker
  *   endpoint answers disconnect, a client endpoint error 400); exit 0 when
@@ -76,11 +89,12 @@ s_emit (const char *name, json_t *event)
 
 typedef struct {
     const char *mode, *endpoint, *job, *method, *settings_path, *prompts_path, *out_path;
-    const char *models, *backends, *fail_model, *fail_model_transient;
-    bool attach;
+    const char *models, *backends, *fail_model, *fail_model_transient, *events_path;
+    bool attach, never_answer, ready_first;
     long timeout_ms, reattach_ms, exit_after_results;
     long credit, heartbeat_ms, delay_ms, hold_first_ms, fail_first_transient;
     long broker_silence_ms, run_ms;
+    long peers, serves;
 } s_options_t;
 
 static int
@@ -98,8 +112,11 @@ s_parse (int argc, char **argv, s_options_t *o)
     o->job = "";
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp (arg, "--attach") == 0) {
-            o->attach = true;
+        if (strcmp (arg, "--attach") == 0 || strcmp (arg, "--never-answer") == 0
+            || strcmp (arg, "--ready") == 0) {
+            o->attach |= strcmp (arg, "--attach") == 0;
+            o->never_answer |= strcmp (arg, "--never-answer") == 0;
+            o->ready_first |= strcmp (arg, "--ready") == 0;
             continue;
         }
         if (i + 1 >= argc)
@@ -111,6 +128,7 @@ s_parse (int argc, char **argv, s_options_t *o)
             {"--out", &o->out_path}, {"--models", &o->models}, {"--backends", &o->backends},
             {"--fail-model", &o->fail_model},
             {"--fail-model-transient", &o->fail_model_transient},
+            {"--events", &o->events_path},
         };
         struct { const char *name; long *slot; } numbers[] = {
             {"--timeout-ms", &o->timeout_ms}, {"--reattach-ms", &o->reattach_ms},
@@ -119,6 +137,7 @@ s_parse (int argc, char **argv, s_options_t *o)
             {"--hold-first-ms", &o->hold_first_ms},
             {"--fail-first-transient", &o->fail_first_transient},
             {"--broker-silence-ms", &o->broker_silence_ms}, {"--run-ms", &o->run_ms},
+            {"--peers", &o->peers}, {"--serves", &o->serves},
         };
         bool known = false;
         for (size_t k = 0; k < sizeof strings / sizeof *strings; k++)
@@ -476,7 +495,7 @@ static long s_gen_tasks_seen = 0;
 static void
 s_take_task (s_peer_t *peer, const s_options_t *o, toa_msg_t *task)
 {
-    s_pending_t pending = {.due_ms = toa_now_ms () + o->delay_ms};
+    s_pending_t pending = {.due_ms = o->never_answer ? INT64_MAX : toa_now_ms () + o->delay_ms};
     toa_msg_t *answer = &pending.answer;
     if (task->type == TOA_MSG_GEN_TASK) {
         toa_msg_gen_task_t *gen = &task->u.gen_task;
@@ -670,6 +689,166 @@ s_garbage (void *zmq, const s_options_t *o)
     return rc;
 }
 
+/* --- attackers ------------------------------------------------------------- */
+
+/* Sends forged answers for the task (ID, ATTEMPT) of KIND ("gen"/"score"):
+ * a gen-result with "FORGED" text, a score-result of 1e308 and a transient
+ * 503 task-failure; the same for the neighbouring ids (guesses). */
+static int
+s_forge_one (void *socket, uint64_t id, int64_t attempt)
+{
+    int sent = 0;
+    const uint64_t ids[] = {id, id + 1, id - 1};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        toa_gen_output_t output = {.text = "FORGED by an attacker", .finish_reason = "stop",
+                                   .prompt_tokens = 1, .completion_tokens = 1};
+        toa_msg_t gen = {.type = TOA_MSG_GEN_RESULT};
+        gen.u.gen_result.task = ids[k];
+        gen.u.gen_result.attempt = attempt;
+        gen.u.gen_result.outputs = &output;
+        gen.u.gen_result.n_outputs = 1;
+        toa_msg_t score = {.type = TOA_MSG_SCORE_RESULT};
+        score.u.score_result.task = ids[k];
+        score.u.score_result.attempt = attempt;
+        score.u.score_result.reward = 1e308;
+        toa_msg_t failure = {.type = TOA_MSG_TASK_FAILURE};
+        failure.u.task_failure.task = ids[k];
+        failure.u.task_failure.attempt = attempt;
+        failure.u.task_failure.failure_class = TOA_FAILURE_TRANSIENT;
+        failure.u.task_failure.reason = "FORGED 503";
+        failure.u.task_failure.http_status = 503;
+        sent += toa_transport_send (socket, NULL, &gen) == 0;
+        sent += toa_transport_send (socket, NULL, &score) == 0;
+        sent += toa_transport_send (socket, NULL, &failure) == 0;
+    }
+    return sent;
+}
+
+/* forge: reads the task ids an honest peer logged (--events, as a sniffer
+ * would see them) and answers each with forgeries, unregistered or, with
+ * --ready, as a registered peer that holds no lease on them. */
+static int
+s_forge (void *zmq, const s_options_t *o)
+{
+    void *socket = s_connect (zmq, o->endpoint);
+    if (o->ready_first) {
+        s_peer_t peer = {.kind = TOA_PEER_WORKER, .socket = socket};
+        peer.serves = s_split (o->models ? o->models : "m-forged", &peer.n_serves);
+        s_ready (&peer, o);
+        for (size_t k = 0; k < peer.n_serves; k++)
+            free (peer.serves[k]);
+        free (peer.serves);
+    }
+    long offset = 0, forged = 0, disconnects = 0;
+    int64_t end = toa_now_ms () + o->run_ms, last_heartbeat = 0;
+    while (!s_interrupted && toa_now_ms () < end) {
+        FILE *events = fopen (o->events_path, "r");
+        if (events && fseek (events, offset, SEEK_SET) == 0) {
+            char line[4096];
+            while (fgets (line, sizeof line, events)) {
+                if (!strchr (line, '\n'))
+                    break;                   /* a line still being written */
+                offset = ftell (events);
+                json_t *event = json_loads (line, 0, NULL);
+                const char *name = json_string_value (json_object_get (event, "event"));
+                if (name && (strcmp (name, "gen") == 0 || strcmp (name, "score") == 0))
+                    forged += s_forge_one (
+                        socket, (uint64_t) json_integer_value (json_object_get (event, "task")),
+                        json_integer_value (json_object_get (event, "attempt")));
+                json_decref (event);
+            }
+        }
+        if (events)
+            fclose (events);
+        toa_msg_t msg;
+        while (s_recv (socket, 0, &msg) == 0) {
+            if (msg.type == TOA_MSG_DISCONNECT && disconnects++ == 0)
+                s_emit ("disconnect", json_pack ("{s:s}", "reason", msg.u.disconnect.reason));
+            toa_msg_clear (&msg);
+        }
+        if (o->ready_first && toa_now_ms () - last_heartbeat >= o->heartbeat_ms) {
+            toa_msg_t heartbeat = {.type = TOA_MSG_HEARTBEAT};
+            toa_transport_send (socket, NULL, &heartbeat);
+            last_heartbeat = toa_now_ms ();
+        }
+        zmq_poll (NULL, 0, 20);
+    }
+    s_emit ("forged", json_pack ("{s:I, s:I}", "messages", (json_int_t) forged, "disconnects",
+                                 (json_int_t) disconnects));
+    zmq_close (socket);
+    return 0;
+}
+
+/* flood: --peers DEALERs each send ready with --serves names (about 20
+ * bytes each), --credit and --heartbeat-ms as asked, then heartbeat until
+ * --run-ms; prints how many were told to disconnect and why. */
+static int
+s_flood (void *zmq, const s_options_t *o)
+{
+    long n = o->peers > 0 ? o->peers : 1;
+    size_t n_serves = o->serves > 0 ? (size_t) o->serves : 1;
+    void **sockets = calloc ((size_t) n, sizeof *sockets);
+    char **serves = calloc (n_serves, sizeof *serves);
+    /* The first name is --models (a real one, when given), then made-up ones. */
+    for (size_t k = 0; k < n_serves; k++) {
+        serves[k] = malloc (64);
+        if (k == 0 && o->models)
+            snprintf (serves[k], 64, "%s", o->models);
+        else
+            snprintf (serves[k], 64, "flood-model-%08zu", k);
+    }
+    long refused = 0;                /* peers whose first disconnect said too many */
+    bool *told = calloc ((size_t) n, sizeof *told);
+    char first_reason[256] = "";
+    for (long i = 0; i < n; i++) {
+        sockets[i] = s_connect (zmq, o->endpoint);
+        toa_msg_t ready = {.type = TOA_MSG_READY};
+        ready.u.ready.kind = TOA_PEER_WORKER;
+        ready.u.ready.name = "flood";
+        ready.u.ready.serves = serves;
+        ready.u.ready.n_serves = n_serves;
+        ready.u.ready.credit = o->credit;
+        ready.u.ready.heartbeat_ms = o->heartbeat_ms;
+        toa_transport_send (sockets[i], NULL, &ready);
+    }
+    s_emit ("flooded", json_pack ("{s:I, s:I}", "peers", (json_int_t) n, "serves",
+                                  (json_int_t) n_serves));
+    int64_t end = toa_now_ms () + o->run_ms, last_heartbeat = 0;
+    while (!s_interrupted && toa_now_ms () < end) {
+        bool beat = toa_now_ms () - last_heartbeat >= 200;
+        for (long i = 0; i < n; i++) {
+            toa_msg_t msg;
+            while (s_recv (sockets[i], 0, &msg) == 0) {
+                if (msg.type == TOA_MSG_DISCONNECT && !told[i]) {
+                    const char *reason = msg.u.disconnect.reason ? msg.u.disconnect.reason : "";
+                    told[i] = true;
+                    refused += strncmp (reason, "too many peers", 14) == 0;
+                    if (!first_reason[0])
+                        snprintf (first_reason, sizeof first_reason, "%s", reason);
+                }
+                toa_msg_clear (&msg);
+            }
+            if (beat) {
+                toa_msg_t heartbeat = {.type = TOA_MSG_HEARTBEAT};
+                toa_transport_send (sockets[i], NULL, &heartbeat);
+            }
+        }
+        if (beat)
+            last_heartbeat = toa_now_ms ();
+        zmq_poll (NULL, 0, 20);
+    }
+    s_emit ("flood-end", json_pack ("{s:I, s:s}", "refused", (json_int_t) refused, "reason",
+                                    first_reason));
+    free (told);
+    for (long i = 0; i < n; i++)
+        zmq_close (sockets[i]);
+    for (size_t k = 0; k < n_serves; k++)
+        free (serves[k]);
+    free (serves);
+    free (sockets);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -695,6 +874,10 @@ main (int argc, char **argv)
         rc = s_worker (zmq, &o);
     else if (strcmp (o.mode, "garbage") == 0)
         rc = s_garbage (zmq, &o);
+    else if (strcmp (o.mode, "forge") == 0 && o.events_path)
+        rc = s_forge (zmq, &o);
+    else if (strcmp (o.mode, "flood") == 0)
+        rc = s_flood (zmq, &o);
     else
         fprintf (stderr, "broker_peers: bad mode or missing options\n");
     zmq_ctx_term (zmq);
