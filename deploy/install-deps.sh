@@ -13,7 +13,7 @@ PACKAGES=(
   libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libhiredis-dev
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   redis-server redis-tools
-  python3 jq curl gnuplot-nox graphviz valgrind procps docker-compose
+  python3 python3-zmq python3-msgpack jq curl gnuplot-nox graphviz valgrind procps docker-compose
   clang libclang-rt-14-dev
 )
 
