@@ -43,6 +43,7 @@ class Broker:
         self.context = zmq.Context.instance()
         self.endpoint = endpoint
         self.socket = None
+        self.last_sent = 0.0
         self.connect()
 
     def connect(self):
@@ -57,6 +58,7 @@ class Broker:
         message = {"v": VERSION, "cmd": cmd}
         message.update(fields)
         self.socket.send(msgpack.packb(message, use_bin_type=True))
+        self.last_sent = time.monotonic()
 
     def receive(self, timeout_s):
         """The next message as a dict, or None after TIMEOUT_S."""
@@ -131,7 +133,11 @@ def follow(broker, job, output, heartbeat_s, timeout_s):
     last_message = last_result = time.monotonic()
     last_attach = 0.0
     broker_done = 0
+    attach_refused = None   # when an attach was first refused (423)
     while True:
+        # the attached client heartbeats: it keeps the job while it is heard
+        if time.monotonic() - broker.last_sent >= heartbeat_s:
+            broker.send("heartbeat")
         # store in batches; results already in the file need no write
         if received > stored and (output.pending == 0 or output.due()):
             if output.pending:
@@ -203,10 +209,21 @@ def follow(broker, job, output, heartbeat_s, timeout_s):
         elif cmd == "error":
             if message["code"] == 503:
                 continue            # Redis is away: keep waiting
+            if message["code"] == 423:
+                # another client holds the job; it gives it up when it has
+                # not been heard for 3 heartbeats: ask again each heartbeat
+                if attach_refused is None:
+                    log(f"error 423: {message['message']}; asking again every heartbeat")
+                    attach_refused = now
+                if now - attach_refused > timeout_s:
+                    log(f"error 423: {message['message']}")
+                    return 1
+                time.sleep(heartbeat_s)
+                broker.send("attach", job=job)
+                last_attach = time.monotonic()
+                continue
             log(f"error {message['code']}: {message['message']}")
             return 1
-        elif cmd == "heartbeat":
-            continue
 
 
 def read_prompts(path):

@@ -6,8 +6,9 @@
 #  1. it submits with minimal settings (models, reward backend, seed) and
 #     follows the job to "done"; its output equals `toa submit`'s for the
 #     same prompts (the defaults it left out are toa submit's);
-#  2. killed with SIGKILL mid-job, it attaches again and ends with every
-#     prompt exactly once;
+#  2. killed with SIGKILL mid-job, it attaches again (refused with 423 until
+#     the dead client's hold lapses: it heartbeats while it follows a job)
+#     and ends with every prompt exactly once;
 #  3. it cancels a running job (the submitting client sees "cancelled");
 #  4. status of a done job; a job id that exists is refused (error 409).
 source "$(dirname "$0")/../lib.sh"
@@ -103,6 +104,8 @@ check "killed before the end (5 to 62 results stored)" test "$before" -ge 5 -a "
 py attach --job py-kill --output "$TOA_TMP/kill.jsonl" >/dev/null 2>"$TOA_TMP/attach.err"
 check_eq "toa_client.py attach after SIGKILL exits 0" 0 $?
 check "after SIGKILL + attach: every prompt exactly once" once "$TOA_TMP/many.jsonl" "$TOA_TMP/kill.jsonl"
+check "the attach was refused (423) while the killed client's hold lasted, then taken" \
+    grep -q 'error 423: .*asking again' "$TOA_TMP/attach.err"
 
 # 3. Cancel a running job.
 py submit --settings "$TOA_TMP/settings.json" --method toa --input "$TOA_TMP/many.jsonl" \
