@@ -283,6 +283,8 @@ s_pass (toa_broker_t *b)
         toa_search_health_tick (b, now);
     if (b->state_ok && !b->stopping && toa_search_admit (b) < 0)
         s_lose_state (b, now);
+    if (b->state_ok && !b->stopping)
+        toa_search_budget_tick (b, now);
     if (b->state_ok && toa_store_flush (b->store) != 0)
         s_lose_state (b, now);
     if (!b->state_ok) {

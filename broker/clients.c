@@ -56,6 +56,8 @@ s_status (toa_broker_t *b, toa_job_t *job, toa_job_status_t *status, char *waiti
     status->active = (int64_t) job->n_active;
     status->generations = job->generations;
     status->failed = job->failed;
+    status->budget = job->total * job->settings->budget;
+    status->spare = job->spare;
     status->waiting = (char *) toa_search_waiting (b, job, now, waiting, waiting_size);
 }
 

@@ -54,6 +54,7 @@ struct toa_broker_s {
     int64_t next_health_ms;       /* next sweep of tasks waiting on a down model */
     int64_t next_admit_ms;        /* next look at the active prompts' remaining work */
     toa_prompt_work_t work;       /* scratch for prompt operations */
+    bool budget_due;              /* a prompt may get more of its job's budget */
     bool state_ok;                /* memory mirrors Redis; dispatching allowed */
     bool stopping;
     int64_t reconnect_at_ms, reconnect_delay_ms;

@@ -86,6 +86,29 @@ s_sync (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, int64_t now)
 
 static void s_finish (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, bool stuck);
 
+/* --- budget ---------------------------------------------------------------- */
+
+/* True when PROMPT spent its allowance without reaching stop_at_reward and
+ * its job's budget is job-wide: it may get more from the job's spare (one
+ * chunk at a time, up to max_per_prompt). */
+static bool
+s_wants_budget (const toa_job_t *job, const toa_prompt_t *prompt)
+{
+    const toa_job_settings_t *settings = job->settings;
+    return settings->job_budget && job->state == TOA_JOB_RUNNING
+           && toa_prompt_can_extend (prompt)
+           && toa_prompt_allowance (prompt) + toa_prompt_chunk (prompt)
+                  <= settings->max_per_prompt;
+}
+
+/* Generations PROMPT leaves of its allowance: the job's spare gets them. */
+static int64_t
+s_unspent (const toa_prompt_t *prompt)
+{
+    int64_t left = (int64_t) toa_prompt_allowance (prompt) - toa_prompt_used (prompt);
+    return left > 0 ? left : 0;
+}
+
 /* Sorts and dedupes the persist list of WORK. */
 static size_t
 s_unique (int *items, size_t n)
@@ -129,8 +152,13 @@ s_process (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt)
         s_add_task (b, job, prompt, TOA_TASK_GEN, &work->plans[i], -1);
     toa_prompt_work_reset (work);
     bool stuck;
-    if (toa_prompt_finished (prompt, &stuck))
-        s_finish (b, job, prompt, stuck);
+    if (!toa_prompt_finished (prompt, &stuck))
+        return;
+    if (s_wants_budget (job, prompt)) {
+        b->budget_due = true;   /* toa_search_budget_tick gives it more, or finishes it */
+        return;
+    }
+    s_finish (b, job, prompt, stuck);
 }
 
 /* A result line for a prompt that could not be searched at all. */
@@ -157,19 +185,24 @@ s_broken_line (const char *line, const char *method, const char *reason)
     return text;
 }
 
-/* Writes result LINE of prompt INDEX and counts the prompt done. */
+/* Writes result LINE of prompt INDEX and counts the prompt done; SPARE
+ * generations it did not spend go to the job's spare. */
 static void
-s_store_result (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line)
+s_store_result (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
+                int64_t spare)
 {
     int64_t seq = job->next_seq++;
     job->done++;
-    toa_store_finish (b->store, job->id, index, seq, line ? line : "{}", job->done);
+    job->spare += spare;
+    toa_store_finish (b->store, job->id, index, seq, line ? line : "{}", job->done, spare);
     job->progress_due = true;
     b->stats.prompts_finished++;
     if (job->done >= job->total && job->state == TOA_JOB_RUNNING) {
         job->state = TOA_JOB_SEARCHED;
         toa_store_job_state (b->store, job->id, "searched");
-        toa_info ("job %s: all %" PRId64 " prompts finished", job->id, job->total);
+        toa_info ("job %s: all %" PRId64 " prompts finished (%" PRId64 " generations, %"
+                  PRId64 " of the budget unspent)", job->id, job->total, job->generations,
+                  job->spare);
     }
 }
 
@@ -185,7 +218,7 @@ s_finish (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, bool stuck)
     if (!line)
         toa_error ("job %s prompt %" PRId64 ": out of memory building its result", job->id,
                    index);
-    s_store_result (b, job, index, line);
+    s_store_result (b, job, index, line, s_unspent (prompt));
     free (line);
     toa_job_remove_prompt (b->jobs, job, prompt);
 }
@@ -197,15 +230,15 @@ s_finish_broken (toa_broker_t *b, toa_job_t *job, int64_t index, const char *lin
 {
     toa_error ("job %s prompt %" PRId64 ": %s", job->id, index, reason);
     char *result = s_broken_line (line, job->method, reason);
-    s_store_result (b, job, index, result);
+    s_store_result (b, job, index, result, job->settings->budget);
     free (result);
 }
 
 /* Creates prompt INDEX from LINE, adds it to JOB and starts it (or replays
- * RECORDS when N_RECORDS > 0). */
+ * RECORDS when N_RECORDS > 0, with the ALLOWANCE it was given, 0: its share). */
 static void
 s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
-                bool planned, char **records, size_t n_records)
+                bool planned, char **records, size_t n_records, int64_t allowance)
 {
     char err[256];
     toa_prompt_t *prompt = line ? toa_prompt_new (job->settings, index, line, err, sizeof err)
@@ -224,14 +257,16 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
     toa_prompt_work_reset (&b->work);
     s_sync (b, job, prompt, toa_now_ms ());
     if (n_records > 0
-        && toa_prompt_replay (prompt, (const char *const *) records, n_records, &b->work, err,
-                              sizeof err) != 0) {
+        && toa_prompt_replay (prompt, (const char *const *) records, n_records,
+                              allowance > 0 && allowance <= job->settings->max_per_prompt
+                                  ? (int) allowance : 0,
+                              &b->work, err, sizeof err) != 0) {
         /* Records this policy cannot replay: start the prompt afresh. */
         toa_error ("job %s prompt %" PRId64 ": cannot replay its records (%s); restarting it",
                    job->id, index, err);
         toa_job_remove_prompt (b->jobs, job, prompt);
         toa_store_records_reset (b->store, job->id, index);
-        s_start_prompt (b, job, index, line, false, NULL, 0);
+        s_start_prompt (b, job, index, line, false, NULL, 0, 0);
         return;
     }
     if (n_records == 0 && toa_prompt_start (prompt, &b->work) != 0)
@@ -309,7 +344,7 @@ toa_search_admit (toa_broker_t *b)
             if (plan[k].job == job) {
                 handled[k] = true;
                 toa_store_admit (b->store, job->id, plan[k].index, plan[k].index + 1);
-                s_start_prompt (b, job, plan[k].index, lines[at++], true, NULL, 0);
+                s_start_prompt (b, job, plan[k].index, lines[at++], true, NULL, 0, 0);
             }
         toa_store_strings_free (lines, count);
     }
@@ -658,11 +693,15 @@ s_reload_prompts (toa_broker_t *b, toa_job_t *job)
     for (size_t i = 0; i < n && rc == 0; i++) {
         char **records = NULL;
         size_t n_records = 0;
-        if (toa_store_records_load (b->store, job->id, active[i], &records, &n_records) != 0) {
+        int64_t allowance = 0;
+        if (toa_store_records_load (b->store, job->id, active[i], &records, &n_records) != 0
+            || (job->settings->job_budget
+                && toa_store_allowance (b->store, job->id, active[i], &allowance) != 0)) {
+            toa_store_strings_free (records, n_records);
             rc = -1;
             break;
         }
-        s_start_prompt (b, job, active[i], lines[i], false, records, n_records);
+        s_start_prompt (b, job, active[i], lines[i], false, records, n_records, allowance);
         toa_store_strings_free (records, n_records);
     }
     toa_store_strings_free (lines, n);
@@ -712,6 +751,7 @@ s_reload_job (toa_broker_t *b, const char *id)
     job->sent = stored.acked;
     job->generations = stored.generations;
     job->failed = stored.failed;
+    job->spare = stored.spare;
     /* "done" in toa:jobs: a job searched by a broker of before "searched" */
     job->state = strcmp (stored.state, "searched") == 0 || strcmp (stored.state, "done") == 0
                      ? TOA_JOB_SEARCHED : TOA_JOB_RUNNING;
@@ -744,6 +784,74 @@ toa_search_reload (toa_broker_t *b)
         b->n_saved = 0;
     }
     return rc;
+}
+
+/* --- job-wide budget ------------------------------------------------------- */
+
+typedef struct {
+    toa_prompt_t *prompt;
+    double gain;
+} s_wanting_t;
+
+/* Higher gain first; then the lower prompt index (a stable order). */
+static int
+s_compare_wanting (const void *a, const void *b)
+{
+    const s_wanting_t *x = a, *y = b;
+    if (x->gain != y->gain)
+        return x->gain < y->gain ? 1 : -1;
+    int64_t i = toa_prompt_index (x->prompt), j = toa_prompt_index (y->prompt);
+    return (i > j) - (i < j);
+}
+
+/* The prompts of JOB that spent their allowance unsolved: each gets one
+ * chunk from the job's spare, in order of expected gain, while the spare
+ * lasts; the others finish now (a simple rule: a prompt never waits for
+ * spare that may come later). */
+static void
+s_budget_job (toa_broker_t *b, toa_job_t *job, int64_t now)
+{
+    size_t n = 0;
+    s_wanting_t *wanting = calloc (job->n_active + 1, sizeof *wanting);
+    if (!wanting)
+        return;
+    for (size_t i = 0; i < job->n_active; i++)
+        if (toa_prompt_finished (job->active[i], NULL) && s_wants_budget (job, job->active[i])) {
+            wanting[n].prompt = job->active[i];
+            wanting[n++].gain = toa_prompt_gain (job->active[i]);
+        }
+    qsort (wanting, n, sizeof *wanting, s_compare_wanting);
+    for (size_t i = 0; i < n; i++) {
+        toa_prompt_t *prompt = wanting[i].prompt;
+        int chunk = toa_prompt_chunk (prompt);
+        int allowance = toa_prompt_allowance (prompt);
+        if (job->spare < chunk) {
+            s_finish (b, job, prompt, false);
+            continue;
+        }
+        job->spare -= chunk;
+        toa_store_grant (b->store, job->id, toa_prompt_index (prompt), chunk, allowance + chunk);
+        toa_prompt_work_reset (&b->work);
+        s_sync (b, job, prompt, now);
+        if (toa_prompt_extend (prompt, chunk, &b->work) != 0)
+            toa_error ("job %s prompt %" PRId64 ": could not extend its budget", job->id,
+                       toa_prompt_index (prompt));
+        s_process (b, job, prompt);
+    }
+    free (wanting);
+}
+
+void
+toa_search_budget_tick (toa_broker_t *b, int64_t now)
+{
+    if (!b->budget_due)
+        return;
+    b->budget_due = false;
+    for (size_t j = 0; j < toa_jobs_count (b->jobs); j++) {
+        toa_job_t *job = toa_jobs_at (b->jobs, j);
+        if (job->settings->job_budget && job->state == TOA_JOB_RUNNING && job->n_active > 0)
+            s_budget_job (b, job, now);
+    }
 }
 
 /* --- model health over time ------------------------------------------------ */

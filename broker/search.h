@@ -68,6 +68,12 @@ void toa_search_drop_state (toa_broker_t *b, int64_t now);
  * when Redis failed (the caller drops the state and retries later). */
 int toa_search_reload (toa_broker_t *b);
 
+/* Job-wide budgets: the prompts that spent their allowance unsolved in this
+ * loop pass get one more chunk each from their job's spare, in order of
+ * expected gain, or finish (docs/methods.md "Budget"). Call once per pass,
+ * before the Redis flush. */
+void toa_search_budget_tick (toa_broker_t *b, int64_t now);
+
 /* Why JOB is not progressing ("" when it is), into BUFFER: models no worker
  * serves, models that are down, Redis away, admission full. */
 const char *toa_search_waiting (toa_broker_t *b, toa_job_t *job, int64_t now, char *buffer,

@@ -29,18 +29,28 @@ static json_t *
 s_method (const toa_config_t *config)
 {
     const toa_method_config_t *method = &config->method;
-    return json_pack ("{s:s, s:i, s:f, s:f, s:i, s:i, s:i, s:o, s:i, s:i, s:I}",
-                      "name", method->name ? method->name : "toa",
-                      "samples", method->samples,
-                      "alpha", method->alpha,
-                      "tau", method->tau,
-                      "width", toa_config_effective_width (config),
-                      "topk_child", method->topk_child,
-                      "parallel_expansions", method->parallel_expansions,
-                      "prs_model", s_string_or_null (method->prs_model),
-                      "moa_n_iter", method->moa_n_iter,
-                      "moa_aggregate", method->moa_aggregate,
-                      "seed", (json_int_t) method->seed);
+    json_t *object = json_pack ("{s:s, s:i, s:f, s:o, s:i, s:i, s:i, s:o, s:i, s:i, s:I}",
+                                "name", method->name ? method->name : "toa",
+                                "samples", method->samples,
+                                "alpha", method->alpha,
+                                "tau", method->tau_auto ? json_string ("auto")
+                                                        : json_real (method->tau),
+                                "width", toa_config_effective_width (config),
+                                "topk_child", method->topk_child,
+                                "parallel_expansions", method->parallel_expansions,
+                                "prs_model", s_string_or_null (method->prs_model),
+                                "moa_n_iter", method->moa_n_iter,
+                                "moa_aggregate", method->moa_aggregate,
+                                "seed", (json_int_t) method->seed);
+    /* The budget fields only when set, so that a job without them sends
+     * exactly what it did before they existed. */
+    if (object && method->budget > 0)
+        json_object_set_new (object, "budget", json_integer (method->budget));
+    if (object && method->max_per_prompt > 0)
+        json_object_set_new (object, "max_per_prompt", json_integer (method->max_per_prompt));
+    if (object && method->has_stop_at_reward)
+        json_object_set_new (object, "stop_at_reward", json_real (method->stop_at_reward));
+    return object;
 }
 
 static json_t *
@@ -85,6 +95,8 @@ toa_settings_text (const toa_config_t *config)
 int64_t
 toa_settings_budget (const toa_config_t *config)
 {
+    if (config->method.budget > 0)
+        return config->method.budget;
     return (int64_t) config->method.samples * (int64_t) config->n_models;
 }
 

@@ -46,7 +46,10 @@ enum {
     S_STRING_ONLY = 1 << 6,  /* a list given as exactly one string (alias) */
     S_ALIAS = 1 << 7,        /* shares storage with the next field: not
                                 defaulted, freed nor written back */
-    S_REQUIRED = 1 << 8      /* must be present */
+    S_REQUIRED = 1 << 8,     /* must be present */
+    S_DBL_NULL = 1 << 9,     /* a number may also be null: bool at count_offset
+                                says whether it was given */
+    S_DBL_AUTO = 1 << 10     /* a number may also be "auto": bool at count_offset */
 };
 
 #define S_NO_MAX 1e300
@@ -351,11 +354,19 @@ static const s_field_t s_method_fields[] = {
     F_STR (toa_method_config_t, "name", name, S_NONEMPTY, "toa", s_check_method),
     F_INT (toa_method_config_t, "samples", samples, 1, TOA_DEFAULT_SAMPLES),
     F_DBL (toa_method_config_t, "alpha", alpha, 0, S_NO_MAX, 0, TOA_DEFAULT_ALPHA),
-    F_DBL (toa_method_config_t, "tau", tau, 0, S_NO_MAX, S_MIN_OPEN, TOA_DEFAULT_TAU),
+    {.name = "tau", .kind = S_DOUBLE, .offset = offsetof (toa_method_config_t, tau),
+     .count_offset = offsetof (toa_method_config_t, tau_auto), .min = 0, .max = S_NO_MAX,
+     .flags = S_MIN_OPEN | S_DBL_AUTO, .number = TOA_DEFAULT_TAU},
     F_INT (toa_method_config_t, "width", width, 0, 0),
     F_INT (toa_method_config_t, "topk_child", topk_child, 1, TOA_DEFAULT_TOPK_CHILD),
     F_INT (toa_method_config_t, "parallel_expansions", parallel_expansions, 1,
            TOA_DEFAULT_PARALLEL_EXPANSIONS),
+    F_INT (toa_method_config_t, "budget", budget, 0, 0),
+    F_INT (toa_method_config_t, "max_per_prompt", max_per_prompt, 0, 0),
+    {.name = "stop_at_reward", .kind = S_DOUBLE,
+     .offset = offsetof (toa_method_config_t, stop_at_reward),
+     .count_offset = offsetof (toa_method_config_t, has_stop_at_reward), .min = -1e300,
+     .max = S_NO_MAX, .flags = S_DBL_NULL, .number = 0},
     F_STR (toa_method_config_t, "prs_model", prs_model, S_NULLABLE | S_NONEMPTY,
            NULL, NULL),
     F_INT (toa_method_config_t, "moa_n_iter", moa_n_iter, 1, TOA_DEFAULT_MOA_N_ITER),
@@ -532,7 +543,11 @@ s_describe (const s_field_t *field, char *out, size_t size)
         toa_format_reason (out, size, "an array of objects");
         return;
     case S_DOUBLE:
-        if (field->max >= S_NO_MAX)
+        if (field->flags & S_DBL_AUTO)
+            toa_format_reason (out, size, "a number > %g or \"auto\"", field->min);
+        else if (field->flags & S_DBL_NULL)
+            toa_format_reason (out, size, "a number or null");
+        else if (field->max >= S_NO_MAX)
             toa_format_reason (out, size, "a number %s %g",
                       (field->flags & S_MIN_OPEN) ? ">" : ">=", field->min);
         else
@@ -682,7 +697,11 @@ s_defaults (const s_schema_t *schema, void *base)
             *(uint64_t *) at = 0;
             *(bool *) ((char *) base + field->count_offset) = false;
             break;
-        case S_DOUBLE: *(double *) at = field->number; break;
+        case S_DOUBLE:
+            *(double *) at = field->number;
+            if (field->flags & (S_DBL_NULL | S_DBL_AUTO))
+                *(bool *) ((char *) base + field->count_offset) = false;
+            break;
         case S_BOOL: *(bool *) at = field->number != 0; break;
         case S_OBJECT:
             if (s_defaults (field->sub, at) != 0)
@@ -857,6 +876,18 @@ s_read_field (s_ctx_t *ctx, const s_field_t *field, const json_t *value,
         break;
     case S_DOUBLE: {
         double number = json_is_number (value) ? json_number_value (value) : NAN;
+        bool *flag = (bool *) ((char *) base + field->count_offset);
+        if ((field->flags & S_DBL_NULL) && json_is_null (value)) {
+            *flag = false;
+            break;
+        }
+        if ((field->flags & S_DBL_AUTO) && json_is_string (value)
+            && strcmp (json_string_value (value), "auto") == 0) {
+            *flag = true;
+            break;
+        }
+        if (field->flags & (S_DBL_NULL | S_DBL_AUTO))
+            *flag = (field->flags & S_DBL_NULL) && json_is_number (value);
         if (!json_is_number (value) || number < field->min
             || (number == field->min && (field->flags & S_MIN_OPEN))
             || number > field->max)
@@ -1394,7 +1425,12 @@ s_write_field (const s_field_t *field, const void *base)
     case S_SEED:
         return *(const bool *) count_at ? json_integer ((json_int_t) *(const uint64_t *) at)
                                         : json_null ();
-    case S_DOUBLE: return json_real (*(const double *) at);
+    case S_DOUBLE:
+        if ((field->flags & S_DBL_NULL) && !*(const bool *) count_at)
+            return json_null ();
+        if ((field->flags & S_DBL_AUTO) && *(const bool *) count_at)
+            return json_string ("auto");
+        return json_real (*(const double *) at);
     case S_BOOL: return json_boolean (*(const bool *) at);
     case S_OBJECT: return s_write_object (field->sub, at);
     case S_STRINGS: {

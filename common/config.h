@@ -60,9 +60,14 @@ typedef struct {
     int samples;             /* generations per model per prompt (default 4) */
     double alpha;            /* UCB exploration (default 0.01) */
     double tau;              /* reward temperature (default 0.1) */
+    bool tau_auto;           /* tau "auto": from the spread of rewards seen */
     int width;               /* 0 = models * samples / 3 */
     int topk_child;          /* default 1 */
     int parallel_expansions; /* TOA expansions in flight per prompt (default 1) */
+    int budget;              /* job-wide mean generations per prompt; 0: fixed */
+    int max_per_prompt;      /* job-wide budget: cap per prompt; 0: 4 x budget */
+    double stop_at_reward;   /* early stop at this raw reward (when has_...) */
+    bool has_stop_at_reward;
     char *prs_model;         /* PRS's one model (default: first model) */
     int moa_n_iter;          /* MoA layers per round (default 2) */
     int moa_aggregate;       /* responses listed in an aggregation prompt

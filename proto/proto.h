@@ -105,6 +105,9 @@ typedef struct {
     char *method;
     int64_t total, done, fetched, active;
     int64_t generations, failed;
+    int64_t budget;          /* generations the job may spend in all (optional) */
+    int64_t spare;           /* of those, saved by prompts that stopped early and
+                                not given to others: unspent so far (optional) */
     char *waiting;           /* why the job is not progressing, "" if it is */
 } toa_job_status_t;
 

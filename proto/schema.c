@@ -81,6 +81,10 @@ static const toa_schema_field_t s_job_status_fields[] = {
     F_COUNT ("active", toa_job_status_t, active),
     F_COUNT ("generations", toa_job_status_t, generations),
     F_COUNT ("failed", toa_job_status_t, failed),
+    { .key = "budget", .kind = TOA_SCHEMA_INT, .offset = offsetof (toa_job_status_t, budget),
+      .min = 0, .max = INT64_MAX, .flags = OPTIONAL },
+    { .key = "spare", .kind = TOA_SCHEMA_INT, .offset = offsetof (toa_job_status_t, spare),
+      .min = 0, .max = INT64_MAX, .flags = OPTIONAL },
     F_STRING ("waiting", toa_job_status_t, waiting, NAME, 0),
 };
 TABLE (s_job_status, toa_job_status_t);

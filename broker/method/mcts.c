@@ -25,6 +25,7 @@ typedef struct {
     int first_child;         /* root, response: first of n_models children */
     int afresh_first;        /* response: first afresh child, -1 until created */
     int slot;                /* action: index in actions[], -1 while it has no response */
+    int virtual_loss;        /* selections in flight through it (parallel expansions) */
     double reward_sum;       /* sequential sum of the reward list */
     double raw, reward;      /* response: raw and normalized reward */
     toa_mcts_kind_t kind;
@@ -226,14 +227,20 @@ toa_mcts_destroy (toa_mcts_t **self_p)
     *self_p = NULL;
 }
 
-/* UCB of a child with these statistics: +inf while it has no reward. */
+/* UCB of a child with these statistics: +inf while it has no reward.
+ * Virtual loss counts as visits with a reward of 0 (none out: the
+ * reference's score, computed the same way). */
 static double
 s_score (const s_node_t *child, double log_n, double alpha)
 {
-    if (child->n_rewards == 0)
+    int virtual_loss = child->virtual_loss;
+    if (child->n_rewards + virtual_loss == 0)
         return INFINITY;
-    return child->reward_sum / child->n_rewards
-           + alpha * sqrt (2.0 * log_n / (double) child->visits);
+    if (virtual_loss == 0)
+        return child->reward_sum / child->n_rewards
+               + alpha * sqrt (2.0 * log_n / (double) child->visits);
+    return child->reward_sum / (child->n_rewards + virtual_loss)
+           + alpha * sqrt (2.0 * log_n / (double) (child->visits + virtual_loss));
 }
 
 static int
@@ -505,14 +512,16 @@ s_action_add (toa_mcts_t *self, int node, int response)
         record->n_top++;
 }
 
-int
-toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
-                double *normalized_out)
+static int
+s_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw, double tau,
+         double *normalized_out)
 {
     if (!action)
         return s_fail (self, "apply: no action");
     if (!isfinite (raw))
         return s_fail (self, "apply: raw reward is not a finite number");
+    if (!isfinite (tau) || tau <= 0)
+        return s_fail (self, "apply: tau must be a finite number > 0");
     if (self->n_gens >= self->budget)
         return s_fail (self, "apply: the budget of %d responses is already applied",
                        self->budget);
@@ -527,7 +536,7 @@ toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
     if (node < 0)
         node = self->nodes[action->parent].afresh_first + action->model;
 
-    double reward = 1.0 / (1.0 + exp (-raw / self->params.tau));
+    double reward = 1.0 / (1.0 + exp (-raw / tau));
     int g = self->n_gens;
     const s_node_t *made_by = &self->nodes[node];
     int response = s_node_add (self, TOA_MCTS_RESPONSE, node, made_by->layer + 1,
@@ -550,6 +559,74 @@ toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
     if (normalized_out)
         *normalized_out = reward;
     return g;
+}
+
+int
+toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
+                double *normalized_out)
+{
+    return s_apply (self, action, raw, self->params.tau, normalized_out);
+}
+
+int
+toa_mcts_apply_tau (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
+                    double tau, double *normalized_out)
+{
+    return s_apply (self, action, raw, tau, normalized_out);
+}
+
+int
+toa_mcts_set_budget (toa_mcts_t *self, int budget)
+{
+    int64_t max_nodes = 1 + self->params.n_models
+                        + (int64_t) budget * (1 + 2 * (int64_t) self->params.n_models);
+    if (budget < self->n_gens || max_nodes > INT_MAX)
+        return s_fail (self, "budget: %d responses is below those applied (%d) or too large",
+                       budget, self->n_gens);
+    self->budget = budget;
+    return 0;
+}
+
+/* Adds DELTA virtual loss on the path of ACTION (see mcts.h). */
+static void
+s_virtual (toa_mcts_t *self, const toa_mcts_action_t *action, int delta)
+{
+    int start = action->node >= 0 ? action->node : action->parent;
+    if (start < 0 || start >= self->n_nodes)
+        return;
+    for (int up = start; up >= 0; up = self->nodes[up].parent) {
+        self->nodes[up].virtual_loss += delta;
+        if (self->nodes[up].virtual_loss < 0)
+            self->nodes[up].virtual_loss = 0;
+    }
+}
+
+void
+toa_mcts_virtual_add (toa_mcts_t *self, const toa_mcts_action_t *action)
+{
+    if (action)
+        s_virtual (self, action, 1);
+}
+
+void
+toa_mcts_virtual_remove (toa_mcts_t *self, const toa_mcts_action_t *action)
+{
+    if (action)
+        s_virtual (self, action, -1);
+}
+
+double
+toa_mcts_root_gain (const toa_mcts_t *self)
+{
+    double log_n = log ((double) (self->n_gens + 1));
+    const s_node_t *root = &self->nodes[0];
+    double best = -INFINITY;
+    for (int m = 0; m < self->params.n_models; m++) {
+        double score = s_score (&self->nodes[root->first_child + m], log_n, self->params.alpha);
+        if (score > best)
+            best = score;
+    }
+    return best;
 }
 
 int

@@ -191,6 +191,34 @@ int toa_mcts_select_masked (toa_mcts_t *self, const bool *model_available,
 int toa_mcts_apply (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
                     double *normalized_out);
 
+/* As toa_mcts_apply, normalizing with TAU (> 0) instead of the tree's tau
+ * (tau "auto": the temperature changes as rewards come in; each response
+ * keeps the normalized reward it was applied with). */
+int toa_mcts_apply_tau (toa_mcts_t *self, const toa_mcts_action_t *action, double raw,
+                        double tau, double *normalized_out);
+
+/* BUDGET responses may be applied in all (samples x n_models at creation;
+ * another budget per prompt, or more that a job-wide budget gave). Returns
+ * 0, or -1 when BUDGET is below the responses applied or too large. */
+int toa_mcts_set_budget (toa_mcts_t *self, int budget);
+
+/* Virtual loss, for parallel expansions (several selections in flight):
+ * toa_mcts_virtual_add counts every node from ACTION's node (or, for an
+ * afresh action not created yet, its parent) up to the root as visited once
+ * more with a pessimistic normalized reward of 0, until
+ * toa_mcts_virtual_remove takes the same away (before ACTION is applied or
+ * abandoned). Selection scores a child with its real and virtual
+ * statistics together; nothing else sees virtual loss (the afresh children
+ * an apply creates copy the root's children without it, the result tree
+ * shows none). With no virtual loss out the tree is exactly the reference's. */
+void toa_mcts_virtual_add (toa_mcts_t *self, const toa_mcts_action_t *action);
+void toa_mcts_virtual_remove (toa_mcts_t *self, const toa_mcts_action_t *action);
+
+/* The best UCB among the root's action children as the next selection would
+ * score them (+inf while a child has no reward): what the search still
+ * expects from one more generation. */
+double toa_mcts_root_gain (const toa_mcts_t *self);
+
 /* Rebuilds the action (MODEL, LAYER_ID, J) that hangs under the response
  * PARENT_G (-1: the root) without selecting. For the root's children
  * (LAYER_ID 1) and refine actions (J >= 0, parent is response J) PARENT_G may

@@ -36,7 +36,15 @@ typedef struct {
     uint64_t tag;            /* the policy's own reference (e.g. MCTS node) */
     int layer;               /* TOA: layer of the action node (odd); 0 otherwise */
     int parent_g;            /* TOA (layer > 0): response the action hangs under, -1 root */
+    double tau;              /* TOA restore with tau auto: the temperature the
+                                response was normalized with (0: none kept) */
 } toa_gen_plan_t;
+
+/* Raw rewards seen, for tau "auto" (TOA): their count and sum of squares. */
+typedef struct {
+    int64_t n;
+    double sum_squares;
+} toa_reward_stats_t;
 
 typedef struct {
     const char *name;        /* method name */
@@ -50,6 +58,13 @@ typedef struct {
     uint64_t seed;           /* method seed mixed with the prompt index */
     bool allow_n;            /* plans may ask for n > 1 samples in one request */
     int parallel_expansions; /* TOA: expansions in flight per prompt (>= 1) */
+    int budget;              /* generations this prompt may start at first
+                                (0: samples x n_models); extend() adds more */
+    bool early_stop;         /* the prompt may stop early: best-of-n and ensemble
+                                plan the models interleaved (one wave at a time) */
+    bool tau_auto;           /* TOA: tau from the spread of rewards (see mcts.h) */
+    toa_reward_stats_t *job_rewards; /* TOA, tau auto: the job's rewards (shared,
+                                updated by the policy; NULL: this prompt's only) */
 } toa_policy_config_t;
 
 typedef struct toa_policy_s toa_policy_t;
@@ -104,6 +119,22 @@ typedef struct {
      * significant digits: result lines without building a jansson tree. */
     void (*write_tree) (const toa_policy_t *self, const char *const *model_names,
                         int precision, toa_json_writer_t *w);
+
+    /* Budget (every method has these two). */
+
+    /* EXTRA more generations may be started (a job-wide budget gave them).
+     * Returns 0, or -1 when out of memory (nothing changed). */
+    int (*extend) (toa_policy_t *self, int extra);
+    /* Generations the method wants per extension: extensions come in whole
+     * chunks (MoA: a layer), so a replay extends at the same points. */
+    int (*chunk) (const toa_policy_t *self);
+
+    /* Optional. What another generation is expected to gain, higher first
+     * (TOA: from the root's statistics); NULL: fewest generations first. */
+    double (*gain) (const toa_policy_t *self);
+    /* Optional. The temperature response RESPONSE was normalized with (TOA,
+     * tau auto), kept in its record so a restore normalizes it the same. */
+    double (*response_tau) (const toa_policy_t *self, int response);
 } toa_policy_ops_t;
 
 /* The policy for METHOD ("toa", "best-of-n", ...), or NULL if unknown. */

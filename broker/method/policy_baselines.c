@@ -1,6 +1,13 @@
 /* policy_baselines.c - ensemble, PRS, sequential refine and MoA (see
  * policy_baselines.h). Each is deterministic given its seed and the results
- * applied, so replay rebuilds it (policy.h). */
+ * applied, so replay rebuilds it (policy.h).
+ *
+ * Each spends a budget of generations (samples x models unless the job set
+ * one) and goes on in its own way when extend() adds more: ensemble with
+ * more waves of the models in a random order, PRS with more refinements of
+ * the best so far, seq-refine with more rounds, MoA with more layers. A
+ * plan's shape never depends on how much budget is left beyond it, so a
+ * replay that extends at the same points plans the same. */
 #include "broker/method/policy_baselines.h"
 
 #include <stdio.h>
@@ -13,6 +20,10 @@
 /* One struct for the four methods; each uses the fields it needs. */
 struct toa_policy_s {
     int n_models, samples, budget;
+    int capacity;            /* room in order, previous, current */
+    int units;               /* generations planned so far (seq-refine, moa) */
+    int n_classic;           /* ensemble: plans in the classic full shuffle */
+    int layer_size;          /* moa: plans of the current layer */
     bool allow_n;
     uint64_t seed;
     toa_policy_responses_t responses;
@@ -44,11 +55,12 @@ s_new (const toa_policy_config_t *config, uint64_t prompt_seed, char *err, size_
         return NULL;
     }
     toa_policy_t *self = calloc (1, sizeof *self);
-    int budget = config->n_models * config->samples;
+    int budget = config->budget > 0 ? config->budget : config->n_models * config->samples;
+    int capacity = budget > config->n_models ? budget : config->n_models;
     if (!self || toa_policy_responses_init (&self->responses, budget) != 0
-        || !(self->order = calloc ((size_t) budget, sizeof *self->order))
-        || !(self->previous = calloc ((size_t) budget, sizeof *self->previous))
-        || !(self->current = calloc ((size_t) budget, sizeof *self->current))) {
+        || !(self->order = calloc ((size_t) capacity, sizeof *self->order))
+        || !(self->previous = calloc ((size_t) capacity, sizeof *self->previous))
+        || !(self->current = calloc ((size_t) capacity, sizeof *self->current))) {
         if (self) {
             toa_policy_responses_clear (&self->responses);
             free (self->order);
@@ -61,6 +73,7 @@ s_new (const toa_policy_config_t *config, uint64_t prompt_seed, char *err, size_
     self->n_models = config->n_models;
     self->samples = config->samples;
     self->budget = budget;
+    self->capacity = capacity;
     self->allow_n = config->allow_n;
     self->seed = prompt_seed;
     self->last = -1;
@@ -94,6 +107,53 @@ s_destroy (toa_policy_t **self_p)
     *self_p = NULL;
 }
 
+/* Grows the arrays for BUDGET generations; new order entries are their
+ * own indexes (PRS's candidates). */
+static int
+s_grow (toa_policy_t *self, int budget)
+{
+    if (toa_policy_responses_grow (&self->responses, budget) != 0)
+        return -1;
+    if (budget <= self->capacity)
+        return 0;
+    int *order = realloc (self->order, (size_t) budget * sizeof *order);
+    if (order)
+        self->order = order;
+    int *previous = order ? realloc (self->previous, (size_t) budget * sizeof *previous) : NULL;
+    if (previous)
+        self->previous = previous;
+    int *current = previous ? realloc (self->current, (size_t) budget * sizeof *current) : NULL;
+    if (!current)
+        return -1;
+    self->current = current;
+    for (int i = self->capacity; i < budget; i++)
+        self->order[i] = i;
+    self->capacity = budget;
+    return 0;
+}
+
+static int
+s_extend (toa_policy_t *self, int extra)
+{
+    if (extra < 0 || s_grow (self, self->budget + extra) != 0)
+        return -1;
+    self->budget += extra;
+    return 0;
+}
+
+static int
+s_chunk_one (const toa_policy_t *self)
+{
+    (void) self;
+    return 1;
+}
+
+static int
+s_chunk_models (const toa_policy_t *self)
+{
+    return self->n_models;
+}
+
 static toa_gen_plan_t
 s_plan (toa_gen_kind_t kind, int model, int depth, int n, uint64_t tag)
 {
@@ -116,10 +176,32 @@ s_ensemble_create (const toa_policy_config_t *config, uint64_t prompt_seed, char
     toa_policy_t *self = s_new (config, prompt_seed, err, err_size);
     if (!self)
         return NULL;
-    for (int i = 0; i < self->budget; i++)
-        self->order[i] = i / self->samples;
-    toa_policy_shuffle (self->order, self->budget, prompt_seed);
+    /* The classic layout: every model SAMPLES times, one shuffle of it all.
+     * With early stop or another budget: waves of every model once, each
+     * wave in its own random order (also for plans an extension adds). */
+    if (!config->early_stop && self->budget == self->n_models * self->samples) {
+        self->n_classic = self->budget;
+        for (int i = 0; i < self->budget; i++)
+            self->order[i] = i / self->samples;
+        toa_policy_shuffle (self->order, self->budget, prompt_seed);
+    }
     return self;
+}
+
+/* The model of plan INDEX. */
+static int
+s_ensemble_model (const toa_policy_t *self, int index)
+{
+    if (index < self->n_classic)
+        return self->order[index];
+    int wave = (index - self->n_classic) / self->n_models;
+    int models[TOA_POLICY_MAX_INPUTS * 4];
+    int n = self->n_models < (int) (sizeof models / sizeof *models)
+                ? self->n_models : (int) (sizeof models / sizeof *models);
+    for (int m = 0; m < n; m++)
+        models[m] = m;
+    toa_policy_shuffle (models, n, self->seed ^ toa_splitmix64 ((uint64_t) wave + 7));
+    return models[(index - self->n_classic) % n];
 }
 
 static int
@@ -127,7 +209,7 @@ s_ensemble_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
 {
     int count = 0;
     while (count < max && self->issued < self->budget) {
-        plans[count++] = s_plan (TOA_GEN_ANSWER, self->order[self->issued], 0, 1,
+        plans[count++] = s_plan (TOA_GEN_ANSWER, s_ensemble_model (self, self->issued), 0, 1,
                                  (uint64_t) self->issued);
         self->issued++;
     }
@@ -138,14 +220,15 @@ static int
 s_ensemble_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, double raw,
                   bool failed)
 {
-    if (plan->tag >= (uint64_t) self->issued || plan->model != self->order[plan->tag])
+    if (plan->tag >= (uint64_t) self->issued
+        || plan->model != s_ensemble_model (self, (int) plan->tag))
         return -1;
     return toa_policy_responses_apply (&self->responses, plan, response, raw, failed);
 }
 
 const toa_policy_ops_t toa_policy_ensemble = {
     "ensemble", s_ensemble_create, s_ensemble_next, s_ensemble_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, s_extend, s_chunk_models, NULL, NULL,
 };
 
 /* --- PRS ------------------------------------------------------------------- */
@@ -165,7 +248,7 @@ s_prs_create (const toa_policy_config_t *config, uint64_t prompt_seed, char *err
     toa_policy_t *self = s_new (config, prompt_seed, err, err_size);
     if (!self)
         return NULL;
-    for (int i = 0; i < self->budget; i++)   /* every response, in generation order */
+    for (int i = 0; i < self->capacity; i++) /* every response, in generation order */
         self->order[i] = i;
     return self;
 }
@@ -223,7 +306,7 @@ s_prs_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_prs = {
     "prs", s_prs_create, s_prs_next, s_prs_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, s_extend, s_chunk_one, NULL, NULL,
 };
 
 /* --- sequential refine ----------------------------------------------------- */
@@ -231,7 +314,7 @@ const toa_policy_ops_t toa_policy_prs = {
 static int
 s_seq_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
 {
-    if (max < 1 || self->pending || self->round >= self->samples)
+    if (max < 1 || self->pending || self->units >= self->budget)
         return 0;
     if (self->position == 0) {
         for (int m = 0; m < self->n_models; m++)
@@ -250,6 +333,7 @@ s_seq_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
     else
         plans[0] = s_plan (TOA_GEN_ANSWER, model, 0, 1, self->tag);
     self->pending = true;
+    self->units++;
     return 1;
 }
 
@@ -273,7 +357,7 @@ s_seq_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_seq_refine = {
     "seq-refine", s_new, s_seq_next, s_seq_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, s_extend, s_chunk_one, NULL, NULL,
 };
 
 /* --- MoA ------------------------------------------------------------------- */
@@ -310,7 +394,7 @@ s_moa_inputs (const toa_policy_t *self, toa_gen_plan_t *plan)
 static int
 s_moa_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
 {
-    if (self->layer_out && self->n_current == self->n_models) {
+    if (self->layer_out && self->n_current == self->layer_size) {
         memcpy (self->previous, self->current, (size_t) self->n_current * sizeof (int));
         self->n_previous = self->n_current;
         self->n_current = 0;
@@ -318,7 +402,11 @@ s_moa_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
         self->layer_out = false;
         self->issued = 0;
     }
-    if (self->layer_out || self->layer >= self->samples)
+    if (!self->layer_out && self->issued == 0) {
+        int left = self->budget - self->units;
+        self->layer_size = left < self->n_models ? left : self->n_models;
+    }
+    if (self->layer_out || self->layer_size <= 0)
         return 0;
     int in_round = self->layer % self->n_iter;
     bool any = false;
@@ -326,8 +414,9 @@ s_moa_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
         any = any || self->responses.ok[self->previous[i]];
     bool aggregate = in_round > 0 && any;
     int made = 0;
-    while (made < max && self->issued < self->n_models) {
+    while (made < max && self->issued < self->layer_size) {
         int m = self->issued++;
+        self->units++;
         plans[made] = s_plan (aggregate ? TOA_GEN_AGGREGATE : TOA_GEN_ANSWER, m,
                               aggregate ? in_round : 0, 1,
                               (uint64_t) self->layer * 100000u + (uint64_t) m);
@@ -335,7 +424,7 @@ s_moa_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
             s_moa_inputs (self, &plans[made]);
         made++;
     }
-    self->layer_out = self->issued >= self->n_models;
+    self->layer_out = self->issued >= self->layer_size;
     return made;
 }
 
@@ -344,7 +433,7 @@ s_moa_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
              bool failed)
 {
     if (plan->tag / 100000u != (uint64_t) self->layer
-        || self->n_current >= self->n_models
+        || self->n_current >= self->layer_size
         || toa_policy_responses_apply (&self->responses, plan, response, raw, failed) != 0)
         return -1;
     self->current[self->n_current++] = response;
@@ -353,5 +442,5 @@ s_moa_apply (toa_policy_t *self, const toa_gen_plan_t *plan, int response, doubl
 
 const toa_policy_ops_t toa_policy_moa = {
     "moa", s_new, s_moa_next, s_moa_apply, s_done, NULL, s_destroy,
-    NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, s_extend, s_chunk_models, NULL, NULL,
 };

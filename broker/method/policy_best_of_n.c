@@ -1,7 +1,11 @@
 /* policy_best_of_n.c - best-of-N (random sampling): SAMPLES answers from each
  * model to the original prompt, all started at once. With allow_n, one
  * request per model asks for all its samples (n = samples); otherwise each
- * sample is its own request. No search, no tree. */
+ * sample is its own request. No search, no tree.
+ *
+ * Budgets other than samples x models, early stop and extensions (a
+ * job-wide budget): answers go round-robin over the models, one request
+ * each (the prompt starts one wave at a time when it may stop early). */
 #include "broker/method/policy_best_of_n.h"
 
 #include <stdio.h>
@@ -11,10 +15,11 @@ struct toa_policy_s {
     int n_models;
     int samples;
     bool allow_n;
-    int n_plans;             /* plans in the whole budget */
+    int n_plans;             /* plans of the classic layout (model-major) */
     int issued;              /* plans returned by next() so far */
+    int units;               /* generations those plans ask for */
     int applied;             /* responses applied */
-    int budget;              /* samples x models */
+    int budget;              /* generations this prompt may start */
 };
 
 static toa_policy_t *
@@ -34,8 +39,14 @@ s_create (const toa_policy_config_t *config, uint64_t prompt_seed, char *err,
     self->n_models = config->n_models;
     self->samples = config->samples;
     self->allow_n = config->allow_n && config->samples > 1;
-    self->budget = config->n_models * config->samples;
-    self->n_plans = self->allow_n ? config->n_models : self->budget;
+    int classic = config->n_models * config->samples;
+    self->budget = config->budget > 0 ? config->budget : classic;
+    if (config->early_stop || self->budget != classic) {
+        self->allow_n = false;
+        self->n_plans = 0;   /* round-robin from the start */
+    }
+    else
+        self->n_plans = self->allow_n ? config->n_models : self->budget;
     return self;
 }
 
@@ -43,17 +54,20 @@ static int
 s_next (toa_policy_t *self, toa_gen_plan_t *plans, int max)
 {
     int count = 0;
-    while (count < max && self->issued < self->n_plans) {
+    while (count < max && self->units < self->budget) {
         toa_gen_plan_t *plan = &plans[count++];
         int index = self->issued++;
+        bool classic = index < self->n_plans;
         *plan = (toa_gen_plan_t) {
             .kind = TOA_GEN_ANSWER,
-            .model = self->allow_n ? index : index / self->samples,
+            .model = !classic ? self->units % self->n_models
+                     : self->allow_n ? index : index / self->samples,
             .depth = 0,
             .n_inputs = 0,
-            .n = self->allow_n ? self->samples : 1,
+            .n = classic && self->allow_n ? self->samples : 1,
             .tag = (uint64_t) index,
         };
+        self->units += plan->n;
     }
     return count;
 }
@@ -79,6 +93,19 @@ s_done (const toa_policy_t *self)
     return self->applied >= self->budget;
 }
 
+static int
+s_extend (toa_policy_t *self, int extra)
+{
+    self->budget += extra;
+    return 0;
+}
+
+static int
+s_chunk (const toa_policy_t *self)
+{
+    return self->n_models;   /* a wave: one answer per model */
+}
+
 static void
 s_destroy (toa_policy_t **self_p)
 {
@@ -96,4 +123,6 @@ const toa_policy_ops_t toa_policy_best_of_n = {
     .done = s_done,
     .tree = NULL,            /* no tree */
     .destroy = s_destroy,
+    .extend = s_extend,
+    .chunk = s_chunk,
 };

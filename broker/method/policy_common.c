@@ -31,6 +31,32 @@ toa_policy_responses_clear (toa_policy_responses_t *self)
     memset (self, 0, sizeof *self);
 }
 
+/* Grows *ITEMS (COUNT elements of SIZE) to NEEDED, zero-filled. */
+static int
+s_grow_zeroed (void **items, size_t count, size_t needed, size_t size)
+{
+    char *grown = realloc (*items, needed * size);
+    if (!grown)
+        return -1;
+    memset (grown + count * size, 0, (needed - count) * size);
+    *items = grown;
+    return 0;
+}
+
+int
+toa_policy_responses_grow (toa_policy_responses_t *self, int budget)
+{
+    if (budget <= self->budget)
+        return 0;
+    size_t have = (size_t) (self->budget > 0 ? self->budget : 1), need = (size_t) budget;
+    if (s_grow_zeroed ((void **) &self->raw, have, need, sizeof *self->raw) != 0
+        || s_grow_zeroed ((void **) &self->ok, have, need, sizeof *self->ok) != 0
+        || s_grow_zeroed ((void **) &self->depth, have, need, sizeof *self->depth) != 0)
+        return -1;
+    self->budget = budget;
+    return 0;
+}
+
 int
 toa_policy_responses_apply (toa_policy_responses_t *self, const toa_gen_plan_t *plan,
                             int response, double raw, bool failed)

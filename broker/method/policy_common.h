@@ -22,6 +22,10 @@ int toa_policy_responses_init (toa_policy_responses_t *self, int budget);
 
 void toa_policy_responses_clear (toa_policy_responses_t *self);
 
+/* Makes room for BUDGET responses in all (a larger budget; new ones unset).
+ * Returns 0, or -1 when out of memory (SELF unchanged). */
+int toa_policy_responses_grow (toa_policy_responses_t *self, int budget);
+
 /* Records RESPONSE of PLAN. Returns 0, or -1 when RESPONSE is out of range
  * or the budget is already applied. */
 int toa_policy_responses_apply (toa_policy_responses_t *self, const toa_gen_plan_t *plan,

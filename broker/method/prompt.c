@@ -27,6 +27,10 @@ struct toa_prompt_s {
     int n_applied;               /* records applied to the policy */
     int gens_in_flight;          /* plans started, no generation back yet */
     int scores_in_flight;        /* records waiting for their reward */
+    int units;                   /* generations started (records + in flight) */
+    int allowance;               /* generations it may start: its share + grants */
+    int wave;                    /* early stop: generations out at once, at most */
+    bool stopped;                /* a response reached stop_at_reward */
 };
 
 /* --- work ------------------------------------------------------------------ */
@@ -156,6 +160,11 @@ toa_prompt_new (const toa_job_settings_t *settings, int64_t index, const char *l
     self->policy = self->ops->create (&config, prompt_seed, err, err_size);
     if (!self->policy)
         toa_prompt_destroy (&self);
+    else {
+        self->allowance = config.budget;
+        self->wave = (int) settings->n_models > settings->parallel_expansions
+                         ? (int) settings->n_models : settings->parallel_expansions;
+    }
     return self;
 }
 
@@ -182,21 +191,44 @@ toa_prompt_destroy (toa_prompt_t **self_p)
 
 /* --- policy driving -------------------------------------------------------- */
 
-/* Drains the policy's next() into WORK: every plan is a generation in flight. */
+/* Drains the policy's next() into WORK: every plan is a generation in
+ * flight. A prompt that stopped early plans nothing more; one that may stop
+ * early has at most a wave of generations out (counted from what was
+ * started and applied, so that a replay drains the same plans). */
 static int
 s_drain (toa_prompt_t *self, toa_prompt_work_t *work)
 {
     toa_gen_plan_t batch[S_NEXT_BATCH];
-    int count;
+    int count, room;
     do {
-        count = self->ops->next (self->policy, batch, S_NEXT_BATCH);
+        room = S_NEXT_BATCH;
+        if (self->stopped)
+            return 0;
+        if (self->settings->early_stop) {
+            int left = self->wave - (self->units - self->n_applied);
+            if (left <= 0)
+                return 0;
+            room = left < room ? left : room;
+        }
+        count = self->ops->next (self->policy, batch, room);
         for (int i = 0; i < count; i++) {
             if (s_work_plan (work, &batch[i]) != 0)
                 return -1;
             self->gens_in_flight++;
+            self->units += batch[i].n > 0 ? batch[i].n : 1;
         }
-    } while (count == S_NEXT_BATCH);
+    } while (count == room);
     return 0;
+}
+
+/* A scored record G reached the job's stop_at_reward: the prompt stops. */
+static void
+s_check_stop (toa_prompt_t *self, int g)
+{
+    const toa_gen_record_t *record = &self->records[g];
+    if (self->settings->early_stop && record->scored && !record->failed
+        && !record->score_failed && record->raw >= self->settings->stop_at_reward)
+        self->stopped = true;
 }
 
 /* Appends an empty record for PLAN; returns its g or -1. */
@@ -236,8 +268,12 @@ s_apply (toa_prompt_t *self, int g)
     toa_gen_record_t *record = &self->records[g];
     record->applied = self->n_applied++;
     bool failed = record->failed || record->score_failed;
-    return self->ops->apply (self->policy, &self->plans[g], g, failed ? 0.0 : record->raw,
-                             failed);
+    int rc = self->ops->apply (self->policy, &self->plans[g], g, failed ? 0.0 : record->raw,
+                               failed);
+    if (rc == 0 && !failed && self->ops->response_tau && self->settings->tau_auto)
+        record->tau = self->ops->response_tau (self->policy, g);
+    s_check_stop (self, g);
+    return rc;
 }
 
 int
@@ -462,7 +498,7 @@ s_restore_all (toa_prompt_t *self, size_t n, toa_prompt_work_t *work, char *err,
         toa_gen_plan_t plan = {
             .kind = record->kind, .model = record->model, .depth = record->depth,
             .n_inputs = record->n_inputs, .n = 1, .layer = record->layer,
-            .parent_g = record->layer > 0 ? record->parent_g : -1,
+            .parent_g = record->layer > 0 ? record->parent_g : -1, .tau = record->tau,
         };
         memcpy (plan.inputs, record->inputs, sizeof plan.inputs);
         if (self->ops->restore (self->policy, &plan, g, failed ? 0.0 : record->raw, failed,
@@ -474,8 +510,11 @@ s_restore_all (toa_prompt_t *self, size_t n, toa_prompt_work_t *work, char *err,
         }
         self->plans[g] = plan;
         self->matched[g] = true;
-        if (settled)
+        self->units++;
+        if (settled) {
             record->applied = self->n_applied++;
+            s_check_stop (self, g);
+        }
         else {
             if (s_work_int (&work->score, &work->n_score, &work->score_capacity, g) != 0)
                 rc = -1;
@@ -490,14 +529,45 @@ s_restore_all (toa_prompt_t *self, size_t n, toa_prompt_work_t *work, char *err,
     return rc;
 }
 
+/* Replay of a prompt that was given more than its share: the live prompt
+ * got each chunk when its policy was done with nothing in flight, so the
+ * replay extends at the same points (REPLAY_TARGET: its allowance then). */
+static int
+s_replay_extend (toa_prompt_t *self, int target, toa_prompt_work_t *work)
+{
+    while (!self->stopped && self->allowance < target && self->ops->done (self->policy)) {
+        int chunk = self->ops->chunk ? self->ops->chunk (self->policy) : 1;
+        if (chunk > target - self->allowance)
+            chunk = target - self->allowance;
+        size_t from = work->n_plans;
+        if (self->ops->extend (self->policy, chunk) != 0)
+            return -1;
+        self->allowance += chunk;
+        if (s_drain (self, work) != 0)
+            return -1;
+        s_match (self, work, from);
+    }
+    return 0;
+}
+
 int
 toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
-                   toa_prompt_work_t *work, char *err, size_t err_size)
+                   int allowance, toa_prompt_work_t *work, char *err, size_t err_size)
 {
     if (s_decode_all (self, texts, n, err, err_size) != 0)
         return -1;
-    if (self->ops->restore)
+    if (self->ops->restore) {
+        /* TOA's restore puts records back by their actions: its budget
+         * does not shape them, so the whole allowance is given first. */
+        if (allowance > self->allowance) {
+            if (self->ops->extend (self->policy, allowance - self->allowance) != 0) {
+                snprintf (err, err_size, "out of memory");
+                return -1;
+            }
+            self->allowance = allowance;
+        }
         return s_restore_all (self, n, work, err, err_size);
+    }
     bool *replayed = calloc (n + 1, sizeof *replayed);
     if (!replayed) {
         snprintf (err, err_size, "out of memory");
@@ -521,6 +591,8 @@ toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
         if (s_drain (self, work) != 0)
             rc = -1;
         s_match (self, work, from);
+        if (rc == 0 && s_replay_extend (self, allowance, work) != 0)
+            rc = -1;
     }
     for (size_t r = 0; rc == 0 && r < n; r++) {
         if (!self->matched[r]) {
@@ -560,6 +632,7 @@ toa_prompt_withdraw (toa_prompt_t *self, const toa_gen_plan_t *plan, toa_prompt_
         || self->ops->withdraw (self->policy, plan) != 0)
         return -1;
     self->gens_in_flight--;
+    self->units -= plan->n > 0 ? plan->n : 1;
     return s_drain (self, work);
 }
 
@@ -587,9 +660,61 @@ toa_prompt_finished (const toa_prompt_t *self, bool *stuck)
         return false;
     if (toa_prompt_waiting (self))
         return false;        /* waits for a model to come back */
-    if (!self->ops->done (self->policy) && stuck)
+    if (!self->stopped && !self->ops->done (self->policy) && stuck)
         *stuck = true;
     return true;
+}
+
+/* --- budget ---------------------------------------------------------------- */
+
+bool
+toa_prompt_stopped (const toa_prompt_t *self)
+{
+    return self->stopped;
+}
+
+int
+toa_prompt_used (const toa_prompt_t *self)
+{
+    return self->units;
+}
+
+int
+toa_prompt_allowance (const toa_prompt_t *self)
+{
+    return self->allowance;
+}
+
+bool
+toa_prompt_can_extend (const toa_prompt_t *self)
+{
+    return !self->stopped && self->gens_in_flight == 0 && self->scores_in_flight == 0
+           && self->ops->done (self->policy);
+}
+
+int
+toa_prompt_chunk (const toa_prompt_t *self)
+{
+    int chunk = self->ops->chunk ? self->ops->chunk (self->policy) : 1;
+    return chunk > 0 ? chunk : 1;
+}
+
+double
+toa_prompt_gain (const toa_prompt_t *self)
+{
+    if (self->ops->gain)
+        return self->ops->gain (self->policy);
+    return -(double) self->units;
+}
+
+int
+toa_prompt_extend (toa_prompt_t *self, int extra, toa_prompt_work_t *work)
+{
+    if (extra <= 0 || !toa_prompt_can_extend (self) || !self->ops->extend
+        || self->ops->extend (self->policy, extra) != 0)
+        return -1;
+    self->allowance += extra;
+    return s_drain (self, work);
 }
 
 char *
@@ -610,8 +735,17 @@ toa_prompt_result_line (const toa_prompt_t *self)
         if (!tree)
             return NULL;
     }
-    char *line = toa_result_line (self->input, self->settings->method, models, self->records,
-                                  self->n_records, tree);
+    json_t *extra = NULL;
+    if (self->settings->early_stop || self->settings->job_budget) {
+        /* Only then: a job without them gets exactly the line it always had. */
+        extra = json_pack ("{s:i, s:b}", "generations", self->units,
+                           "stopped_early", self->stopped);
+        if (extra && self->settings->job_budget)
+            json_object_set_new (extra, "allowance", json_integer (self->allowance));
+    }
+    char *line = toa_result_line_with (self->input, self->settings->method, models,
+                                       self->records, self->n_records, tree, extra);
+    json_decref (extra);
     free (tree);
     return line;
 }

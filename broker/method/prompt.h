@@ -53,7 +53,8 @@ void toa_prompt_destroy (toa_prompt_t **self_p);
 int toa_prompt_start (toa_prompt_t *self, toa_prompt_work_t *work);
 
 /* Rebuilds a prompt from its persisted records (TEXTS, N of them, record g
- * at TEXTS[g]) and starts it: records are replayed through the policy in
+ * at TEXTS[g]) and starts it, with ALLOWANCE generations (its share plus
+ * what a job-wide budget gave it, extended where the live prompt was): records are replayed through the policy in
  * their apply order (a method with restore(), e.g. TOA, is rebuilt from
  * each record's action, exact even when selection was masked; the others
  * by replaying next() and apply()); plans the policy wants that no record answers go to
@@ -61,7 +62,7 @@ int toa_prompt_start (toa_prompt_t *self, toa_prompt_work_t *work);
  * score. Returns 0, or -1 with a reason in ERR (a record that does not
  * decode or does not fit the policy). */
 int toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
-                       toa_prompt_work_t *work, char *err, size_t err_size);
+                       int allowance, toa_prompt_work_t *work, char *err, size_t err_size);
 
 /* PLAN's generation came back with N OUTPUTS: records are appended (fewer
  * outputs than plan->n: the missing ones are failed records), persisted, and
@@ -110,7 +111,39 @@ bool toa_prompt_waiting (const toa_prompt_t *self);
  * model (toa_prompt_waiting) is not finished. */
 bool toa_prompt_finished (const toa_prompt_t *self, bool *stuck);
 
-/* The result line (malloc'd JSON text), or NULL when out of memory. */
+/* --- budget: early stop and the job-wide budget ---------------------------
+ * A prompt may start `allowance` generations: its share (the job's budget
+ * per prompt) plus what toa_prompt_extend gave it. With stop_at_reward set,
+ * it stops planning once a scored response reaches it, and keeps at most a
+ * wave (max(models, parallel_expansions)) of generations out at once. */
+
+/* True once a response reached the job's stop_at_reward. */
+bool toa_prompt_stopped (const toa_prompt_t *self);
+
+/* Generations started (records and those in flight). */
+int toa_prompt_used (const toa_prompt_t *self);
+
+/* Generations it may start in all. */
+int toa_prompt_allowance (const toa_prompt_t *self);
+
+/* True when its allowance is spent, nothing is in flight and it did not
+ * stop: more generations would go on searching (toa_prompt_extend). */
+bool toa_prompt_can_extend (const toa_prompt_t *self);
+
+/* Generations its method takes per extension (MoA: a layer). */
+int toa_prompt_chunk (const toa_prompt_t *self);
+
+/* What one more generation is expected to gain, higher first (TOA: from
+ * its root; the others: fewer generations so far first). */
+double toa_prompt_gain (const toa_prompt_t *self);
+
+/* EXTRA more generations (when toa_prompt_can_extend); new plans to WORK.
+ * Returns 0, or -1 (not extendable, out of memory). */
+int toa_prompt_extend (toa_prompt_t *self, int extra, toa_prompt_work_t *work);
+
+/* The result line (malloc'd JSON text), or NULL when out of memory. With
+ * early stop or a job-wide budget it adds `generations`, `stopped_early`
+ * and (job-wide) `allowance`. */
 char *toa_prompt_result_line (const toa_prompt_t *self);
 
 /* The persisted JSON of record G (malloc'd), or NULL. */

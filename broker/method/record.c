@@ -84,6 +84,10 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
     }
     if (record->score_failed)
         toa_json_lit (&w, ",\"score_failed\":true");
+    if (record->tau > 0) {
+        toa_json_lit (&w, ",\"tau\":");
+        toa_json_real (&w, record->tau, 17);
+    }
     toa_json_lit (&w, "}");
     return toa_json_writer_take (&w);
 }
@@ -151,6 +155,9 @@ toa_gen_record_decode (const char *text, const char *const *models, size_t n_mod
     record->score_failed = json_is_true (json_object_get (root, "score_failed"));
     json_t *applied = json_object_get (root, "applied");
     record->applied = json_is_integer (applied) ? (int) json_integer_value (applied) : -1;
+    json_t *tau = json_object_get (root, "tau");
+    record->tau = json_is_number (tau) && json_number_value (tau) > 0 ? json_number_value (tau)
+                                                                       : 0;
     json_decref (root);
     if (!record->failed && !record->text) {
         toa_gen_record_clear (record);

@@ -29,6 +29,8 @@ typedef struct {
     bool score_failed;       /* scoring failed permanently: no reward */
     char *reason;            /* why it failed, or NULL */
     int applied;             /* order of its apply to the policy, -1 = not yet */
+    double tau;              /* TOA, tau auto: the temperature its reward was
+                                normalized with (0: not kept) */
 } toa_gen_record_t;
 
 /* Frees what RECORD owns and zeroes it (applied = -1); safe twice. */

@@ -44,8 +44,10 @@ s_failures (toa_json_writer_t *w, const toa_gen_record_t *records, size_t n,
 
 /* True when KEY of the input is replaced by a result field. */
 static bool
-s_replaced (const char *key, bool failures, bool tree)
+s_replaced (const char *key, bool failures, bool tree, json_t *extra)
 {
+    if (extra && json_object_get (extra, key))
+        return true;
     static const char *const fields[] = {
         "responses", "actions", "rewards", "n_prompt_tokens", "n_completion_tokens",
         "total_tokens", "best_response", "best_model", "best_reward", "method"};
@@ -71,6 +73,14 @@ char *
 toa_result_line (json_t *input, const char *method, const char *const *models,
                  const toa_gen_record_t *records, size_t n, const char *tree)
 {
+    return toa_result_line_with (input, method, models, records, n, tree, NULL);
+}
+
+char *
+toa_result_line_with (json_t *input, const char *method, const char *const *models,
+                      const toa_gen_record_t *records, size_t n, const char *tree,
+                      json_t *extra)
+{
     /* Written directly rather than through a jansson tree: a prompt's
      * texts are copied once, escaped once. The input's own fields come
      * first, then the result fields ("responses" first), then the tree. */
@@ -86,7 +96,7 @@ toa_result_line (json_t *input, const char *method, const char *const *models,
     const char *key;
     json_t *value;
     json_object_foreach (input, key, value) {
-        if (s_replaced (key, any_failure, tree != NULL))
+        if (s_replaced (key, any_failure, tree != NULL, extra))
             continue;
         toa_json_string (&w, key);
         toa_json_lit (&w, ":");
@@ -129,6 +139,16 @@ toa_result_line (json_t *input, const char *method, const char *const *models,
     if (tree) {
         toa_json_lit (&w, ",\"tree\":");
         toa_json_lit (&w, tree);
+    }
+    const char *extra_key;
+    json_t *extra_value;
+    json_object_foreach (extra, extra_key, extra_value) {
+        char *text = json_dumps (extra_value, JSON_ENCODE_ANY | JSON_COMPACT);
+        toa_json_lit (&w, ",");
+        toa_json_string (&w, extra_key);
+        toa_json_lit (&w, ":");
+        toa_json_lit (&w, text ? text : "null");
+        free (text);
     }
     toa_json_lit (&w, "}");
     return toa_json_writer_take (&w);

@@ -17,4 +17,10 @@
 char *toa_result_line (json_t *input, const char *method, const char *const *models,
                        const toa_gen_record_t *records, size_t n, const char *tree);
 
+/* As toa_result_line, with the members of EXTRA (a JSON object, borrowed,
+ * may be NULL) added last (e.g. the budget fields of an early stop). */
+char *toa_result_line_with (json_t *input, const char *method, const char *const *models,
+                            const toa_gen_record_t *records, size_t n, const char *tree,
+                            json_t *extra);
+
 #endif

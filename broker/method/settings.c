@@ -140,12 +140,23 @@ s_parse_method (toa_job_settings_t *self, json_t *root, const char *method,
     self->samples = s_int (section, "method", "samples", TOA_DEFAULT_SAMPLES, 1, 100000,
                            errors);
     self->alpha = s_double (section, "method", "alpha", TOA_DEFAULT_ALPHA, 0, 1e9, false, errors);
-    self->tau = s_double (section, "method", "tau", TOA_DEFAULT_TAU, 0, 1e9, true, errors);
+    json_t *tau = json_object_get (section, "tau");
+    self->tau_auto = json_is_string (tau) && strcmp (json_string_value (tau), "auto") == 0;
+    self->tau = self->tau_auto ? TOA_DEFAULT_TAU
+                               : s_double (section, "method", "tau", TOA_DEFAULT_TAU, 0, 1e9,
+                                           true, errors);
     self->width = s_int (section, "method", "width", 0, 0, 1000000, errors);
     self->topk_child = s_int (section, "method", "topk_child", TOA_DEFAULT_TOPK_CHILD, 1,
                               1000000, errors);
     self->parallel_expansions = s_int (section, "method", "parallel_expansions",
                                        TOA_DEFAULT_PARALLEL_EXPANSIONS, 1, 1024, errors);
+    self->budget = s_int (section, "method", "budget", 0, 0, 1000000, errors);
+    self->job_budget = self->budget > 0;
+    self->max_per_prompt = s_int (section, "method", "max_per_prompt", 0, 0, 4000000, errors);
+    json_t *stop = s_member (section, "method", "stop_at_reward", S_NUMBER, "a number or null",
+                             errors);
+    self->early_stop = stop != NULL && isfinite (json_number_value (stop));
+    self->stop_at_reward = stop ? json_number_value (stop) : 0;
     self->moa_n_iter = s_int (section, "method", "moa_n_iter", TOA_DEFAULT_MOA_N_ITER, 1,
                               1000, errors);
     self->moa_aggregate = s_int (section, "method", "moa_aggregate", 0, 0,
@@ -210,9 +221,13 @@ s_check_method (toa_job_settings_t *self, toa_errors_t *errors)
         self->moa_aggregate = (int) self->n_models;
     if (self->width == 0)
         self->width = toa_job_settings_default_width ((int) self->n_models, self->samples);
-    if (strcmp (self->method, "toa") == 0 && self->parallel_expansions != 1)
-        toa_errors_add (errors, "settings: method.parallel_expansions: toa runs one "
-                        "expansion per prompt at a time; only 1 is supported");
+    if (self->budget == 0)
+        self->budget = self->samples * (int) self->n_models;
+    if (self->max_per_prompt == 0)
+        self->max_per_prompt = 4 * self->budget;
+    if (self->max_per_prompt < self->budget)
+        toa_errors_add (errors, "settings: method.max_per_prompt: %d is below the budget per "
+                        "prompt %d", self->max_per_prompt, self->budget);
     if (strcmp (self->method, "toa") == 0 && self->width < (int) self->n_models)
         toa_errors_add (errors, "settings: method.width: %d is less than the number of "
                         "models (%zu), which leaves the search stuck; set method.width "
@@ -292,6 +307,9 @@ toa_job_settings_policy_config (const toa_job_settings_t *self, toa_policy_confi
     config->seed = self->method_seed;
     config->allow_n = self->allow_n;
     config->parallel_expansions = self->parallel_expansions;
+    config->budget = self->budget;
+    config->early_stop = self->early_stop;
+    config->tau_auto = self->tau_auto;
 }
 
 int

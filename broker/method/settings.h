@@ -23,6 +23,12 @@ typedef struct {
     int width;               /* TOA, defaulted to models * samples / 3 */
     int topk_child;          /* TOA */
     int parallel_expansions; /* TOA expansions in flight per prompt */
+    bool tau_auto;           /* TOA: tau from the spread of rewards seen ("auto") */
+    int budget;              /* a prompt's share: method.budget, else samples x models */
+    bool job_budget;         /* method.budget given: saved generations go to other prompts */
+    int max_per_prompt;      /* job-wide budget: cap per prompt (default 4 x budget) */
+    bool early_stop;         /* method.stop_at_reward given */
+    double stop_at_reward;   /* a prompt stops once a response reaches it */
     int prs_model;           /* PRS: index of its model */
     int moa_n_iter, moa_aggregate;
     uint64_t method_seed;

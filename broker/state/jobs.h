@@ -33,6 +33,7 @@ typedef struct {
     int64_t next_seq;        /* seq of the next result */
     int64_t acked;           /* results 0..acked-1 acknowledged */
     int64_t generations, failed;
+    int64_t spare;           /* budget: generations saved, not given out (Redis: spare) */
     toa_prompt_t **active;   /* prompts in search */
     size_t n_active, active_capacity;
     bool attached;           /* a client is attached */

@@ -634,7 +634,7 @@ toa_store_records_reset (toa_store_t *self, const char *job, int64_t index)
 
 void
 toa_store_finish (toa_store_t *self, const char *job, int64_t index, int64_t seq,
-                  const char *result, int64_t done)
+                  const char *result, int64_t done, int64_t spare)
 {
     char key[S_KEY], results[S_KEY], active[S_KEY], prompts[S_KEY], prompt[S_KEY];
     char seq_text[32], next_text[32], done_text[32], index_text[32];
@@ -653,6 +653,26 @@ toa_store_finish (toa_store_t *self, const char *job, int64_t index, int64_t seq
     s_simple (self, "SREM", active, index_text, NULL);
     s_simple (self, "DEL", prompt, NULL);
     s_simple (self, "HDEL", prompts, index_text, NULL);
+    if (spare != 0) {
+        char spare_text[32];
+        snprintf (spare_text, sizeof spare_text, "%" PRId64, spare);
+        s_simple (self, "HINCRBY", key, "spare", spare_text, NULL);
+    }
+    s_simple (self, "EXEC", NULL);
+}
+
+void
+toa_store_grant (toa_store_t *self, const char *job, int64_t index, int64_t extra,
+                 int64_t allowance)
+{
+    char key[S_KEY], prompt[S_KEY], delta[32], total[32];
+    s_key_job (key, sizeof key, job, "");
+    s_key_prompt (prompt, sizeof prompt, job, index);
+    snprintf (delta, sizeof delta, "%" PRId64, -extra);
+    snprintf (total, sizeof total, "%" PRId64, allowance);
+    s_simple (self, "MULTI", NULL);
+    s_simple (self, "HINCRBY", key, "spare", delta, NULL);
+    s_simple (self, "HSET", prompt, "allowance", total, NULL);
     s_simple (self, "EXEC", NULL);
 }
 
@@ -790,6 +810,7 @@ s_job_field (toa_store_job_t *out, const char *field, const char *value)
         {"total", &out->total}, {"created_ms", &out->created_ms},
         {"admitted", &out->admitted}, {"done", &out->done}, {"next_seq", &out->next_seq},
         {"acked", &out->acked}, {"generations", &out->generations}, {"failed", &out->failed},
+        {"spare", &out->spare},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
         if (strcmp (field, numbers[i].name) == 0)
@@ -941,6 +962,20 @@ toa_store_records_load (toa_store_t *self, const char *job, int64_t index, char 
         free ((*texts)[g]);
         (*texts)[g] = strndup (value->str, value->len);
     }
+    freeReplyObject (reply);
+    return 0;
+}
+
+int
+toa_store_allowance (toa_store_t *self, const char *job, int64_t index, int64_t *allowance)
+{
+    char key[S_KEY];
+    s_key_prompt (key, sizeof key, job, index);
+    s_simple (self, "HGET", key, "allowance", NULL);
+    redisReply *reply;
+    if (s_round_trip (self, 1, &reply) != 0)
+        return -1;
+    *allowance = reply->type == REDIS_REPLY_STRING ? strtoll (reply->str, NULL, 10) : 0;
     freeReplyObject (reply);
     return 0;
 }

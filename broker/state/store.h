@@ -22,6 +22,7 @@ typedef struct {
     char *settings;          /* JSON text */
     char *state;             /* running, searched, done, cancelled */
     int64_t total, created_ms, admitted, done, next_seq, acked, generations, failed;
+    int64_t spare;           /* budget: generations saved and not given out */
 } toa_store_job_t;
 
 /* A store for URL (redis://host[:port][/db]) authenticating with PASSWORD
@@ -90,9 +91,16 @@ void toa_store_records_reset (toa_store_t *self, const char *job, int64_t index)
 
 /* Prompt INDEX finished (one MULTI/EXEC): its RESULT stored as result SEQ,
  * done = DONE, next_seq = SEQ + 1, removed from active, its records and its
- * input line deleted. */
+ * input line deleted, and SPARE generations it did not spend added to the
+ * job's spare (budget; 0: none). */
 void toa_store_finish (toa_store_t *self, const char *job, int64_t index, int64_t seq,
-                       const char *result, int64_t done);
+                       const char *result, int64_t done, int64_t spare);
+
+/* A job-wide budget gives prompt INDEX EXTRA generations from the job's
+ * spare (one MULTI/EXEC): spare -= EXTRA, the prompt's allowance =
+ * ALLOWANCE (field `allowance` of toa:prompt:{J/I}). */
+void toa_store_grant (toa_store_t *self, const char *job, int64_t index, int64_t extra,
+                      int64_t allowance);
 
 /* Results FROM .. TO-1 are acknowledged: deleted, acked = TO. */
 void toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t to);
@@ -109,6 +117,11 @@ void toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *ac
 void toa_store_job_retire (toa_store_t *self, const char *job, int64_t keep_s);
 
 /* --- reads (flush first; -1 on failure, store disconnected) ---------------- */
+
+/* The allowance prompt INDEX was given (toa_store_grant), 0 when none.
+ * Returns 0 or -1. */
+int toa_store_allowance (toa_store_t *self, const char *job, int64_t index,
+                         int64_t *allowance);
 
 /* 1 when the job exists (in toa:jobs or its hash), 0 when not, -1. */
 int toa_store_job_exists (toa_store_t *self, const char *job);

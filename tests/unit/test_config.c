@@ -469,7 +469,7 @@ test_out_of_range (void **state)
     s_expect_one ("{\"method\": {\"topk_child\": 0}}",
                   "fleet.json: method.topk_child: must be an integer >= 1, got 0");
     s_expect_one ("{\"method\": {\"tau\": 0}}",
-                  "fleet.json: method.tau: must be a number > 0, got 0");
+                  "fleet.json: method.tau: must be a number > 0 or \"auto\", got 0");
     s_expect_one ("{\"simllm\": {\"models\": [{\"model_id\": \"m\", \"fix_prob\": 1.5}]}}",
                   "fleet.json: simllm.models[0].fix_prob: must be a number in [0, 1], got 1.5");
     s_expect_one ("{\"models\": [{\"name\": \"a\", \"base_url\": \"http://h/v1\", "
