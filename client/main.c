@@ -3,6 +3,7 @@
  * Exit codes: client/exit_codes.h. */
 #include <getopt.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,8 @@ static const char *s_usage_main =
 static const char *s_usage_submit =
     "usage: toa submit --config FILE --input PROMPTS.jsonl --output RESULTS.jsonl\n"
     "                  [--method M] [--samples N] [--set path=value]... [--endpoint E]\n"
-    "                  [--job ID] [--timeout SECONDS] [--give-up SECONDS] [--quiet]\n"
+    "                  [--job ID] [--timeout SECONDS] [--give-up SECONDS]\n"
+    "                  [--stop-at-reward X] [--quiet]\n"
     "\n"
     "Checks every line of the input first (FILE:LINE: reason; nothing is sent when\n"
     "one is bad), submits the batch with settings from the config, then writes each\n"
@@ -84,6 +86,8 @@ static const char *s_usage_submit =
     "  --output FILE      results, JSONL, appended (a regular file; - = standard output)\n"
     "  --method M         toa best-of-n prs ensemble seq-refine moa (config method.name)\n"
     "  --samples N        generations per model per prompt (config method.samples)\n"
+    "  --stop-at-reward X a prompt stops once a response scores X or more\n"
+    "                     (method.stop_at_reward; e.g. 1 with math-verify)\n"
     "  --set path=value   any config override, e.g. --set sampling.temperature=0.2\n"
     "  --endpoint E       broker client endpoint (config broker.client_endpoint)\n"
     "  --job ID           job id (default: YYYYMMDD-HHMMSS-<6 hex>)\n"
@@ -197,7 +201,7 @@ enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES 
        O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
        O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
        O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h',
-       O_GIVE_UP = 'g', O_REJECTED = 'R', O_FORCE = 'F', O_SVG = 'V' };
+       O_GIVE_UP = 'g', O_REJECTED = 'R', O_FORCE = 'F', O_SVG = 'V', O_STOP = 'A' };
 
 static int
 s_cmd_submit (int argc, char **argv)
@@ -209,8 +213,10 @@ s_cmd_submit (int argc, char **argv)
         {"endpoint", required_argument, NULL, O_ENDPOINT}, {"job", required_argument, NULL, O_JOB},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, O_QUIET},
         {"give-up", required_argument, NULL, O_GIVE_UP},
+        {"stop-at-reward", required_argument, NULL, O_STOP},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     const char *sets[S_MAX_SETS];
+    char stop_set[96];
     toa_submit_options_t submit = {.timeout_ms = S_DEFAULT_TIMEOUT_MS, .sets = sets,
                                    .interrupted = &s_interrupted};
     int option;
@@ -245,6 +251,17 @@ s_cmd_submit (int argc, char **argv)
             if ((submit.give_up_ms = s_parse_timeout (optarg)) < 0)
                 return s_usage_error ("submit", "--give-up '%s': seconds, more than 0", optarg);
             break;
+        case O_STOP: {
+            char *end;
+            double stop = strtod (optarg, &end);
+            if (end == optarg || *end || !isfinite (stop) || strlen (optarg) > 64)
+                return s_usage_error ("submit", "--stop-at-reward '%s': a number", optarg);
+            if (submit.n_sets == S_MAX_SETS)
+                return s_usage_error ("submit", "too many --set flags%s", "");
+            snprintf (stop_set, sizeof stop_set, "method.stop_at_reward=%s", optarg);
+            sets[submit.n_sets++] = stop_set;
+            break;
+        }
         case O_QUIET: submit.quiet = true; break;
         case O_HELP: fputs (s_usage_submit, stdout); return TOA_EXIT_OK;
         default: return s_bad_option ("submit", argv, option);

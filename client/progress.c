@@ -49,6 +49,8 @@ toa_progress_update (toa_progress_t *self, const toa_job_status_t *status, int64
     self->active = status->active;
     self->generations = status->generations;
     self->failed = status->failed;
+    self->budget = status->budget;
+    self->spare = status->spare;
     snprintf (self->job, sizeof self->job, "%s", status->job ? status->job : "");
     snprintf (self->state, sizeof self->state, "%s", status->state ? status->state : "");
     snprintf (self->waiting, sizeof self->waiting, "%s", status->waiting ? status->waiting : "");

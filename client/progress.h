@@ -28,6 +28,7 @@ typedef struct {
     bool have_status;             /* a status arrived */
     int64_t total, done, active, generations, failed;
     int64_t written;              /* results stored by the client (on disk, or acked before) */
+    int64_t budget, spare;        /* the job's generations in all; unspent so far */
     char job[72];
     char state[16];               /* "running", "done", ... */
     char waiting[256];            /* why the job waits, "" if it does not */

@@ -411,8 +411,12 @@ s_summary (s_loop_t *loop, int64_t now)
     if (loop->stats.acked_before)
         fprintf (stderr, ", %lld acknowledged before this attach",
                  (long long) loop->stats.acked_before);
-    fprintf (stderr, "; %lld generations (%lld failed), wall time %s\n",
+    fprintf (stderr, "; %lld generations (%lld failed), wall time %s",
              (long long) loop->progress.generations, (long long) loop->progress.failed, wall);
+    if (loop->progress.spare > 0)
+        fprintf (stderr, "; %lld of its budget of %lld generations unspent (early stop)",
+                 (long long) loop->progress.spare, (long long) loop->progress.budget);
+    fprintf (stderr, "\n");
 }
 
 /* The run ends before the job is done: how many results are stored, and how

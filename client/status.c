@@ -89,6 +89,10 @@ toa_status_json (const toa_job_status_t *jobs, size_t n)
                                   "generations", (json_int_t) job->generations,
                                   "failed", (json_int_t) job->failed,
                                   "waiting", job->waiting ? job->waiting : "");
+        if (item && job->budget > 0) {
+            json_object_set_new (item, "budget", json_integer ((json_int_t) job->budget));
+            json_object_set_new (item, "spare", json_integer ((json_int_t) job->spare));
+        }
         if (!item || json_array_append_new (list, item) != 0) {
             json_decref (list);
             return NULL;
