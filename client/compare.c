@@ -107,6 +107,51 @@ toa_compare_parse_methods (const char *text, const char **methods, toa_errors_t 
     }
 }
 
+static const char *const s_mode_names[] = {"fixed", "stop", "job"};
+
+const char *
+toa_compare_mode_name (toa_compare_mode_t mode)
+{
+    return mode <= TOA_COMPARE_JOB ? s_mode_names[mode] : "?";
+}
+
+int
+toa_compare_parse_modes (const char *text, toa_compare_mode_t *modes, toa_errors_t *errors)
+{
+    int count = 0;
+    const char *at = text ? text : "";
+    while (true) {
+        size_t length = strcspn (at, ",");
+        int known = -1;
+        for (int i = 0; i < TOA_COMPARE_MAX_MODES; i++)
+            if (strlen (s_mode_names[i]) == length && strncmp (s_mode_names[i], at, length) == 0)
+                known = i;
+        if (known < 0) {
+            toa_errors_add (errors, "toa compare: --budget-modes '%s': unknown mode '%.*s' "
+                            "(some of: fixed stop job)", text ? text : "", (int) length, at);
+            return -1;
+        }
+        for (int i = 0; i < count; i++)
+            if (modes[i] == (toa_compare_mode_t) known) {
+                toa_errors_add (errors, "toa compare: --budget-modes '%s': %s appears twice",
+                                text, s_mode_names[known]);
+                return -1;
+            }
+        modes[count++] = (toa_compare_mode_t) known;
+        if (!at[length])
+            return count;
+        at += length + 1;
+    }
+}
+
+/* The name a row goes by in the plot: its method, and its mode unless fixed. */
+static void
+s_label (const toa_compare_row_t *row, char *out, size_t size)
+{
+    static const char *const shown[] = {"", " (early stop)", " (job-wide budget)"};
+    snprintf (out, size, "%s%s", row->method, row->mode <= TOA_COMPARE_JOB ? shown[row->mode] : "");
+}
+
 /* --- measuring ------------------------------------------------------------- */
 
 int
@@ -186,9 +231,12 @@ toa_compare_quality (const toa_compare_row_t *row, bool accuracy)
 void
 toa_compare_print_table (FILE *out, const toa_compare_row_t *rows, size_t n, bool accuracy)
 {
-    fprintf (out, "%-11s %6s %7s %11s %12s %11s %8s\n", "method", "budget", "prompts",
-             "gens/prompt", accuracy ? "best correct" : "best reward", "mean reward",
-             "wall s");
+    bool modes = false;
+    for (size_t i = 0; i < n; i++)
+        modes = modes || rows[i].mode != TOA_COMPARE_FIXED;
+    fprintf (out, "%-11s %s%6s %7s %11s %12s %11s %8s\n", "method", modes ? "mode  " : "",
+             "budget", "prompts", "gens/prompt", accuracy ? "best correct" : "best reward",
+             "mean reward", "wall s");
     for (size_t i = 0; i < n; i++) {
         const toa_compare_row_t *row = &rows[i];
         char quality[32];
@@ -196,7 +244,10 @@ toa_compare_print_table (FILE *out, const toa_compare_row_t *rows, size_t n, boo
             snprintf (quality, sizeof quality, "%.1f%%", 100 * toa_compare_quality (row, true));
         else
             snprintf (quality, sizeof quality, "%.4f", row->mean_best_reward);
-        fprintf (out, "%-11s %6d %7lld %11.2f %12s %11.4f %8.1f%s\n", row->method, row->budget,
+        fprintf (out, "%-11s ", row->method);
+        if (modes)
+            fprintf (out, "%-5s ", toa_compare_mode_name (row->mode));
+        fprintf (out, "%6d %7lld %11.2f %12s %11.4f %8.1f%s\n", row->budget,
                  (long long) row->prompts, row->generations, quality, row->mean_reward,
                  row->wall_s, row->exit_code ? "  (run failed)" : "");
     }
@@ -206,15 +257,15 @@ int
 toa_compare_write_csv (FILE *out, const toa_compare_row_t *rows, size_t n, bool accuracy)
 {
     fprintf (out, "method,budget,prompts,generations_per_prompt,metric,quality,best_correct,"
-             "mean_best_reward,mean_reward,unscored,wall_seconds,exit_code\n");
+             "mean_best_reward,mean_reward,unscored,wall_seconds,exit_code,mode\n");
     for (size_t i = 0; i < n; i++) {
         const toa_compare_row_t *row = &rows[i];
-        fprintf (out, "%s,%d,%lld,%.4f,%s,%.6f,%lld,%.6f,%.6f,%lld,%.3f,%d\n", row->method,
+        fprintf (out, "%s,%d,%lld,%.4f,%s,%.6f,%lld,%.6f,%.6f,%lld,%.3f,%d,%s\n", row->method,
                  row->budget, (long long) row->prompts, row->generations,
                  accuracy ? "best_correct_share" : "mean_best_reward",
                  toa_compare_quality (row, accuracy), (long long) row->best_correct,
                  row->mean_best_reward, row->mean_reward, (long long) row->unscored,
-                 row->wall_s, row->exit_code);
+                 row->wall_s, row->exit_code, toa_compare_mode_name (row->mode));
     }
     return ferror (out) ? -1 : 0;
 }
@@ -272,34 +323,41 @@ toa_compare_write_plot (FILE *out, const toa_compare_row_t *rows, size_t n, bool
     if (accuracy)
         fprintf (out, "set yrange [0:1]\n");
     s_plot_xtics (out, rows, n);
-    /* One data block per method that has a finished run. */
-    const char *plotted[TOA_COMPARE_MAX_METHODS];
+    /* One data block per method (and budget mode) that has a finished run. */
+    char plotted[TOA_COMPARE_MAX_METHODS * TOA_COMPARE_MAX_MODES][64];
     size_t n_plotted = 0;
     for (size_t i = 0; i < n; i++) {
+        char label[64], other[64];
+        s_label (&rows[i], label, sizeof label);
         bool seen = false;
         for (size_t k = 0; k < n_plotted; k++)
-            seen = seen || strcmp (plotted[k], rows[i].method) == 0;
-        if (seen || n_plotted == TOA_COMPARE_MAX_METHODS)
+            seen = seen || strcmp (plotted[k], label) == 0;
+        if (seen || n_plotted == sizeof plotted / sizeof *plotted)
             continue;
         bool any = false;
-        for (size_t j = i; j < n; j++)
-            any = any || (strcmp (rows[j].method, rows[i].method) == 0 && rows[j].prompts > 0);
+        for (size_t j = i; j < n; j++) {
+            s_label (&rows[j], other, sizeof other);
+            any = any || (strcmp (other, label) == 0 && rows[j].prompts > 0);
+        }
         if (!any)
             continue;
         fprintf (out, "$d%zu << EOD\n", n_plotted);
-        for (size_t j = i; j < n; j++)
-            if (strcmp (rows[j].method, rows[i].method) == 0 && rows[j].prompts > 0)
+        for (size_t j = i; j < n; j++) {
+            s_label (&rows[j], other, sizeof other);
+            if (strcmp (other, label) == 0 && rows[j].prompts > 0)
                 fprintf (out, "%.4f %.6f\n", rows[j].generations,
                          toa_compare_quality (&rows[j], accuracy));
+        }
         fprintf (out, "EOD\n");
-        plotted[n_plotted++] = rows[i].method;
+        snprintf (plotted[n_plotted++], sizeof plotted[0], "%s", label);
     }
     if (n_plotted == 0)
         fprintf (out, "set label 'no finished run' at graph 0.4, graph 0.5\n"
                       "set xrange [1:2]\nplot NaN notitle\n");
     for (size_t k = 0; k < n_plotted; k++) {
-        fprintf (out, "%s$d%zu using 1:2 with linespoints linewidth 2 pointtype %zu title ",
-                 k ? ", \\\n     " : "plot ", k, k + 4);
+        fprintf (out, "%s$d%zu using 1:2 with linespoints linewidth 2 pointtype %zu%s title ",
+                 k ? ", \\\n     " : "plot ", k, k + 4,
+                 strstr (plotted[k], " (") ? " dashtype 2" : "");
         s_gp_string (out, plotted[k]);
     }
     fprintf (out, "\n");
@@ -375,7 +433,7 @@ s_make_dir (const char *dir)
  * prints problems. Returns 0, or -1. */
 static int
 s_reward_is_accuracy (const toa_compare_options_t *options, const char *const *sets,
-                      size_t n_sets, bool *accuracy)
+                      size_t n_sets, bool *accuracy, int *n_models)
 {
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_config_t *config = toa_config_load (options->config_path, sets, n_sets, &errors);
@@ -386,6 +444,7 @@ s_reward_is_accuracy (const toa_compare_options_t *options, const char *const *s
     }
     toa_errors_clear (&errors);
     *accuracy = config->reward.backend && strcmp (config->reward.backend, "math-verify") == 0;
+    *n_models = (int) config->n_models;
     toa_config_destroy (&config);
     return 0;
 }
@@ -407,16 +466,43 @@ s_cancel (const toa_compare_options_t *options, const char *job)
     toa_control_cancel (&cancel);
 }
 
-/* Runs METHOD at BUDGET into ROW. Returns the submit's exit code. */
-static int
-s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t n_sets,
-           const char *method, int budget, toa_compare_row_t *row)
+/* A run's mode as overrides after SETS (the --set flags): early stop at
+ * STOP, and for the job-wide mode method.budget = BUDGET x N_MODELS. */
+static size_t
+s_mode_sets (const char *const *sets, size_t n_sets, toa_compare_mode_t mode, const char *stop,
+             int budget, int n_models, const char **out, char (*texts)[128])
 {
-    char path[4096], samples[16];
-    snprintf (path, sizeof path, "%s/%s-%d.jsonl", options->output_dir, method, budget);
+    size_t n = 0;
+    for (size_t i = 0; i < n_sets; i++)
+        out[n++] = sets[i];
+    if (mode == TOA_COMPARE_FIXED)
+        return n;
+    snprintf (texts[0], 128, "method.stop_at_reward=%s", stop);
+    out[n++] = texts[0];
+    if (mode == TOA_COMPARE_JOB) {
+        snprintf (texts[1], 128, "method.budget=%d", budget * n_models);
+        out[n++] = texts[1];
+    }
+    return n;
+}
+
+/* Runs METHOD at BUDGET in MODE into ROW. Returns the submit's exit code. */
+static int
+s_run_one (const toa_compare_options_t *options, const char *const *base_sets,
+           size_t n_base_sets, const char *method, int budget, toa_compare_mode_t mode,
+           const char *stop, int n_models, toa_compare_row_t *row)
+{
+    char path[4096], samples[16], mode_texts[2][128];
+    const char *sets[S_MAX_SETS + 2];
+    size_t n_sets = s_mode_sets (base_sets, n_base_sets, mode, stop, budget, n_models, sets,
+                                 mode_texts);
+    snprintf (path, sizeof path, "%s/%s-%d%s%s.jsonl", options->output_dir, method, budget,
+              mode == TOA_COMPARE_FIXED ? "" : "-", mode == TOA_COMPARE_FIXED
+                                                    ? "" : toa_compare_mode_name (mode));
     snprintf (samples, sizeof samples, "%d", budget);
     memset (row, 0, sizeof *row);
     snprintf (row->method, sizeof row->method, "%s", method);
+    row->mode = mode;
     row->budget = budget;
     if (unlink (path) != 0 && errno != ENOENT) {
         fprintf (stderr, "toa compare: %s: %s\n", path, strerror (errno));
@@ -454,9 +540,9 @@ s_run_one (const toa_compare_options_t *options, const char *const *sets, size_t
         row->exit_code = TOA_EXIT_FAILED;
     }
     toa_errors_clear (&errors);
-    fprintf (stderr, "toa compare: %s at budget %d: %lld prompts, %.2f generations/prompt, "
-             "%.1f s\n", method, budget, (long long) row->prompts, row->generations,
-             row->wall_s);
+    fprintf (stderr, "toa compare: %s at budget %d (%s): %lld prompts, %.2f generations/prompt, "
+             "%.1f s\n", method, budget, toa_compare_mode_name (mode), (long long) row->prompts,
+             row->generations, row->wall_s);
     return row->exit_code;
 }
 
@@ -489,7 +575,11 @@ toa_compare_run (const toa_compare_options_t *options)
     int n_methods = n_budgets < 0 ? -1
                                   : toa_compare_parse_methods (options->methods, methods,
                                                                &errors);
-    if (n_budgets < 0 || n_methods < 0 || options->n_sets > S_MAX_SETS - 1) {
+    toa_compare_mode_t modes[TOA_COMPARE_MAX_MODES];
+    int n_modes = n_methods < 0 ? -1 : toa_compare_parse_modes (options->modes ? options->modes
+                                                                                : "fixed",
+                                                                modes, &errors);
+    if (n_budgets < 0 || n_methods < 0 || n_modes < 0 || options->n_sets > S_MAX_SETS - 1) {
         if (options->n_sets > S_MAX_SETS - 1)
             toa_errors_add (&errors, "toa compare: at most %d --set flags", S_MAX_SETS - 1);
         toa_errors_print (&errors, stderr);
@@ -507,11 +597,23 @@ toa_compare_run (const toa_compare_options_t *options)
                   options->reference_field);
         sets[n_sets++] = reference;
     }
-    bool accuracy = false;
-    if (s_reward_is_accuracy (options, sets, n_sets, &accuracy) != 0
-        || s_make_dir (options->output_dir) != 0)
+    bool accuracy = false, early = false;
+    int n_models = 0;
+    for (int k = 0; k < n_modes; k++)
+        early = early || modes[k] != TOA_COMPARE_FIXED;
+    const char *stop = options->stop_at_reward;
+    if (s_reward_is_accuracy (options, sets, n_sets, &accuracy, &n_models) != 0)
         return TOA_EXIT_USAGE;
-    size_t n_rows = 0, total = (size_t) n_methods * (size_t) n_budgets;
+    if (!stop && early && !accuracy) {
+        fprintf (stderr, "toa compare: --budget-modes stop and job need --stop-at-reward "
+                 "with a reward backend other than math-verify\n");
+        return TOA_EXIT_USAGE;
+    }
+    if (!stop)
+        stop = "1";
+    if (s_make_dir (options->output_dir) != 0)
+        return TOA_EXIT_USAGE;
+    size_t n_rows = 0, total = (size_t) n_methods * (size_t) n_budgets * (size_t) n_modes;
     toa_compare_row_t *rows = calloc (total, sizeof *rows);
     if (!rows) {
         fprintf (stderr, "toa compare: out of memory\n");
@@ -519,20 +621,24 @@ toa_compare_run (const toa_compare_options_t *options)
     }
     int code = TOA_EXIT_OK;
     for (int m = 0; m < n_methods; m++)
-        for (int b = 0; b < n_budgets; b++) {
-            int rc = s_run_one (options, sets, n_sets, methods[m], budgets[b], &rows[n_rows++]);
-            if (rc == TOA_EXIT_OK)
-                continue;
-            fprintf (stderr, "toa compare: %s at budget %d did not finish (exit %d)\n",
-                     methods[m], budgets[b], rc);
-            if (code == TOA_EXIT_OK)
-                code = rc;
-            if (rc == TOA_EXIT_DETACHED || rc == TOA_EXIT_NO_BROKER || rc == TOA_EXIT_USAGE) {
-                code = rc;           /* Ctrl-C, or every later run would end the same way */
-                m = n_methods;
-                break;
+        for (int k = 0; k < n_modes; k++)
+            for (int b = 0; b < n_budgets; b++) {
+                int rc = s_run_one (options, sets, n_sets, methods[m], budgets[b], modes[k],
+                                    stop, n_models, &rows[n_rows++]);
+                if (rc == TOA_EXIT_OK)
+                    continue;
+                fprintf (stderr, "toa compare: %s at budget %d (%s) did not finish (exit %d)\n",
+                         methods[m], budgets[b], toa_compare_mode_name (modes[k]), rc);
+                if (code == TOA_EXIT_OK)
+                    code = rc;
+                if (rc == TOA_EXIT_DETACHED || rc == TOA_EXIT_NO_BROKER
+                    || rc == TOA_EXIT_USAGE) {
+                    code = rc;       /* Ctrl-C, or every later run would end the same way */
+                    m = n_methods;
+                    k = n_modes;
+                    break;
+                }
             }
-        }
     const char *slash = strrchr (options->input_path, '/');
     char title[512];
     snprintf (title, sizeof title, "%s: %s", slash ? slash + 1 : options->input_path,

@@ -2,7 +2,9 @@
  * same prompts against a running fleet (each run is a plain `toa submit`,
  * client/submit.h), then measures every run from its results file and
  * reports one table: generations per prompt, best-response quality, mean
- * reward, wall time. Writes DIR/<method>-<budget>.jsonl (the results),
+ * reward, wall time. Budget modes (--budget-modes) run each method also
+ * with early stop, or with a job-wide budget and early stop, at the same
+ * mean generations per prompt. Writes DIR/<method>-<budget>[-<mode>].jsonl (the results),
  * DIR/compare.csv, and DIR/compare.png drawn by gnuplot (DIR/compare.gp is
  * the script). Ctrl-C (*interrupted) cancels the running job. */
 #ifndef TOA_CLIENT_COMPARE_H
@@ -23,6 +25,9 @@ typedef struct {
     const char *config_path;
     const char *input_path;
     const char *budgets;         /* "1,2,4": samples per model */
+    const char *modes;           /* "fixed,job": budget modes (NULL: fixed) */
+    const char *stop_at_reward;  /* stop/job modes: the reward that stops a prompt
+                                    (NULL: 1 with math-verify, else required) */
     const char *methods;         /* "all" or "m1,m2" */
     const char *output_dir;      /* created if missing */
     const char *reference_field; /* reward.reference_field override, or NULL */
@@ -34,8 +39,19 @@ typedef struct {
 } toa_compare_options_t;
 
 /* What one run's results file shows. */
+/* Budget modes: how a run spends samples x models generations per prompt. */
+typedef enum {
+    TOA_COMPARE_FIXED = 0,       /* every prompt its own budget (today's) */
+    TOA_COMPARE_STOP,            /* the same with early stop: the rest unspent */
+    TOA_COMPARE_JOB,             /* job-wide budget with early stop: saved generations
+                                    go to unsolved prompts (method.budget) */
+} toa_compare_mode_t;
+
+#define TOA_COMPARE_MAX_MODES 3
+
 typedef struct {
     char method[32];
+    toa_compare_mode_t mode;
     int budget;                  /* samples per model */
     int64_t prompts;             /* result lines */
     double generations;          /* responses per prompt (mean) */
@@ -59,6 +75,13 @@ int toa_compare_parse_budgets (const char *text, int *budgets, toa_errors_t *err
  * (pointers to static names, at most TOA_COMPARE_MAX_METHODS). Returns the
  * count, or -1 with a reason in ERRORS. */
 int toa_compare_parse_methods (const char *text, const char **methods, toa_errors_t *errors);
+
+/* Parses "fixed,stop,job" (no repeats) into MODES. Returns the count, or -1
+ * with a reason in ERRORS. */
+int toa_compare_parse_modes (const char *text, toa_compare_mode_t *modes, toa_errors_t *errors);
+
+/* "fixed", "stop", "job". */
+const char *toa_compare_mode_name (toa_compare_mode_t mode);
 
 /* Every method, in table order, space separated. */
 const char *toa_compare_all_methods (void);

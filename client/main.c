@@ -148,6 +148,7 @@ static const char *s_usage_compare =
     "usage: toa compare --config FILE --input PROMPTS.jsonl [--budgets 1,2,4,8,16]\n"
     "                   [--methods all|m1,m2] [--output-dir DIR] [--reference-field F]\n"
     "                   [--set path=value]... [--endpoint E] [--timeout SECONDS]\n"
+    "                   [--budget-modes fixed,stop,job] [--stop-at-reward X]\n"
     "\n"
     "Runs every method at every budget (samples per model) on the same prompts\n"
     "against the running fleet, one job after the other, then prints a table:\n"
@@ -164,7 +165,14 @@ static const char *s_usage_compare =
     "  --output-dir DIR      default toa-compare (created)\n"
     "  --reference-field F   input field the verifier compares with (config\n"
     "                        reward.reference_field)\n"
-    "  --set path=value      config override for every run, e.g. --set method.tau=10\n";
+    "  --set path=value      config override for every run, e.g. --set method.tau=10\n"
+    "  --budget-modes LIST   fixed (default): every prompt its samples x models;\n"
+    "                        stop: the same with early stop (the rest unspent);\n"
+    "                        job: a job-wide budget of samples x models per prompt\n"
+    "                        on average with early stop (saved generations go to\n"
+    "                        unsolved prompts); one table row and plot line each\n"
+    "  --stop-at-reward X    early stop reward of stop and job (default 1 with\n"
+    "                        math-verify; required with other reward backends)\n";
 
 /* Prints the usage error and returns TOA_EXIT_USAGE. */
 static int
@@ -201,7 +209,8 @@ enum { O_CONFIG = 'c', O_INPUT = 'i', O_OUTPUT = 'o', O_METHOD = 'm', O_SAMPLES 
        O_SET = 's', O_ENDPOINT = 'e', O_JOB = 'j', O_QUIET = 'q', O_TIMEOUT = 'T',
        O_JSON = 'J', O_SFT = 'S', O_DPO = 'D', O_MARGIN = 'M', O_ID = 'I', O_DOT = 'G',
        O_BUDGETS = 'b', O_METHODS = 'k', O_OUTDIR = 'd', O_REFERENCE = 'r', O_HELP = 'h',
-       O_GIVE_UP = 'g', O_REJECTED = 'R', O_FORCE = 'F', O_SVG = 'V', O_STOP = 'A' };
+       O_GIVE_UP = 'g', O_REJECTED = 'R', O_FORCE = 'F', O_SVG = 'V', O_STOP = 'A',
+       O_MODES = 'B' };
 
 static int
 s_cmd_submit (int argc, char **argv)
@@ -472,6 +481,8 @@ s_cmd_compare (int argc, char **argv)
         {"reference-field", required_argument, NULL, O_REFERENCE},
         {"set", required_argument, NULL, O_SET}, {"endpoint", required_argument, NULL, O_ENDPOINT},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"help", no_argument, NULL, O_HELP},
+        {"budget-modes", required_argument, NULL, O_MODES},
+        {"stop-at-reward", required_argument, NULL, O_STOP},
         {NULL, 0, NULL, 0}};
     const char *sets[S_MAX_SETS];
     toa_compare_options_t compare = {.budgets = "1,2,4,8,16", .methods = "all",
@@ -487,6 +498,15 @@ s_cmd_compare (int argc, char **argv)
         case O_METHODS: compare.methods = optarg; break;
         case O_OUTDIR: compare.output_dir = optarg; break;
         case O_REFERENCE: compare.reference_field = optarg; break;
+        case O_MODES: compare.modes = optarg; break;
+        case O_STOP: {
+            char *end;
+            double stop = strtod (optarg, &end);
+            if (end == optarg || *end || !isfinite (stop) || strlen (optarg) > 64)
+                return s_usage_error ("compare", "--stop-at-reward '%s': a number", optarg);
+            compare.stop_at_reward = optarg;
+            break;
+        }
         case O_SET:
             if (!strchr (optarg, '='))
                 return s_usage_error ("compare", "--set '%s': expected path=value", optarg);

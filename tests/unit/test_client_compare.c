@@ -160,15 +160,55 @@ test_table_and_csv (void **state)
     assert_int_equal (n, 5);
     assert_string_equal (lines[0], "method,budget,prompts,generations_per_prompt,metric,quality,"
                                    "best_correct,mean_best_reward,mean_reward,unscored,"
-                                   "wall_seconds,exit_code");
+                                   "wall_seconds,exit_code,mode");
     assert_string_equal (lines[2], "toa,2,4,6.0000,best_correct_share,0.750000,3,0.750000,"
-                                   "0.500000,0,2.000,0");
+                                   "0.500000,0,2.000,0,fixed");
     assert_string_equal (lines[4], "moa,1,0,0.0000,best_correct_share,0.000000,0,0.000000,"
-                                   "0.000000,0,0.000,3");
+                                   "0.000000,0,0.000,3,fixed");
     free (csv);
     csv = s_capture (toa_compare_write_csv, s_rows, 1, false);
     assert_non_null (strstr (csv, "toa,1,4,3.0000,mean_best_reward,0.500000,"));
     free (csv);
+}
+
+static void
+test_budget_modes (void **state)
+{
+    (void) state;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_compare_mode_t modes[TOA_COMPARE_MAX_MODES];
+    assert_int_equal (toa_compare_parse_modes ("fixed,job", modes, &errors), 2);
+    assert_int_equal (modes[0], TOA_COMPARE_FIXED);
+    assert_int_equal (modes[1], TOA_COMPARE_JOB);
+    assert_int_equal (toa_compare_parse_modes ("stop", modes, &errors), 1);
+    assert_int_equal (modes[0], TOA_COMPARE_STOP);
+    assert_int_equal (toa_compare_parse_modes ("job,job", modes, &errors), -1);
+    assert_int_equal (toa_compare_parse_modes ("fixed,pooled", modes, &errors), -1);
+    assert_int_equal (errors.count, 2);
+    assert_non_null (strstr (errors.messages[1], "unknown mode 'pooled'"));
+    toa_errors_clear (&errors);
+    /* Fixed against job-wide: a mode column, a CSV mode, a line each. */
+    toa_compare_row_t rows[] = {
+        {.method = "toa", .budget = 1, .prompts = 4, .generations = 3, .best_correct = 2},
+        {.method = "toa", .budget = 1, .mode = TOA_COMPARE_JOB, .prompts = 4,
+         .generations = 2.5, .best_correct = 3},
+    };
+    char *table = s_capture (s_table, rows, 2, true);
+    assert_non_null (strstr (table, "mode"));
+    assert_non_null (strstr (table, "toa         job        1"));
+    free (table);
+    char *csv = s_capture (toa_compare_write_csv, rows, 2, true);
+    assert_non_null (strstr (csv, ",0,job\n"));
+    free (csv);
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&buf, &size);
+    assert_int_equal (toa_compare_write_plot (out, rows, 2, true, "png", "x.png", "t"), 0);
+    fclose (out);
+    assert_non_null (strstr (buf, "$d1 << EOD\n2.5000 0.750000\nEOD\n"));
+    assert_non_null (strstr (buf, "title 'toa (job-wide budget)'"));
+    assert_non_null (strstr (buf, "dashtype 2"));
+    free (buf);
 }
 
 static void
@@ -211,6 +251,7 @@ main (void)
         cmocka_unit_test (test_measure),
         cmocka_unit_test (test_table_and_csv),
         cmocka_unit_test (test_plot_script),
+        cmocka_unit_test (test_budget_modes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
