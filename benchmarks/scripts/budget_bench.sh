@@ -43,6 +43,12 @@ fleet_up () {
     if ! TOA_RUN_DIR=$TMP/run "$ROOT/deploy/fleet" up "$CONFIG" >"$TMP/$1-up.log" 2>&1; then
         cat "$TMP/$1-up.log"; echo "# $1: fleet up failed"; CONFIG=; return 1
     fi
+    # The broker answers 503 until it has reached Redis.
+    local i
+    for i in $(seq 100); do
+        "$BIN/toa" status --config "$CONFIG" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
 }
 
 # compare NAME DATA [toa compare flags...]: every method, fixed and job-wide.
