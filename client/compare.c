@@ -3,22 +3,19 @@
 #include "client/compare.h"
 
 #include <errno.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "client/control.h"
 #include "client/exit_codes.h"
+#include "client/gnuplot.h"
 #include "client/submit.h"
 #include "common/config.h"
 #include "common/util.h"
-
-extern char **environ;
 
 /* Table order: the search first, then the baselines. */
 static const char *const s_methods[] = {"toa", "best-of-n", "ensemble", "prs", "seq-refine",
@@ -270,20 +267,6 @@ toa_compare_write_csv (FILE *out, const toa_compare_row_t *rows, size_t n, bool 
     return ferror (out) ? -1 : 0;
 }
 
-/* TEXT as a gnuplot single-quoted string (a quote is written twice). */
-static void
-s_gp_string (FILE *out, const char *text)
-{
-    fputc ('\'', out);
-    for (const char *c = text; *c; c++) {
-        if (*c == '\'')
-            fputc ('\'', out);
-        if (*c != '\n' && *c != '\r')
-            fputc (*c, out);
-    }
-    fputc ('\'', out);
-}
-
 /* "set xtics (...)" at the generations per prompt the rows measured. */
 static void
 s_plot_xtics (FILE *out, const toa_compare_row_t *rows, size_t n)
@@ -312,9 +295,9 @@ toa_compare_write_plot (FILE *out, const toa_compare_row_t *rows, size_t n, bool
 {
     fprintf (out, "# gnuplot script written by toa compare: gnuplot THIS_FILE\n");
     fprintf (out, "set terminal %s size 960,600 noenhanced\nset output ", terminal);
-    s_gp_string (out, png_path);
+    toa_gnuplot_quote (out, png_path);
     fprintf (out, "\nset title ");
-    s_gp_string (out, title);
+    toa_gnuplot_quote (out, title);
     fprintf (out, "\nset xlabel 'generations per prompt'\nset ylabel '%s'\n",
              accuracy ? "share of prompts whose best response is correct"
                       : "mean reward of the best response");
@@ -358,28 +341,13 @@ toa_compare_write_plot (FILE *out, const toa_compare_row_t *rows, size_t n, bool
         fprintf (out, "%s$d%zu using 1:2 with linespoints linewidth 2 pointtype %zu%s title ",
                  k ? ", \\\n     " : "plot ", k, k + 4,
                  strstr (plotted[k], " (") ? " dashtype 2" : "");
-        s_gp_string (out, plotted[k]);
+        toa_gnuplot_quote (out, plotted[k]);
     }
     fprintf (out, "\n");
     return ferror (out) ? -1 : 0;
 }
 
 /* --- running --------------------------------------------------------------- */
-
-/* Runs gnuplot SCRIPT. Returns its exit status, or -1 when it cannot start. */
-static int
-s_gnuplot (const char *script)
-{
-    char *argv[] = {"gnuplot", (char *) script, NULL};
-    pid_t pid;
-    if (posix_spawnp (&pid, "gnuplot", NULL, NULL, argv, environ) != 0)
-        return -1;
-    int status = 0;
-    while (waitpid (pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status) ? WEXITSTATUS (status) : 1;
-}
 
 /* Writes DIR/compare.gp and draws DIR/compare.png (pngcairo, else png). */
 static void
@@ -401,7 +369,7 @@ s_plot (const char *dir, const toa_compare_row_t *rows, size_t n, bool accuracy,
             fprintf (stderr, "toa compare: %s: write error; no plot\n", script);
             return;
         }
-        int status = s_gnuplot (script);
+        int status = toa_gnuplot_run (script);
         if (status == 0) {
             fprintf (stderr, "toa compare: plot in %s\n", png);
             return;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/prompts.h"
+#include "client/results.h"
 
 /* The prompt as chat messages: a copy of "messages", or one user message
  * with "instruction". NULL when the result has neither. */
@@ -208,49 +208,38 @@ s_write_line (FILE *file, const json_t *line, size_t *count)
     return rc;
 }
 
-/* Exports one line of the input; returns -1 on a write error. */
+/* What the export of one file needs for each result. */
+typedef struct {
+    const char *input;
+    const toa_export_options_t *options;
+    FILE *sft_file, *dpo_file;
+    toa_export_counts_t *counts;
+    toa_errors_t *errors;
+} s_export_t;
+
+/* Exports one result (a toa_results_fn); 1 on a write error. */
 static int
-s_export_line (const char *input, long number, const char *line, size_t length,
-               const toa_export_options_t *options, json_t *seen, FILE *sft_file, FILE *dpo_file,
-               toa_export_counts_t *counts, toa_errors_t *errors)
+s_export_one (void *arg, const json_t *result, long number)
 {
-    json_error_t error;
-    json_t *result = json_loadb (line, length, 0, &error);
-    if (!json_is_object (result)) {
-        toa_errors_add (errors, "%s:%ld: not a JSON object (%s)", input, number,
-                        result ? "other JSON value" : error.text);
-        counts->bad++;
-        json_decref (result);
-        return 0;
-    }
-    counts->results++;
-    char key[TOA_PROMPTS_MAX_ID + 1];
-    if (toa_prompt_id_text (result, key, sizeof key)) {
-        if (json_object_get (seen, key)) {
-            counts->duplicates++;
-            json_decref (result);
-            return 0;
-        }
-        json_object_set_new (seen, key, json_true ());
-    }
+    s_export_t *export = arg;
+    toa_export_counts_t *counts = export->counts;
     json_t *sft = NULL, *dpo = NULL;
-    switch (toa_export_result (result, options, &sft, &dpo)) {
+    switch (toa_export_result (result, export->options, &sft, &dpo)) {
     case TOA_EXPORT_PAIR: break;
     case TOA_EXPORT_TIE: counts->ties++; break;
     case TOA_EXPORT_SINGLE: counts->single++; break;
     case TOA_EXPORT_NO_RESPONSE: counts->no_response++; break;
     case TOA_EXPORT_BAD:
-        toa_errors_add (errors, "%s:%ld: no \"messages\" or \"instruction\"; skipped", input,
-                        number);
+        toa_errors_add (export->errors, "%s:%ld: no \"messages\" or \"instruction\"; skipped",
+                        export->input, number);
         counts->bad++;
         break;
     }
-    int rc = s_write_line (sft_file, sft, &counts->sft) | s_write_line (dpo_file, dpo,
-                                                                        &counts->dpo);
+    int rc = s_write_line (export->sft_file, sft, &counts->sft)
+             | s_write_line (export->dpo_file, dpo, &counts->dpo);
     json_decref (sft);
     json_decref (dpo);
-    json_decref (result);
-    return rc;
+    return rc != 0 ? 1 : 0;
 }
 
 /* One output: written to TMP beside PATH, moved into place when complete. */
@@ -356,37 +345,25 @@ toa_export_files (const char *input, const char *sft_path, const char *dpo_path,
         toa_errors_add (errors, "%s: named for both SFT and DPO", sft_path);
         return -1;
     }
-    FILE *in = fopen (input, "r");
-    if (!in) {
+    if (access (input, R_OK) != 0) {
         toa_errors_add (errors, "%s: cannot read: %s", input, strerror (errno));
         return -1;
     }
     s_out_t sft = {.path = sft_path}, dpo = {.path = dpo_path};
-    json_t *seen = json_object ();
     int rc = s_out_open (&sft, options->force, errors) != 0
-             || s_out_open (&dpo, options->force, errors) != 0 || !seen ? -1 : 0;
-    char *line = NULL;
-    size_t capacity = 0;
-    ssize_t length;
-    long number = 0;
-    while (rc == 0 && (length = getline (&line, &capacity, in)) > 0) {
-        number++;
-        if (line[strspn (line, " \t\r\n")] == '\0')
-            continue;
-        if (s_export_line (input, number, line, (size_t) length, options, seen, sft.file,
-                           dpo.file, counts, errors) != 0) {
-            toa_errors_add (errors, "%s: write failed: %s",
-                            sft_path ? sft_path : dpo_path, strerror (errno));
-            rc = -1;
-        }
+             || s_out_open (&dpo, options->force, errors) != 0 ? -1 : 0;
+    if (rc == 0) {
+        s_export_t export = {input, options, sft.file, dpo.file, counts, errors};
+        toa_results_counts_t lines;
+        rc = toa_results_each (input, s_export_one, &export, &lines, errors);
+        if (rc > 0)
+            toa_errors_add (errors, "%s: write failed: %s", sft_path ? sft_path : dpo_path,
+                            strerror (errno));
+        rc = rc != 0 ? -1 : 0;
+        counts->results = lines.objects;
+        counts->duplicates = lines.duplicates;
+        counts->bad += lines.bad;
     }
-    if (rc == 0 && ferror (in)) {
-        toa_errors_add (errors, "%s: read error: %s", input, strerror (errno));
-        rc = -1;
-    }
-    free (line);
-    json_decref (seen);
-    fclose (in);
     rc = s_out_close (&sft, rc, errors);
     rc = s_out_close (&dpo, rc, errors);
     rc = s_out_publish (&sft, rc, options->force, errors);

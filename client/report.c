@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "client/exit_codes.h"
-#include "client/spawn.h"
-#include "common/prompts.h"
+#include "client/gnuplot.h"
+#include "client/results.h"
 
 toa_report_t *
 toa_report_new (void)
@@ -207,53 +207,24 @@ toa_report_quantile (const double *sorted, size_t n, double q)
     return sorted[low] + fraction * (sorted[low + 1] - sorted[low]);
 }
 
+static int
+s_add_one (void *arg, const json_t *result, long line)
+{
+    (void) line;
+    return toa_report_add (arg, result) != 0 ? 1 : 0;
+}
+
 int
 toa_report_read (toa_report_t *self, const char *input, toa_errors_t *errors)
 {
-    FILE *in = fopen (input, "r");
-    if (!in) {
-        toa_errors_add (errors, "%s: cannot read: %s", input, strerror (errno));
-        return -1;
-    }
-    json_t *seen = json_object ();
-    char *line = NULL;
-    size_t capacity = 0;
-    ssize_t length;
-    long number = 0;
-    int rc = seen ? 0 : -1;
-    while (rc == 0 && (length = getline (&line, &capacity, in)) > 0) {
-        number++;
-        if (line[strspn (line, " \t\r\n")] == '\0')
-            continue;
-        json_error_t error;
-        json_t *result = json_loadb (line, (size_t) length, 0, &error);
-        char key[TOA_PROMPTS_MAX_ID + 1];
-        if (!json_is_object (result)) {
-            toa_errors_add (errors, "%s:%ld: not a JSON object (%s)", input, number,
-                            result ? "other JSON value" : error.text);
-            self->bad++;
-        }
-        else if (toa_prompt_id_text (result, key, sizeof key) && json_object_get (seen, key))
-            self->duplicates++;
-        else {
-            if (toa_prompt_id_text (result, key, sizeof key))
-                json_object_set_new (seen, key, json_true ());
-            if (toa_report_add (self, result) != 0) {
-                toa_errors_add (errors, "%s: out of memory", input);
-                rc = -1;
-            }
-        }
-        json_decref (result);
-    }
-    if (rc == 0 && ferror (in)) {
-        toa_errors_add (errors, "%s: read error: %s", input, strerror (errno));
-        rc = -1;
-    }
-    free (line);
-    json_decref (seen);
-    fclose (in);
+    toa_results_counts_t lines;
+    int rc = toa_results_each (input, s_add_one, self, &lines, errors);
+    if (rc > 0)
+        toa_errors_add (errors, "%s: out of memory", input);
+    self->duplicates += lines.duplicates;
+    self->bad += lines.bad;
     toa_report_finish (self);
-    return rc;
+    return rc != 0 ? -1 : 0;
 }
 
 /* --- output ---------------------------------------------------------------- */
@@ -398,20 +369,6 @@ toa_report_write_text (const toa_report_t *self, const char *input, FILE *out)
     return ferror (out) ? -1 : 0;
 }
 
-/* TEXT as a gnuplot single-quoted string (a quote is written twice). */
-static void
-s_gp_string (FILE *out, const char *text)
-{
-    fputc ('\'', out);
-    for (const char *c = text; *c; c++) {
-        if (*c == '\'')
-            fputc ('\'', out);
-        if (*c != '\n' && *c != '\r')
-            fputc (*c, out);
-    }
-    fputc ('\'', out);
-}
-
 /* TEXT as a double-quoted gnuplot data column (quotes and newlines dropped). */
 static void
 s_gp_column (FILE *out, const char *text)
@@ -429,7 +386,7 @@ toa_report_write_plot (const toa_report_t *self, FILE *out, const char *terminal
 {
     fprintf (out, "# gnuplot script written by toa report: gnuplot THIS_FILE\n");
     fprintf (out, "set terminal %s size 1100,520 noenhanced\nset output ", terminal);
-    s_gp_string (out, png_path);
+    toa_gnuplot_quote (out, png_path);
     fprintf (out, "\n$d << EOD\n");
     size_t rows = 0;
     for (size_t i = 0; i < self->n_models; i++) {
@@ -445,7 +402,7 @@ toa_report_write_plot (const toa_report_t *self, FILE *out, const char *terminal
     }
     fprintf (out, "EOD\n");
     fprintf (out, "set multiplot layout 1,2 title ");
-    s_gp_string (out, title);
+    toa_gnuplot_quote (out, title);
     fprintf (out, "\nset grid ytics\nset xrange [-0.6:%zu.6]\nset boxwidth 0.5\n"
                   "set style fill solid 0.4 border -1\nset xtics rotate by -30\n",
              rows ? rows - 1 : 0);
@@ -490,8 +447,7 @@ toa_report_png (const toa_report_t *self, const char *png_path, const char *titl
             toa_errors_add (errors, "%s: write error", script);
             break;
         }
-        char *argv[] = {"gnuplot", script, NULL};
-        int status = toa_spawn_wait (argv);
+        int status = toa_gnuplot_run (script);
         if (status == 0)
             rc = 0;
         else if (status < 0) {
