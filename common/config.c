@@ -404,6 +404,8 @@ static const s_field_t s_faults_fields[] = {
     F_INT (toa_sim_model_config_t, "retry_after_s", retry_after_s, 0, 1),
     F_PROB (toa_sim_model_config_t, "hang", fault_hang, 0),
     F_PROB (toa_sim_model_config_t, "malformed", fault_malformed, 0),
+    F_PROB (toa_sim_model_config_t, "overload", fault_overload, 0),
+    F_PROB (toa_sim_model_config_t, "bad_request", fault_bad_request, 0),
 };
 /* The faults object lives in the same struct as its model. */
 static const s_schema_t s_faults_schema = SCHEMA (s_faults_fields, toa_sim_model_config_t);
@@ -1060,7 +1062,8 @@ s_rules_sim (s_ctx_t *ctx, toa_config_t *config)
     for (size_t i = 0; i < sim->n_models; i++) {
         toa_sim_model_config_t *model = &sim->models[i];
         double faults = model->fault_500 + model->fault_429 + model->fault_hang
-                        + model->fault_malformed;
+                        + model->fault_malformed + model->fault_overload
+                        + model->fault_bad_request;
         if (faults > 1.0 + 1e-9) {
             toa_format_reason (path, sizeof path, "simllm.models[%zu].faults", i);
             s_fail (ctx, path, "the rates add up to %g; they must add up to at most 1",

@@ -127,6 +127,8 @@ typedef struct {
     int retry_after_s;       /* Retry-After sent with 429 (default 1) */
     double fault_hang;       /* rate of requests that hang hang_ms */
     double fault_malformed;  /* rate of 200 with a body that is not JSON */
+    double fault_overload;   /* rate of the personality's overload answer */
+    double fault_bad_request;/* rate of the personality's bad-request answer */
     double math_skill;       /* mean chance of a correct math answer */
     double skill_spread;     /* per-question spread of that chance */
     double fix_prob;         /* refining a wrong answer fixes it */

@@ -169,6 +169,10 @@ s_choose_fault (const toa_sim_model_config_t *model, toa_sim_fault_t forced, boo
         return TOA_SIM_FAULT_HANG;
     if (u < (edge += model->fault_malformed))
         return TOA_SIM_FAULT_MALFORMED;
+    if (u < (edge += model->fault_overload))
+        return TOA_SIM_FAULT_OVERLOAD;
+    if (u < (edge += model->fault_bad_request))
+        return TOA_SIM_FAULT_BAD_REQUEST;
     return TOA_SIM_FAULT_NONE;
 }
 

@@ -10,6 +10,8 @@
 #     retried, and the model is never marked down.
 #  3. max_tokens over the context, as vLLM, SGLang, TGI and OpenAI refuse it
 #     (400 / 422): permanent failures with each server's message.
+#  4. OpenAI's rate limits and TGI's and llama.cpp's overload are retried
+#     and the job completes; llama.cpp's 500 for a bad parameter is not.
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 PROMPTS=$TOA_ROOT/examples/prompts-math.jsonl
@@ -26,11 +28,15 @@ def free_port():
 out, data, run = sys.argv[1:4]
 sim, redis, client, worker = (free_port() for _ in range(4))
 base = f"http://127.0.0.1:{sim}/v1"
-# name: (personality, context_tokens)
-models = {"llama": ("llamacpp", 4096), "tgi": ("tgi", 4096),
-          "llama-short": ("llamacpp", 60),
-          "vllm-short": ("vllm", 100), "sglang-short": ("sglang", 100),
-          "tgi-short": ("tgi", 100), "openai-short": ("openai", 100)}
+# name: (personality, context_tokens, faults)
+models = {"llama": ("llamacpp", 4096, {}), "tgi": ("tgi", 4096, {}),
+          "llama-short": ("llamacpp", 60, {}),
+          "vllm-short": ("vllm", 100, {}), "sglang-short": ("sglang", 100, {}),
+          "tgi-short": ("tgi", 100, {}), "openai-short": ("openai", 100, {}),
+          "openai-busy": ("openai", 4096, {"http_429": 0.3, "retry_after_s": 0}),
+          "tgi-busy": ("tgi", 4096, {"overload": 0.3}),
+          "llama-busy": ("llamacpp", 4096, {"overload": 0.3}),
+          "llama-bad": ("llamacpp", 4096, {"bad_request": 1.0})}
 config = {
     "broker": {"client_endpoint": f"tcp://127.0.0.1:{client}",
                "worker_endpoint": f"tcp://127.0.0.1:{worker}", "heartbeat_ms": 500},
@@ -45,7 +51,8 @@ config = {
     "scorer": {"count": 1, "max_tasks": 64},
     "simllm": {"listen": f"127.0.0.1:{sim}", "data_files": [data], "threads": 2,
                "models": [{"model_id": m, "latency_ms": 0, "slots": 16, "personality": p,
-                           "context_tokens": c} for m, (p, c) in models.items()]},
+                           "context_tokens": c, "faults": f}
+                          for m, (p, c, f) in models.items()]},
 }
 json.dump(config, open(out, "w"), indent=1)
 EOF
@@ -133,4 +140,24 @@ check "TGI: HTTP 422, inputs tokens + max_new_tokens must be <= 100" \
     has tgi-short 'HTTP 422: Input validation error: `inputs` tokens + `max_new_tokens` must be <= 100'
 check "OpenAI: HTTP 400, context_length_exceeded" has openai-short '[context_length_exceeded]'
 check "no model was marked down" bash -c "! grep -q 'short is down' '$broker_log'"
+
+# 4. Rate limits and overload are the server's: retried (after retry-after-ms
+#    on OpenAI), the job completes; llama.cpp's bad parameter (500) is not.
+curl -s -X POST "$SIM_URL/stats/reset" >/dev/null
+job busy '["openai-busy", "tgi-busy", "llama-busy"]' --set method.samples=2
+stats >"$TOA_TMP/stats4.json"
+echo "# faults served: $(jq -c '.faults | {"429", overload}' "$TOA_TMP/stats4.json")"
+check_eq "rate limited and overloaded servers: toa submit exits 0" 0 "$(cat "$TOA_TMP/busy.rc")"
+check_eq "... every prompt has its whole budget (6 scored responses) and no failure" 6 \
+    "$(jq -s '[.[] | select((.responses | length) == 6 and .failures == null)] | length' \
+           "$TOA_TMP/busy.jsonl")"
+check "... OpenAI's 429 and TGI's / llama.cpp's overload were answered and retried" \
+    jq -e '.faults["429"] > 0 and .faults.overload > 0' "$TOA_TMP/stats4.json"
+curl -s -X POST "$SIM_URL/stats/reset" >/dev/null
+job bad '["llama-bad"]' --set method.samples=1
+check_eq "llama.cpp's 500 'Unsupported param': every generation failed for good with it" 6 \
+    "$(jq -s '[.[].failures // [] | .[] | select(.reason | test("HTTP 500: Unsupported param: best_of"))] | length' \
+           "$TOA_TMP/bad.jsonl")"
+check_eq "... never retried (6 requests)" 6 "$(stats | jq '.models["llama-bad"].requests')"
+check "... and the model was never marked down" bash -c "! grep -q 'model llama-bad is down' '$broker_log'"
 toa_done
