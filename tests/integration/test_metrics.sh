@@ -6,7 +6,8 @@
 # during the job prompts are active and tasks in flight; afterwards the
 # generation counter grew by exactly the responses in the results file, the
 # scores by the scored responses, the workers' reported HTTP attempts match
-# the generations, every peer is listed with its credit; the Grafana
+# the generations, one model's server errors (500, 429) show as attempts and
+# retries by outcome, every peer is listed with its credit; the Grafana
 # dashboard parses and every query names a metric the broker serves; a bad
 # metrics_listen is refused.
 source "$(dirname "$0")/../lib.sh"
@@ -20,8 +21,11 @@ export TOA_RUN_DIR=$TOA_TMP/run
 CONFIG=$TOA_TMP/fleet.json
 METRICS_PORT=$(toa_free_port)
 python3 "$HERE/e2e/make_config.py" "$TOA_TMP/base.json" "$PROMPTS" "$TOA_RUN_DIR" 150 >/dev/null
+# sim-gamma's server fails some requests (500, 429): workers retry them
 jq --arg listen "127.0.0.1:$METRICS_PORT" '.broker.metrics_listen = $listen
-    | .method.samples = 2' "$TOA_TMP/base.json" >"$CONFIG"
+    | .method.samples = 2
+    | .simllm.models[2].faults = {"http_500": 0.15, "http_429": 0.1, "retry_after_s": 0}' \
+    "$TOA_TMP/base.json" >"$CONFIG"
 fleet_down () { "$TOA_ROOT/deploy/fleet" down "$CONFIG" >/dev/null 2>&1; }
 trap 'fleet_down; toa_cleanup' EXIT
 if ! "$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/fleet-up.log" 2>&1; then
@@ -113,7 +117,18 @@ check_eq "no results waiting once the client acknowledged them" 0 \
 check_eq "the job, done and acknowledged, is no longer held" 0 \
     "$($PROM sum "$TOA_TMP/after.txt" toa_jobs)"
 check_eq "every model up" 3 "$($PROM sum "$TOA_TMP/after.txt" toa_model_up)"
-check_eq "no failures" 0 "$($PROM sum "$TOA_TMP/after.txt" toa_task_failures_total)"
+A=$TOA_TMP/after.txt
+check "sim-gamma's 500s counted as 5xx attempts (reported by workers)" \
+    test "$($PROM sum "$A" toa_upstream_attempts_total kind=worker target=sim-gamma outcome=5xx)" -gt 0
+check "sim-gamma's 429s counted" \
+    test "$($PROM sum "$A" toa_upstream_attempts_total kind=worker target=sim-gamma outcome=429)" -gt 0
+check "the workers retried them (retries by outcome)" \
+    test "$($PROM sum "$A" toa_upstream_retries_total kind=worker outcome=5xx)" -gt 0
+check_eq "no failed attempts at the healthy models" 0 \
+    "$(( $($PROM sum "$A" toa_upstream_attempts_total target=sim-alpha) + $($PROM sum "$A" toa_upstream_attempts_total target=sim-beta) - $($PROM sum "$A" toa_upstream_attempts_total target=sim-alpha outcome=ok) - $($PROM sum "$A" toa_upstream_attempts_total target=sim-beta outcome=ok) ))"
+check_eq "generation answers that were failures = generation task-failures" \
+    "$($PROM sum "$A" toa_task_failures_total kind=generation)" \
+    "$(( $($PROM sum "$A" toa_generations_total) - gen1 ))"
 check "the page after the job is well formed" $PROM check "$TOA_TMP/after.txt"
 
 # 4. The Grafana dashboard.
