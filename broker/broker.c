@@ -28,6 +28,7 @@
 #include "broker/workers.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/curve.h"
 
 #define S_POLL_MAX_MS 50
 #define S_DRAIN_MAX 1000     /* messages per socket per pass */
@@ -35,12 +36,15 @@
 #define S_RECONNECT_MAX_MS 5000
 #define S_STATS_EVERY_MS 5000
 
+/* Binds a ROUTER; with CURVE (PAIR not NULL) as a CURVE server whose
+ * connections the ZAP handler checks under DOMAIN. */
 static void *
-s_bind (void *zmq, int type, const char *endpoint, size_t max_message, char *err,
-        size_t err_size)
+s_bind (void *zmq, const char *endpoint, size_t max_message, const toa_curve_pair_t *pair,
+        const char *domain, char *err, size_t err_size)
 {
-    void *socket = zmq_socket (zmq, type);
+    void *socket = zmq_socket (zmq, ZMQ_ROUTER);
     if (!socket || toa_transport_configure (socket, max_message) != 0
+        || (pair && toa_curve_server (socket, pair, domain) != 0)
         || zmq_bind (socket, endpoint) != 0) {
         snprintf (err, err_size, "bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         if (socket)
@@ -48,6 +52,85 @@ s_bind (void *zmq, int type, const char *endpoint, size_t max_message, char *err
         return NULL;
     }
     return socket;
+}
+
+/* Without CURVE anyone who reaches an endpoint may use it: only loopback,
+ * ipc:// and inproc:// then, unless the config says insecure. */
+static int
+s_check_exposure (const toa_broker_options_t *options, char *err, size_t err_size)
+{
+    const char *endpoints[] = {options->client_endpoint, options->worker_endpoint};
+    const char *fields[] = {"broker.client_endpoint", "broker.worker_endpoint"};
+    if (options->curve_key || options->insecure)
+        return 0;
+    for (size_t k = 0; k < 2; k++)
+        if (!toa_curve_endpoint_is_local (endpoints[k])) {
+            snprintf (err, err_size,
+                      "%s %s can be reached from other machines and CURVE is off "
+                      "(curve.broker_key is not set): whoever reaches it could submit, read "
+                      "and cancel any job or forge results. Make keys with toa keygen and set "
+                      "the curve section (docs/config.md), or set broker.insecure to true to "
+                      "run without authentication on a network you trust",
+                      fields[k], endpoints[k]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Reads the broker's key pair and starts the ZAP handler, before any bind. */
+static int
+s_start_curve (toa_broker_t *self, toa_curve_pair_t *pair, char *err, size_t err_size)
+{
+    const toa_broker_options_t *options = &self->options;
+    if (!options->peer_keys_dir || !options->client_keys_dir) {
+        snprintf (err, err_size, "curve.peer_keys_dir and curve.client_keys_dir are required "
+                  "when curve.broker_key is set (the keys the broker admits)");
+        return -1;
+    }
+    char why[600];
+    if (toa_curve_load (options->curve_key, true, pair, why, sizeof why) != 0) {
+        snprintf (err, err_size, "curve.broker_key: %s", why);
+        return -1;
+    }
+    struct { const char *domain, *dir, *field; } lists[] = {
+        {TOA_ZAP_PEERS, options->peer_keys_dir, "curve.peer_keys_dir"},
+        {TOA_ZAP_CLIENTS, options->client_keys_dir, "curve.client_keys_dir"},
+        {TOA_ZAP_ADMINS, options->admin_keys_dir, "curve.admin_keys_dir"},
+    };
+    if (!(self->zap = toa_zap_new (self->zmq, err, err_size)))
+        return -1;
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        if (lists[k].dir
+            && toa_zap_allow (self->zap, lists[k].domain, lists[k].dir, why, sizeof why) != 0) {
+            snprintf (err, err_size, "%s: %s", lists[k].field, why);
+            return -1;
+        }
+    return 0;
+}
+
+/* Starts CURVE when configured, then binds both ROUTERs. */
+static int
+s_open_sockets (toa_broker_t *self, char *err, size_t err_size)
+{
+    const toa_broker_options_t *options = &self->options;
+    toa_curve_pair_t pair;
+    memset (&pair, 0, sizeof pair);
+    toa_curve_pair_t *curve = options->curve_key ? &pair : NULL;
+    int rc = -1;
+    if (s_check_exposure (options, err, err_size) != 0)
+        return -1;
+    if (!(self->zmq = zmq_ctx_new ())) {
+        snprintf (err, err_size, "cannot create a ZeroMQ context");
+        return -1;
+    }
+    if ((!curve || s_start_curve (self, curve, err, err_size) == 0)
+        && (self->clients = s_bind (self->zmq, options->client_endpoint, options->max_message,
+                                    curve, TOA_ZAP_CLIENTS, err, err_size))
+        && (self->workers = s_bind (self->zmq, options->worker_endpoint, options->max_message,
+                                    curve, TOA_ZAP_PEERS, err, err_size)))
+        rc = 0;
+    toa_curve_pair_wipe (&pair);
+    return rc;
 }
 
 toa_broker_t *
@@ -115,12 +198,7 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         toa_broker_destroy (&self);
         return NULL;
     }
-    self->zmq = zmq_ctx_new ();
-    if (!self->zmq
-        || !(self->clients = s_bind (self->zmq, ZMQ_ROUTER, options->client_endpoint,
-                                     options->max_message, err, err_size))
-        || !(self->workers = s_bind (self->zmq, ZMQ_ROUTER, options->worker_endpoint,
-                                     options->max_message, err, err_size))) {
+    if (s_open_sockets (self, err, err_size) != 0) {
         toa_broker_destroy (&self);
         return NULL;
     }
@@ -129,6 +207,9 @@ toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size)
         toa_broker_destroy (&self);
         return NULL;
     }
+    /* The key paths are read; nothing keeps pointing into the caller's config. */
+    self->options.curve_key = self->options.peer_keys_dir = NULL;
+    self->options.client_keys_dir = self->options.admin_keys_dir = NULL;
     return self;
 }
 
@@ -143,6 +224,7 @@ toa_broker_destroy (toa_broker_t **self_p)
         zmq_close (self->clients);
     if (self->workers)
         zmq_close (self->workers);
+    toa_zap_destroy (&self->zap);
     if (self->zmq)
         zmq_ctx_term (self->zmq);
     toa_jobs_destroy (&self->jobs);
@@ -262,18 +344,25 @@ s_log_stats (toa_broker_t *b, int64_t now, bool force)
 static void
 s_pass (toa_broker_t *b)
 {
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {b->clients, 0, ZMQ_POLLIN, 0},
         {b->workers, 0, ZMQ_POLLIN, 0},
     };
+    int n_items = 2, zap_item = -1;
     toa_exporter_t *exporter = toa_observe_exporter (b);
     if (exporter)
-        toa_exporter_poll_fill (exporter, &items[2]);
-    if (zmq_poll (items, exporter ? 3 : 2, S_POLL_MAX_MS) < 0 && zmq_errno () != EINTR)
+        toa_exporter_poll_fill (exporter, &items[n_items++]);
+    if (b->zap) {
+        zap_item = n_items++;
+        items[zap_item] = (zmq_pollitem_t) {toa_zap_socket (b->zap), 0, ZMQ_POLLIN, 0};
+    }
+    if (zmq_poll (items, n_items, S_POLL_MAX_MS) < 0 && zmq_errno () != EINTR)
         toa_warn ("poll: %s", zmq_strerror (zmq_errno ()));
     int64_t now = toa_now_ms ();
     if (exporter)
         toa_exporter_process (exporter);
+    if (zap_item >= 0 && (items[zap_item].revents & ZMQ_POLLIN))
+        toa_zap_handle (b->zap);
     if (items[0].revents & ZMQ_POLLIN)
         s_drain (b, b->clients, true, now);
     if (items[1].revents & ZMQ_POLLIN)
@@ -302,8 +391,9 @@ s_pass (toa_broker_t *b)
 int
 toa_broker_run (toa_broker_t *self, volatile sig_atomic_t *stop)
 {
-    toa_info ("listening: clients %s, workers %s; redis %s", self->options.client_endpoint,
-              self->options.worker_endpoint, self->options.redis_url);
+    toa_info ("listening: clients %s, workers %s; redis %s; CURVE %s",
+              self->options.client_endpoint, self->options.worker_endpoint,
+              self->options.redis_url, self->zap ? "on" : "off");
     self->reconnect_at_ms = 0;
     s_recover (self, toa_now_ms ());   /* before any client is answered */
     while (!*stop)

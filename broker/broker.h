@@ -5,6 +5,7 @@
 #define TOA_BROKER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -35,11 +36,20 @@ typedef struct {
                                    * lease without answering any loses them (0.5) */
     const char *const *models;    /* a worker's serves keeps these only (NULL: any) */
     size_t n_models;
+    /* CURVE (docs/config.md, section curve); curve_key NULL = off. */
+    const char *curve_key;        /* the broker's certificate (reads its _secret) */
+    const char *peer_keys_dir;    /* public certificates of admitted workers, scorers */
+    const char *client_keys_dir;  /* public certificates of admitted clients */
+    const char *admin_keys_dir;   /* clients that may see every job; may be NULL */
+    bool insecure;                /* may bind a non-loopback endpoint without CURVE */
 } toa_broker_options_t;
 
 typedef struct toa_broker_s toa_broker_t;
 
 /* Binds both sockets (Redis is connected by toa_broker_run, which retries).
+ * With CURVE, starts the ZAP handler first: the peer endpoint admits the keys
+ * of peer_keys_dir, the client endpoint those of client_keys_dir. Without
+ * CURVE, refuses an endpoint other machines can reach unless INSECURE.
  * Returns the broker, or NULL with the reason in ERR. */
 toa_broker_t *toa_broker_new (const toa_broker_options_t *options, char *err, size_t err_size);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "broker/zap.h"
 #include "broker/fleet/health.h"
 #include "broker/state/jobs.h"
 #include "broker/fleet/peers.h"
@@ -45,6 +46,7 @@ struct toa_broker_s {
     void *zmq;                    /* libzmq context */
     void *clients;                /* ROUTER for clients */
     void *workers;                /* ROUTER for workers and scorers */
+    toa_zap_t *zap;               /* CURVE admission; NULL when CURVE is off */
     toa_store_t *store;
     toa_jobs_t *jobs;
     toa_tasks_t *tasks;

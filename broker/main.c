@@ -147,18 +147,16 @@ s_parse_args (int argc, char **argv, s_args_t *args)
 static int
 s_run (const toa_config_t *config, const s_args_t *args)
 {
-    const char *password = NULL;
-    if (config->redis.password_env) {
-        password = getenv (config->redis.password_env);
-        if (!password) {
-            fprintf (stderr, "%s: redis.password_env: environment variable %s is not set\n",
-                     config->path, config->redis.password_env);
-            return 2;
-        }
-    }
     if (config->broker.log_file && toa_log_set_file (config->broker.log_file) != 0) {
         fprintf (stderr, "%s: broker.log_file: cannot open %s\n", config->path,
                  config->broker.log_file);
+        return 2;
+    }
+    char *password = NULL;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    if (toa_config_redis_password (config, &password, &errors) != 0) {
+        toa_errors_print (&errors, stderr);
+        toa_errors_clear (&errors);
         return 2;
     }
     toa_broker_options_t options = {
@@ -182,19 +180,29 @@ s_run (const toa_config_t *config, const s_args_t *args)
         .max_scorer_credit = config->scorer.max_tasks,
         .peer_heartbeat_max_ms = config->broker.peer_heartbeat_max_ms,
         .stall_fraction = config->broker.stall_fraction,
+        .curve_key = config->curve.broker_key,
+        .peer_keys_dir = config->curve.peer_keys_dir,
+        .client_keys_dir = config->curve.client_keys_dir,
+        .admin_keys_dir = config->curve.admin_keys_dir,
+        .insecure = config->broker.insecure,
     };
     /* Workers may announce the configured models only (any, when none are). */
     const char **models = calloc (config->n_models + 1, sizeof *models);
     if (!models) {
         toa_error ("out of memory");
+        free (password);
         return 1;
     }
     for (size_t i = 0; i < config->n_models; i++)
         models[i] = config->models[i].name;
     options.models = models;
     options.n_models = config->n_models;
-    char err[512];
+    char err[1024];
     toa_broker_t *broker = toa_broker_new (&options, err, sizeof err);
+    if (password) {
+        memset (password, 0, strlen (password));
+        free (password);
+    }
     if (!broker) {
         toa_error ("cannot start: %s", err);
         free (models);

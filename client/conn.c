@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "proto/curve.h"
 #include "proto/transport.h"
 
 struct toa_conn_s {
@@ -13,6 +14,7 @@ struct toa_conn_s {
     void *socket;
     char *endpoint;
     size_t bad;
+    toa_curve_client_t curve;        /* off unless the config sets curve.broker_key */
 };
 
 /* Opens a configured DEALER connected to the endpoint. Returns 0 or -1. */
@@ -22,6 +24,7 @@ s_open_socket (toa_conn_t *self, toa_errors_t *errors)
     self->socket = zmq_socket (self->context, ZMQ_DEALER);
     int linger = TOA_CONN_LINGER_MS;
     if (!self->socket || toa_transport_configure (self->socket, 0) != 0
+        || toa_curve_client (self->socket, &self->curve) != 0
         || zmq_setsockopt (self->socket, ZMQ_LINGER, &linger, sizeof linger) != 0
         || zmq_connect (self->socket, self->endpoint) != 0) {
         if (errors)
@@ -35,8 +38,9 @@ s_open_socket (toa_conn_t *self, toa_errors_t *errors)
     return 0;
 }
 
-toa_conn_t *
-toa_conn_new (const char *endpoint, toa_errors_t *errors)
+/* Makes the connection; CURVE may be NULL (off). */
+static toa_conn_t *
+s_new (const char *endpoint, const toa_curve_client_t *curve, toa_errors_t *errors)
 {
     toa_conn_t *self = calloc (1, sizeof *self);
     if (!self || !(self->endpoint = strdup (endpoint)) || !(self->context = zmq_ctx_new ())) {
@@ -44,21 +48,61 @@ toa_conn_new (const char *endpoint, toa_errors_t *errors)
         toa_conn_destroy (&self);
         return NULL;
     }
+    if (curve)
+        self->curve = *curve;
     if (s_open_socket (self, errors) != 0)
         toa_conn_destroy (&self);
     return self;
 }
 
 toa_conn_t *
+toa_conn_new (const char *endpoint, toa_errors_t *errors)
+{
+    return s_new (endpoint, NULL, errors);
+}
+
+/* CURVE keys from the config: off without curve.broker_key; with it, the
+ * client's own pair (curve.client_key) is required. */
+static int
+s_load_curve (const toa_config_t *config, toa_curve_client_t *curve, toa_errors_t *errors)
+{
+    memset (curve, 0, sizeof *curve);
+    if (!config->curve.broker_key)
+        return 0;
+    if (!config->curve.client_key) {
+        toa_errors_add (errors, "%s: curve.client_key: required when curve.broker_key is set "
+                        "(make a pair with toa keygen and have its public half listed in the "
+                        "broker's curve.client_keys_dir)", config->path);
+        return -1;
+    }
+    char why[600];
+    if (toa_curve_client_load (config->curve.client_key, config->curve.broker_key, curve, why,
+                               sizeof why) != 0) {
+        toa_errors_add (errors, "%s: curve: %s", config->path, why);
+        return -1;
+    }
+    return 0;
+}
+
+toa_conn_t *
 toa_conn_open (const char *endpoint, const toa_config_t *config)
 {
     toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_conn_t *self = toa_conn_new (endpoint ? endpoint : config->broker.client_endpoint,
-                                     &errors);
+    toa_curve_client_t curve;
+    toa_conn_t *self = NULL;
+    if (s_load_curve (config, &curve, &errors) == 0)
+        self = s_new (endpoint ? endpoint : config->broker.client_endpoint, &curve, &errors);
+    toa_curve_pair_wipe (&curve.own);
     if (!self)
         toa_errors_print (&errors, stderr);
     toa_errors_clear (&errors);
     return self;
+}
+
+bool
+toa_conn_curve (const toa_conn_t *self)
+{
+    return self && self->curve.on;
 }
 
 void
@@ -72,6 +116,7 @@ toa_conn_destroy (toa_conn_t **self_p)
     if (self->context)
         zmq_ctx_term (self->context);
     free (self->endpoint);
+    toa_curve_pair_wipe (&self->curve.own);
     free (self);
     *self_p = NULL;
 }

@@ -6,6 +6,7 @@
 #ifndef TOA_CLIENT_CONN_H
 #define TOA_CLIENT_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/config.h"
@@ -21,9 +22,13 @@ typedef struct toa_conn_s toa_conn_t;
 toa_conn_t *toa_conn_new (const char *endpoint, toa_errors_t *errors);
 
 /* Connects to ENDPOINT, or to CONFIG's broker.client_endpoint when ENDPOINT
- * is NULL. Returns the connection, or NULL with the reason printed on stderr.
+ * is NULL, with CURVE when CONFIG's curve section asks for it. Returns the connection, or NULL with the reason printed on stderr.
  * toa_conn_endpoint tells which endpoint it is. */
 toa_conn_t *toa_conn_open (const char *endpoint, const toa_config_t *config);
+
+/* True when the connection uses CURVE (the broker then knows the client by
+ * its key; without CURVE jobs are reached with their token). */
+bool toa_conn_curve (const toa_conn_t *self);
 
 /* Closes the socket and the context; nulls *SELF_P; safe on NULL. */
 void toa_conn_destroy (toa_conn_t **self_p);

@@ -13,6 +13,7 @@
 #include "client/control.h"
 #include "client/exit_codes.h"
 #include "client/export.h"
+#include "client/keygen.h"
 #include "client/report.h"
 #include "client/submit.h"
 #include "client/tree.h"
@@ -62,6 +63,7 @@ static const char *s_usage_main =
     "  tree     draw the search tree of one TOA result\n"
     "  report   summarize a results file: models, rewards, failures; --png, --json\n"
     "  compare  run every method at several budgets on the same prompts; table + plot\n"
+    "  keygen   make a CURVE key pair for the broker, a worker, a scorer or a client\n"
     "\n"
     "`toa COMMAND --help` describes a command.\n"
     "exit status: 0 done, 1 job failed/cancelled/unknown or I/O error, 2 bad command\n"
@@ -553,6 +555,8 @@ s_run_command (const char *command, int argc, char **argv)
         return toa_report_command (argc, argv);
     if (strcmp (command, "compare") == 0)
         return s_cmd_compare (argc, argv);
+    if (strcmp (command, "keygen") == 0)
+        return toa_keygen_main (argc, argv);
     fprintf (stderr, "toa: unknown command '%s'\n\n%s", command, s_usage_main);
     return TOA_EXIT_USAGE;
 }

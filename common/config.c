@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/defaults.h"
 #include "common/json.h"
@@ -281,6 +282,7 @@ static const s_field_t s_broker_fields[] = {
            NULL, NULL),
     F_STR (toa_broker_config_t, "metrics_listen", metrics_listen, S_NULLABLE | S_NONEMPTY,
            NULL, s_check_listen),
+    F_BOOL (toa_broker_config_t, "insecure", insecure, 0),
 };
 static const s_schema_t s_broker_schema = SCHEMA (s_broker_fields, toa_broker_config_t);
 
@@ -291,6 +293,8 @@ static const s_field_t s_redis_fields[] = {
            S_NULLABLE | S_SECRET, NULL, s_check_env_name),
     F_BOOL (toa_redis_config_t, "managed", managed, 0),
     F_STR (toa_redis_config_t, "data_dir", data_dir, S_NULLABLE | S_NONEMPTY,
+           NULL, NULL),
+    F_STR (toa_redis_config_t, "password_file", password_file, S_NULLABLE | S_NONEMPTY,
            NULL, NULL),
 };
 static const s_schema_t s_redis_schema = SCHEMA (s_redis_fields, toa_redis_config_t);
@@ -398,6 +402,19 @@ static const s_field_t s_scorer_fields[] = {
 };
 static const s_schema_t s_scorer_schema = SCHEMA (s_scorer_fields, toa_scorer_config_t);
 
+static const s_field_t s_curve_fields[] = {
+    F_STR (toa_curve_config_t, "broker_key", broker_key, S_NULLABLE | S_NONEMPTY, NULL, NULL),
+    F_STR (toa_curve_config_t, "peer_key", peer_key, S_NULLABLE | S_NONEMPTY, NULL, NULL),
+    F_STR (toa_curve_config_t, "client_key", client_key, S_NULLABLE | S_NONEMPTY, NULL, NULL),
+    F_STR (toa_curve_config_t, "peer_keys_dir", peer_keys_dir, S_NULLABLE | S_NONEMPTY, NULL,
+           NULL),
+    F_STR (toa_curve_config_t, "client_keys_dir", client_keys_dir, S_NULLABLE | S_NONEMPTY,
+           NULL, NULL),
+    F_STR (toa_curve_config_t, "admin_keys_dir", admin_keys_dir, S_NULLABLE | S_NONEMPTY,
+           NULL, NULL),
+};
+static const s_schema_t s_curve_schema = SCHEMA (s_curve_fields, toa_curve_config_t);
+
 static const s_field_t s_faults_fields[] = {
     F_PROB (toa_sim_model_config_t, "http_500", fault_500, 0),
     F_PROB (toa_sim_model_config_t, "http_429", fault_429, 0),
@@ -454,6 +471,7 @@ static const s_field_t s_root_fields[] = {
     F_OBJ (toa_config_t, "worker", worker, s_worker_schema),
     F_OBJ (toa_config_t, "scorer", scorer, s_scorer_schema),
     F_OBJ (toa_config_t, "simllm", sim, s_sim_schema),
+    F_OBJ (toa_config_t, "curve", curve, s_curve_schema),
 };
 static const s_schema_t s_root_schema = SCHEMA (s_root_fields, toa_config_t);
 
@@ -1108,6 +1126,8 @@ s_rules_all (s_ctx_t *ctx, toa_config_t *config, const json_t *root)
     if (config->broker.client_endpoint && config->broker.worker_endpoint
         && strcmp (config->broker.client_endpoint, config->broker.worker_endpoint) == 0)
         s_fail (ctx, "broker.worker_endpoint", "must differ from client_endpoint");
+    if (config->redis.password_env && config->redis.password_file)
+        s_fail (ctx, "redis.password_file", "give password_env or password_file, not both");
     s_rules_models (ctx, config, root);
     s_rules_reward (ctx, config);
     s_rules_method (ctx, config);
@@ -1621,4 +1641,53 @@ toa_config_api_key (const char *api_key_env)
         return NULL;
     const char *value = getenv (api_key_env);
     return value && *value ? value : NULL;
+}
+
+int
+toa_config_redis_password (const toa_config_t *self, char **password, toa_errors_t *errors)
+{
+    *password = NULL;
+    const toa_redis_config_t *redis = &self->redis;
+    if (redis->password_env) {
+        const char *value = getenv (redis->password_env);
+        if (!value || !*value) {
+            toa_errors_add (errors, "%s: redis.password_env: environment variable %s is not set",
+                            self->path, redis->password_env);
+            return -1;
+        }
+        *password = toa_strdup (value);
+        return *password ? 0 : -1;
+    }
+    if (!redis->password_file)
+        return 0;
+    struct stat info;
+    errno = 0;
+    if (stat (redis->password_file, &info) != 0 || !S_ISREG (info.st_mode)) {
+        toa_errors_add (errors, "%s: redis.password_file: %s: %s", self->path,
+                        redis->password_file, errno ? strerror (errno) : "not a regular file");
+        return -1;
+    }
+    if (info.st_mode & 007) {
+        toa_errors_add (errors, "%s: redis.password_file: %s: readable by every user "
+                        "(mode %04o); chmod 600 it", self->path, redis->password_file,
+                        (unsigned) (info.st_mode & 07777));
+        return -1;
+    }
+    size_t length = 0;
+    char *text = toa_read_file (redis->password_file, &length);
+    if (!text) {
+        toa_errors_add (errors, "%s: redis.password_file: %s: %s", self->path,
+                        redis->password_file, strerror (errno));
+        return -1;
+    }
+    size_t end = strcspn (text, "\r\n");
+    if (end == 0) {
+        toa_errors_add (errors, "%s: redis.password_file: %s: empty", self->path,
+                        redis->password_file);
+        free (text);
+        return -1;
+    }
+    memset (text + end, 0, length - end);
+    *password = text;
+    return 0;
 }

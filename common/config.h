@@ -96,6 +96,7 @@ typedef struct {
                                 without answering any loses them (default 0.5) */
     char *log_file;          /* NULL = stderr */
     char *metrics_listen;    /* host:port of GET /metrics; NULL = off */
+    bool insecure;           /* may bind a non-loopback endpoint without CURVE */
 } toa_broker_config_t;
 
 typedef struct {
@@ -103,7 +104,19 @@ typedef struct {
     char *password_env;      /* environment variable with the password, or NULL */
     bool managed;            /* deploy/fleet starts redis-server for it */
     char *data_dir;          /* where a managed redis keeps its AOF */
+    char *password_file;     /* file holding the password (mode 0600), or NULL */
 } toa_redis_config_t;
+
+/* CURVE keys (certificate files from `toa keygen`); CURVE is on when
+ * broker_key is set. */
+typedef struct {
+    char *broker_key;        /* the broker's certificate (its _secret: the broker) */
+    char *peer_key;          /* workers' and scorers' own certificate */
+    char *client_key;        /* the client's own certificate */
+    char *peer_keys_dir;     /* broker: public certificates of admitted peers */
+    char *client_keys_dir;   /* broker: public certificates of admitted clients */
+    char *admin_keys_dir;    /* broker: clients that may see every job */
+} toa_curve_config_t;
 
 typedef struct {
     int max_tasks;           /* credit a worker announces (default 64) */
@@ -164,6 +177,7 @@ typedef struct {
     toa_worker_config_t worker;
     toa_scorer_config_t scorer;
     toa_sim_config_t sim;
+    toa_curve_config_t curve;
 } toa_config_t;
 
 /* Reads and validates PATH (NULL: built-in defaults only), after applying
@@ -197,5 +211,12 @@ int toa_config_method_width (const toa_method_config_t *method, size_t n_models)
 /* The value of a model's API key from its environment variable, or NULL.
  * Never log it. */
 const char *toa_config_api_key (const char *api_key_env);
+
+/* The Redis password, from redis.password_env or redis.password_file (its
+ * first line; the file must not be readable by every user). Returns 0 with
+ * *PASSWORD a new string (wipe and free it), or NULL when none is configured;
+ * -1 with the reason in ERRORS (never the password). */
+int toa_config_redis_password (const toa_config_t *self, char **password,
+                               toa_errors_t *errors);
 
 #endif

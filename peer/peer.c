@@ -26,6 +26,7 @@ struct toa_peer_s {
     int64_t silence_limit_ms;        /* liveness * broker heartbeat */
     int64_t reconnect_min_ms, reconnect_max_ms;
     size_t max_message;
+    toa_curve_client_t curve;        /* off when not configured */
     toa_peer_task_fn *on_task;
     toa_peer_lost_fn *on_lost;
     void *arg;
@@ -104,6 +105,7 @@ s_connect (toa_peer_t *self)
         return -1;
     }
     if (toa_transport_configure (socket, self->max_message) != 0
+        || toa_curve_client (socket, &self->curve) != 0
         || zmq_connect (socket, self->endpoint) != 0) {
         toa_error ("peer: cannot connect to %s: %s", self->endpoint, zmq_strerror (errno));
         zmq_close (socket);
@@ -188,6 +190,8 @@ toa_peer_new (void *context, const toa_peer_options_t *options,
     }
     self->kind = options->kind;
     self->credit = options->credit;
+    if (options->curve)
+        self->curve = *options->curve;
     self->heartbeat_ms = options->heartbeat_ms > 0 ? options->heartbeat_ms : 1000;
     int64_t broker_heartbeat = options->broker_heartbeat_ms > 0 ? options->broker_heartbeat_ms
                                                                 : self->heartbeat_ms;
@@ -219,6 +223,7 @@ toa_peer_destroy (toa_peer_t **self_p)
     free (self->serves);
     free (self->name);
     free (self->endpoint);
+    toa_curve_pair_wipe (&self->curve.own);
     free (self);
     *self_p = NULL;
 }
@@ -352,8 +357,13 @@ toa_peer_process (toa_peer_t *self, const zmq_pollitem_t *item)
         return;
     }
     if (now - self->last_recv_ms > self->silence_limit_ms) {
-        char why[100];
-        snprintf (why, sizeof why, "silent for %lld ms", (long long) (now - self->last_recv_ms));
+        char why[200];
+        /* A CURVE server that refuses our key says nothing at all. */
+        snprintf (why, sizeof why, "silent for %lld ms%s", (long long) (now - self->last_recv_ms),
+                  self->curve.on && !self->heard
+                      ? "; with CURVE, check that our public key is in the broker's "
+                        "curve.peer_keys_dir and that curve.broker_key is the broker's"
+                      : "");
         s_lose (self, why);
         return;
     }

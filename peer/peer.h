@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "proto/curve.h"
 #include "proto/proto.h"
 
 typedef struct toa_peer_s toa_peer_t;
@@ -36,6 +37,7 @@ typedef struct {
     int64_t reconnect_min_ms;        /* first back-off (default 1000) */
     int64_t reconnect_max_ms;        /* back-off cap (default 32000) */
     size_t max_message;              /* ZMQ_MAXMSGSIZE (0: TOA_PROTO_MAX_MESSAGE) */
+    const toa_curve_client_t *curve; /* CURVE keys (copied); NULL or off: no CURVE */
 } toa_peer_options_t;
 
 typedef struct {

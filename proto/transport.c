@@ -117,6 +117,7 @@ toa_transport_recv (void *socket, toa_peer_id_t *peer, toa_msg_t *msg,
         bool more = zmq_msg_more (&frame);
         size_t id_size = zmq_msg_size (&frame);
         peer->size = id_size <= sizeof peer->data ? id_size : 0;
+        peer->user_id[0] = '\0';
         memcpy (peer->data, zmq_msg_data (&frame), peer->size);
         zmq_msg_close (&frame);
         zmq_msg_init (&frame);
@@ -126,6 +127,12 @@ toa_transport_recv (void *socket, toa_peer_id_t *peer, toa_msg_t *msg,
             zmq_msg_close (&frame);
             return s_bad (error, TOA_PROTO_ERR_MALFORMED, "frames");
         }
+    }
+    if (peer) {
+        /* Every frame of a connection carries its ZAP metadata. */
+        const char *user_id = zmq_msg_gets (&frame, "User-Id");
+        snprintf (peer->user_id, sizeof peer->user_id, "%s",
+                  user_id && strlen (user_id) < sizeof peer->user_id ? user_id : "");
     }
     if (zmq_msg_more (&frame)) {
         zmq_msg_close (&frame);

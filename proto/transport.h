@@ -15,6 +15,8 @@
 typedef struct {
     unsigned char data[256];
     size_t size;
+    char user_id[41];        /* with CURVE: the sender's public key (Z85), set by
+                                the broker's ZAP handler; "" without CURVE */
 } toa_peer_id_t;
 
 /* Sets ZMQ_MAXMSGSIZE (MAX_MESSAGE bytes, 0 = TOA_PROTO_MAX_MESSAGE),
@@ -27,7 +29,8 @@ int toa_transport_configure (void *socket, size_t max_message);
 int toa_transport_send (void *socket, const toa_peer_id_t *peer, const toa_msg_t *msg);
 
 /* Receives one message without blocking. When PEER is not NULL (ROUTER side)
- * the routing id frame is read into it. Returns:
+ * the routing id frame is read into it, and the connection's ZAP user id
+ * into PEER->user_id. Returns:
  *    0  MSG decoded (caller toa_msg_clear()s it),
  *    1  a message arrived but was bad: ERROR says why, MSG is empty
  *       (the caller counts it and may tell the peer to disconnect),

@@ -31,4 +31,43 @@ check "toa-broker accepts deploy/compose.json" runs_with_config "$TOA_BIN/toa-br
 check "toa-simllm accepts deploy/compose.json (data file path aside)" runs_with_config \
     "$TOA_BIN/toa-simllm" --config "$DEPLOY/compose.json" --listen "127.0.0.1:$(toa_free_port)" \
     --set "simllm.data_files[0]=$TOA_ROOT/examples/prompts-math.jsonl"
+
+# deploy/fleet gives its managed Redis a password and keeps it on loopback.
+FLEET_RUN=$TOA_TMP/run
+RPORT=$(toa_free_port)
+jq -n --arg r "redis://127.0.0.1:$RPORT/0" --arg d "$TOA_TMP/redis-data" \
+    --arg c "tcp://127.0.0.1:$(toa_free_port)" --arg w "tcp://127.0.0.1:$(toa_free_port)" \
+    '{broker: {client_endpoint: $c, worker_endpoint: $w},
+      redis: {url: $r, managed: true, data_dir: $d},
+      worker: {count: 0}, scorer: {count: 0}}' >"$TOA_TMP/fleet.json"
+fleet () { TOA_RUN_DIR=$FLEET_RUN "$DEPLOY/fleet" "$1" "$TOA_TMP/fleet.json"; }
+trap 'fleet down >/dev/null 2>&1; toa_cleanup' EXIT
+if fleet up >"$TOA_TMP/fleet-up.log" 2>&1; then
+    ok "fleet up with a managed Redis"
+    PASS_FILE=$FLEET_RUN/redis.password
+    check_eq "fleet generated a Redis password file, mode 600" 600 "$(stat -c %a "$PASS_FILE" 2>/dev/null)"
+    check "Redis refuses a client without the password" \
+        bash -c "redis-cli -p $RPORT ping 2>&1 | grep -q NOAUTH"
+    check_eq "Redis answers with the password" PONG \
+        "$(REDISCLI_AUTH=$(cat "$PASS_FILE") redis-cli -p "$RPORT" ping 2>/dev/null)"
+    check_eq "Redis listens on loopback only" "bind 127.0.0.1" \
+        "$(REDISCLI_AUTH=$(cat "$PASS_FILE") redis-cli -p "$RPORT" config get bind 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+    redis_args=$(ps -o args= -p "$(cat "$FLEET_RUN/redis.pid")")
+    check "the password is not on Redis's command line (ps shows it to every user)" \
+        test -n "$redis_args" -a "${redis_args#*$(cat "$PASS_FILE")}" = "$redis_args"
+    check "the password is in no log" bash -c "! grep -rqF '$(cat "$PASS_FILE")' $FLEET_RUN/*.log"
+    for _ in $(seq 50); do grep -q "redis: connected" "$FLEET_RUN/broker.log" && break; sleep 0.1; done
+    check "the broker reads the password file and connects" grep -q "redis: connected" "$FLEET_RUN/broker.log"
+    fleet down >/dev/null 2>&1
+    fleet up >"$TOA_TMP/fleet-up2.log" 2>&1
+    check "a restarted fleet keeps the password (its Redis data needs no new one)" \
+        bash -c "! grep -q 'generated a password' '$TOA_TMP/fleet-up2.log' && REDISCLI_AUTH=\$(cat '$PASS_FILE') redis-cli -p $RPORT ping | grep -q PONG"
+    fleet down >/dev/null 2>&1
+else
+    cat "$TOA_TMP/fleet-up.log"; not_ok "fleet up with a managed Redis"
+fi
+jq '.redis.url = "redis://10.1.2.3:6379/0"' "$TOA_TMP/fleet.json" >"$TOA_TMP/remote.json"
+TOA_RUN_DIR=$TOA_TMP/run2 "$DEPLOY/fleet" up "$TOA_TMP/remote.json" >"$TOA_TMP/remote.log" 2>&1
+check_eq "fleet refuses a managed Redis on an address other machines reach (exit 2)" 2 $?
+check "... and says why" grep -q "a managed Redis listens on loopback only" "$TOA_TMP/remote.log"
 toa_done

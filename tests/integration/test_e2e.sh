@@ -26,7 +26,8 @@ check_eq "fleet up on a running fleet starts nothing (6 already running)" 6 "$(g
 TOA_RUN_DIR=$TOA_TMP/other "$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/fleet-other.log" 2>&1
 check_eq "fleet up refuses ports another fleet holds" 1 $?
 check "... and says which port is in use" grep -q 'already in use' "$TOA_TMP/fleet-other.log"
-redis_keys () { redis-cli -p "$REDIS_PORT" --scan --pattern 'toa:*' | sort; }
+# deploy/fleet gave the managed Redis a password.
+redis_keys () { REDISCLI_AUTH=$(cat "$TOA_RUN_DIR/redis.password") redis-cli -p "$REDIS_PORT" --scan --pattern 'toa:*' | sort; }
 
 # 1. TOA, 3 models x 3 samples, on 100 prompts.
 check "toa submit: TOA on 100 prompts exits 0" \

@@ -148,7 +148,7 @@ s_ready (toa_peer_kind_t kind, char **serves, size_t n, int64_t credit)
 static toa_peer_id_t
 s_id (int n)
 {
-    toa_peer_id_t id = {{0}, 2};
+    toa_peer_id_t id = {.size = 2};
     id.data[0] = 'p';
     id.data[1] = (unsigned char) n;
     return id;

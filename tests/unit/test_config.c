@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/config.h"
 
@@ -107,6 +109,13 @@ test_full_file_every_value (void **state)
     assert_int_equal (c->broker.peer_heartbeat_max_ms, 20000);
     assert_true (c->broker.stall_fraction == 0.25);
     assert_string_equal (c->broker.log_file, "/tmp/toa-broker.log");
+    assert_true (c->broker.insecure);
+    assert_string_equal (c->curve.broker_key, "keys/broker.key");
+    assert_string_equal (c->curve.peer_key, "keys/worker.key");
+    assert_string_equal (c->curve.client_key, "keys/alice.key");
+    assert_string_equal (c->curve.peer_keys_dir, "keys/peers");
+    assert_string_equal (c->curve.client_keys_dir, "keys/clients");
+    assert_string_equal (c->curve.admin_keys_dir, "keys/admins");
 
     assert_string_equal (c->redis.url, "redis://10.0.0.5:6380/2");
     assert_string_equal (c->redis.password_env, "TOA_REDIS_PASSWORD");
@@ -528,6 +537,45 @@ test_secrets_not_repeated (void **state)
                        "(models has 0 elements)");
 }
 
+/* The Redis password from a file: one of env and file, a private file, its
+ * first line; CURVE is off by default. */
+static void
+test_redis_password_file (void **state)
+{
+    (void) state;
+    s_expect_one ("{\"redis\": {\"password_env\": \"P\", \"password_file\": \"/x\"}}",
+                  "fleet.json: redis.password_file: give password_env or password_file, "
+                  "not both");
+    char dir[] = "/tmp/toa-config-XXXXXX", path[64], override[96];
+    assert_non_null (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/redis.pass", dir);
+    snprintf (override, sizeof override, "redis.password_file=%s", path);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs ("s3cret-pass\nignored\n", file);
+    fclose (file);
+    const char *overrides[] = {override};
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_config_t *c = toa_config_parse ("{}", "fleet.json", overrides, 1, &errors);
+    assert_non_null (c);
+    assert_null (c->curve.broker_key);
+    assert_false (c->broker.insecure);
+    char *password = NULL;
+    chmod (path, 0644);
+    assert_int_equal (toa_config_redis_password (c, &password, &errors), -1);
+    assert_null (password);
+    assert_non_null (strstr (errors.messages[0], "readable by every user (mode 0644); chmod 600"));
+    assert_null (strstr (errors.messages[0], "s3cret"));
+    chmod (path, 0600);
+    assert_int_equal (toa_config_redis_password (c, &password, &errors), 0);
+    assert_string_equal (password, "s3cret-pass");
+    free (password);
+    toa_errors_clear (&errors);
+    toa_config_destroy (&c);
+    unlink (path);
+    rmdir (dir);
+}
+
 static void
 test_method_and_reward_problems (void **state)
 {
@@ -791,6 +839,7 @@ main (void)
         cmocka_unit_test (test_many_errors_reported_together),
         cmocka_unit_test (test_override_changes_values),
         cmocka_unit_test (test_override_arrays),
+        cmocka_unit_test (test_redis_password_file),
         cmocka_unit_test (test_override_bad_paths),
         cmocka_unit_test (test_override_bad_values),
     };

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# test_curve.sh - CURVE with ZAP between real processes on 127.0.0.1:
+# `toa keygen` files and modes; a fleet (redis-server, toa-simllm,
+# toa-broker, toa-worker, toa-scorer) with CURVE on runs a job to the end;
+# the broker admits only listed keys, and only on their own endpoint (a
+# worker's key cannot submit, a client's key cannot serve); a client or a
+# worker without CURVE gets nothing; a world-readable secret is refused;
+# without CURVE the broker refuses an address other machines can reach
+# unless broker.insecure says so.
+source "$(dirname "$0")/../lib.sh"
+toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-broker" "$TOA_BIN/toa-worker" \
+    "$TOA_BIN/toa-scorer" "$TOA_BIN/toa-simllm"
+T=$TOA_TMP
+K=$T/keys
+DATA=$TOA_ROOT/examples/prompts-math.jsonl
+
+# 1. keygen.
+for name in broker worker scorer alice rogue; do
+    "$TOA_BIN/toa" keygen "$name" --dir "$K" >"$T/keygen-$name.log" 2>&1 \
+        || not_ok "toa keygen $name"
+done
+check_eq "keygen: the secret file is mode 600" 600 "$(stat -c %a "$K/alice.key_secret")"
+check_eq "keygen: the key directory it made is mode 700" 700 "$(stat -c %a "$K")"
+check "keygen: the public file holds the public key it printed" \
+    grep -qF "$(sed -n 's/^public key: //p' "$T/keygen-alice.log")" "$K/alice.key"
+check "keygen: the public file holds no secret key" bash -c "! grep -q secret-key '$K/alice.key'"
+"$TOA_BIN/toa" keygen alice --dir "$K" >"$T/keygen-again.log" 2>&1
+check_eq "keygen: an existing pair is never overwritten (exit 1)" 1 $?
+check "... and it says so" grep -q "already exists" "$T/keygen-again.log"
+mkdir -p "$K/peers" "$K/clients"
+cp "$K/worker.key" "$K/scorer.key" "$K/peers/"
+cp "$K/alice.key" "$K/clients/"
+
+toa_start_redis || { not_ok "redis-server starts"; toa_done; }
+CPORT=$(toa_free_port) WPORT=$(toa_free_port) SPORT=$(toa_free_port)
+CONFIG=$T/fleet.json
+jq -n --arg c "tcp://127.0.0.1:$CPORT" --arg w "tcp://127.0.0.1:$WPORT" \
+    --arg r "$REDIS_URL" --arg s "http://127.0.0.1:$SPORT/v1" --arg l "127.0.0.1:$SPORT" \
+    --arg k "$K" --arg data "$DATA" '{
+  broker: {client_endpoint: $c, worker_endpoint: $w, heartbeat_ms: 200},
+  redis: {url: $r},
+  models: [{name: "sim-a", base_url: $s, simulated: true},
+           {name: "sim-b", base_url: $s, simulated: true}],
+  reward: {backend: "math-verify"},
+  method: {name: "best-of-n", samples: 2},
+  worker: {heartbeat_ms: 200},
+  simllm: {listen: $l, data_files: [$data],
+           models: [{model_id: "sim-a", latency_ms: 5}, {model_id: "sim-b", latency_ms: 5}]},
+  curve: {broker_key: ($k + "/broker.key"), peer_key: ($k + "/worker.key"),
+          client_key: ($k + "/alice.key"), peer_keys_dir: ($k + "/peers"),
+          client_keys_dir: ($k + "/clients")}
+}' >"$CONFIG"
+
+# 2. The fleet with CURVE on runs a job.
+toa_start simllm "$TOA_BIN/toa-simllm" --config "$CONFIG" >/dev/null
+toa_start broker "$TOA_BIN/toa-broker" --config "$CONFIG" >/dev/null
+toa_wait_port "$CPORT" 10 && toa_wait_port "$SPORT" 10 || not_ok "broker and simllm listen"
+check "the broker says CURVE is on" grep -q "CURVE on" "$T/broker.log"
+toa_start worker "$TOA_BIN/toa-worker" --config "$CONFIG" >/dev/null
+toa_start scorer "$TOA_BIN/toa-scorer" --config "$CONFIG" --set "curve.peer_key=$K/scorer.key" >/dev/null
+check "a job runs to the end over CURVE (exit 0)" \
+    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out.jsonl" --quiet 2>"$T/submit.log"
+check_eq "every prompt's result once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')" \
+    "$(jq -r .id "$T/out.jsonl" | sort | tr '\n' ' ')"
+
+pubkey () { sed -n 's/^public key: //p' "$T/keygen-$1.log"; }
+# refused ENDPOINT NAME: the broker logged a refusal of NAME's key on ENDPOINT.
+refused () { grep "refused a connection to the $1 endpoint" "$T/broker.log" | grep -qF "$(pubkey "$2")"; }
+
+# 3. Clients the broker does not admit get no answer at all (exit 3).
+submit_as () {   # NAME KEY-OVERRIDE...: a short submit; prints its exit status
+    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/$1.jsonl" \
+        --timeout 2 --quiet "${@:2}" >"$T/$1.log" 2>&1
+    echo $?
+}
+check_eq "a client with an unlisted key gets no answer (exit 3)" 3 \
+    "$(submit_as rogue-client --set "curve.client_key=$K/rogue.key")"
+check_eq "a worker's key is refused on the client endpoint (exit 3)" 3 \
+    "$(submit_as worker-as-client --set "curve.client_key=$K/worker.key")"
+check_eq "a client without CURVE gets no answer (exit 3)" 3 \
+    "$(submit_as plain-client --set curve.broker_key=null)"
+check "none of them wrote a result" bash -c "! [ -s '$T/rogue-client.jsonl' ] && ! [ -s '$T/worker-as-client.jsonl' ] && ! [ -s '$T/plain-client.jsonl' ]"
+check "the broker logged the refused key and the endpoint" refused clients rogue
+
+# 4. Peers the broker does not admit never register; they say why.
+sleep 1.1     # refusals are logged at most once a second
+toa_start rogue-worker "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/rogue.key" >/dev/null
+sleep 1.2
+toa_start client-as-worker "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/alice.key" >/dev/null
+for _ in $(seq 40); do grep -q "check that our public key" "$T/client-as-worker.log" && break; sleep 0.1; done
+check "the broker refused the unlisted worker key on the peer endpoint" refused peers rogue
+check "the broker refused the client's key on the peer endpoint" refused peers alice
+check "a refused worker says what to check" grep -q "curve.peer_keys_dir" "$T/rogue-worker.log"
+check_eq "refused workers never registered (only the worker and the scorer did)" 2 \
+    "$(grep -c ' ready: serves' "$T/broker.log")"
+check "the admitted fleet still runs a job" \
+    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out2.jsonl" --quiet 2>"$T/submit2.log"
+check_eq "... every prompt once" "$(wc -l <"$DATA")" "$(wc -l <"$T/out2.jsonl")"
+
+# 5. Bad key files: clear errors before anything connects.
+cp "$K/rogue.key" "$T/open.key"; cp "$K/rogue.key_secret" "$T/open.key_secret"
+chmod 644 "$T/open.key_secret"
+timeout 5 "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$T/open.key" >"$T/open.log" 2>&1
+rc=$?
+check "a world-readable secret key is refused (exit non-zero)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... saying why and how to fix it" grep -q "readable by others.*chmod 600" "$T/open.log"
+timeout 5 "$TOA_BIN/toa-worker" --config "$CONFIG" --set curve.peer_key=null >"$T/nokey.log" 2>&1
+check "a worker with CURVE on and no key of its own is refused, naming the field" \
+    grep -q "curve.peer_key: required" "$T/nokey.log"
+timeout 5 "$TOA_BIN/toa-broker" --config "$CONFIG" --set curve.peer_keys_dir=null \
+    --client-endpoint "tcp://127.0.0.1:$(toa_free_port)" --worker-endpoint "tcp://127.0.0.1:$(toa_free_port)" \
+    >"$T/nodir.log" 2>&1
+check "a broker with CURVE on and no peer key directory does not start" \
+    grep -q "curve.peer_keys_dir and curve.client_keys_dir are required" "$T/nodir.log"
+
+# 6. Without CURVE: only loopback, unless the config says insecure.
+P1=$(toa_free_port) P2=$(toa_free_port)
+timeout 5 "$TOA_BIN/toa-broker" --config "$CONFIG" --set curve.broker_key=null \
+    --client-endpoint "tcp://0.0.0.0:$P1" --worker-endpoint "tcp://127.0.0.1:$P2" >"$T/open-broker.log" 2>&1
+rc=$?
+check "without CURVE the broker refuses to bind 0.0.0.0 (exit non-zero)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... and says why and what to set" \
+    grep -q "broker.client_endpoint tcp://0.0.0.0:$P1 can be reached from other machines and CURVE is off.*broker.insecure" "$T/open-broker.log"
+timeout 2 "$TOA_BIN/toa-broker" --config "$CONFIG" --set curve.broker_key=null --set broker.insecure=true \
+    --client-endpoint "tcp://0.0.0.0:$P1" --worker-endpoint "tcp://127.0.0.1:$P2" >"$T/insecure-broker.log" 2>&1
+check_eq "with broker.insecure true it binds 0.0.0.0 and runs (until timeout)" 124 $?
+toa_done
