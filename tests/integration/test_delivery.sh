@@ -33,7 +33,8 @@ MOUNTED=""
 unmount () { [ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null; MOUNTED=""; }
 trap 'fleet_down; unmount; toa_cleanup' EXIT
 REDIS_URL=""
-rcli () { redis-cli -u "$REDIS_URL" "$@"; }
+# deploy/fleet gives its managed Redis a password (run/redis.password).
+rcli () { REDISCLI_AUTH=$(cat "$CASE_DIR/run/redis.password" 2>/dev/null) redis-cli -u "$REDIS_URL" "$@"; }
 lines () { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 # job_field JOB FIELD: a field of the job's hash in Redis.
 job_field () { rcli hget "toa:job:{$1}" "$2"; }

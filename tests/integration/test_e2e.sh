@@ -27,7 +27,8 @@ TOA_RUN_DIR=$TOA_TMP/other "$TOA_ROOT/deploy/fleet" up "$CONFIG" >"$TOA_TMP/flee
 check_eq "fleet up refuses ports another fleet holds" 1 $?
 check "... and says which port is in use" grep -q 'already in use' "$TOA_TMP/fleet-other.log"
 # deploy/fleet gave the managed Redis a password.
-redis_keys () { REDISCLI_AUTH=$(cat "$TOA_RUN_DIR/redis.password") redis-cli -p "$REDIS_PORT" --scan --pattern 'toa:*' | sort; }
+rcli () { REDISCLI_AUTH=$(cat "$TOA_RUN_DIR/redis.password") redis-cli -p "$REDIS_PORT" "$@"; }
+redis_keys () { rcli --scan --pattern 'toa:*' | sort; }
 
 # 1. TOA, 3 models x 3 samples, on 100 prompts.
 check "toa submit: TOA on 100 prompts exits 0" \
@@ -37,7 +38,7 @@ check "every prompt once, 9 scored responses each, all result fields" \
 # a done job keeps only its hash (state done, with an expiry) for attach and status
 check_eq "Redis holds only the hash of a done job" "toa:job:{*}" "$(redis_keys | sed 's/{.*}/{*}/')"
 check_eq "the done job's hash says done" done \
-    "$(redis-cli -p "$REDIS_PORT" hget "$(redis_keys | head -1)" state)"
+    "$(rcli hget "$(redis_keys | head -1)" state)"
 
 # 2. The same budget (9 generations) from each model alone.
 best_single=0 best_single_model=""
