@@ -47,10 +47,12 @@ n_models = None
 print(f"### {title}: {'share of prompts solved (%)' if accuracy else 'mean best reward'}, "
       f"mean (sd) over {len(paths)} seeds")
 print()
-for b in budgets:
-    rows = runs.get((methods[0], modes[0], b), [])
-    if rows and float(rows[0]["generations_per_prompt"]) > 0 and modes[0] == "fixed":
-        n_models = round(float(rows[0]["generations_per_prompt"]) / b)
+for (method, mode, b), rows in runs.items():
+    for row in rows:
+        if mode == "fixed" and row["exit_code"] == "0" and float(row["generations_per_prompt"]) > 0:
+            n_models = round(float(row["generations_per_prompt"]) / b)
+            break
+    if n_models:
         break
 header = [f"{b * (n_models or 1)}" for b in budgets]
 print("| method | budget | " + " | ".join(header) + " |")

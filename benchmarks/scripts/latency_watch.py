@@ -13,7 +13,7 @@ import time
 
 out, times_path, command = sys.argv[1], sys.argv[2], sys.argv[3:]
 start = time.monotonic()
-proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 seen, times, offset, rest = set(), [], 0, b""
 
 

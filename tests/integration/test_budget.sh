@@ -3,7 +3,7 @@
 # (deploy/fleet: redis, toa-simllm, toa-broker, 2 workers, a scorer; three
 # simulated models, math-verify) on examples/prompts-math.jsonl (21 prompts):
 #   1. a job-wide budget with early stop off gives exactly the results of the
-#      fixed budget, for every method;
+#      fixed budget, for every method; TOA with 3 parallel expansions;
 #   2. early stop (toa submit --stop-at-reward 1) with a fixed budget: each
 #      result says how many generations it used, the client's last line and
 #      `toa status` report the unspent budget;
@@ -60,6 +60,16 @@ if start plain 0; then
             cmp -s <($view "$TOA_TMP/fixed-$method.jsonl") <($view "$TOA_TMP/pooled-$method.jsonl")
         check_eq "1. $method: every prompt used its 6" "$((6 * N))" "$(total "$TOA_TMP/pooled-$method.jsonl")"
     done
+
+    # Parallel expansions: 3 out at once, each prompt's first three go to
+    # three different models (virtual loss), every prompt spends its 6.
+    out=$TOA_TMP/parallel.jsonl
+    submit --quiet --method toa --samples 2 --set method.parallel_expansions=3 --output "$out"
+    check_eq "1. toa, 3 parallel expansions: submit exits 0" 0 "$?"
+    bad=$(jq -s '[.[] | select((.responses | length) != 6
+        or ([.actions[0:3][].model] | unique | length) != 3
+        or ([.tree.nodes[] | select(.kind == "response")] | length) != 6)] | length' "$out")
+    check_eq "1. toa, 3 parallel expansions: 6 responses a prompt, the first 3 from 3 models" 0 "$bad"
 
     # --- 2. early stop, fixed budget ----------------------------------------
     out=$TOA_TMP/stop.jsonl
