@@ -13,8 +13,9 @@
 #      label: a right answer scores 0.6..1, a wrong one -1..-0.6) on the 200
 #      problems: mean best reward, early stop at 0.9;
 #   3. parallel TOA expansions k = 1, 2, 4 at 200 ms per generation, 12
-#      generations per prompt on 60 problems: median and 95th percentile of
-#      a prompt's latency (all prompts start together) and the share solved.
+#      generations per prompt on 60 and on 20 problems: median and 95th
+#      percentile of a prompt's latency (all prompts start together) and the
+#      share solved.
 #
 # usage: budget_bench.sh [part...]   (parts 1 2 3; default all)
 # Environment: TOA_BENCH_SEEDS (default "1 2 3"), TOA_BENCH_OUT (default
@@ -85,24 +86,29 @@ case $part in
     fleet_down ;;
 3)
     mkdir -p "$OUT/parallel"
+    # 60 prompts fill the fleet's worker slots (2 workers x 64) from k = 2 on;
+    # 20 prompts leave slots free up to k = 4.
     head -60 "$PROBLEMS" >"$TMP/p60.jsonl"
     fleet_up parallel "$TMP/p60.jsonl" 200 '.method.samples = 4 | .broker.max_active_prompts = 64' || continue
-    echo
-    echo "### parallel TOA expansions: 60 problems, 12 generations per prompt, 200 ms per generation"
-    echo
-    echo "| k | median latency s | p95 latency s | job wall s | solved % (mean over seeds) |"
-    echo "| --- | --- | --- | --- | --- |"
-    for k in 1 2 4; do
-        for seed in $SEEDS; do
-            out=$OUT/parallel/k$k-seed$seed.jsonl
-            rm -f "$out"
-            python3 "$HERE/latency_watch.py" "$out" "$OUT/parallel/k$k-seed$seed.times" \
-                "$BIN/toa" submit --config "$CONFIG" --input "$TMP/p60.jsonl" --output "$out" \
-                --method toa --quiet --set "method.parallel_expansions=$k" \
-                --set "sampling.seed=$seed" --set "method.seed=$seed"
+    for n in 60 20; do
+        head -$n "$PROBLEMS" >"$TMP/p$n.jsonl"
+        echo
+        echo "### parallel TOA expansions: $n problems at once, 12 generations per prompt, 200 ms per generation"
+        echo
+        echo "| k | median latency s | p95 latency s | job wall s | solved % (mean over seeds) |"
+        echo "| --- | --- | --- | --- | --- |"
+        for k in 1 2 4; do
+            for seed in $SEEDS; do
+                out=$OUT/parallel/n$n-k$k-seed$seed.jsonl
+                rm -f "$out"
+                python3 "$HERE/latency_watch.py" "$out" "$OUT/parallel/n$n-k$k-seed$seed.times" \
+                    "$BIN/toa" submit --config "$CONFIG" --input "$TMP/p$n.jsonl" --output "$out" \
+                    --method toa --quiet --set "method.parallel_expansions=$k" \
+                    --set "sampling.seed=$seed" --set "method.seed=$seed"
+            done
+            python3 "$HERE/latency_summary.py" "$k" "$OUT"/parallel/n$n-k$k-seed*.times \
+                "$OUT"/parallel/n$n-k$k-seed*.jsonl
         done
-        python3 "$HERE/latency_summary.py" "$k" "$OUT"/parallel/k$k-seed*.times \
-            "$OUT"/parallel/k$k-seed*.jsonl
     done | tee "$OUT/parallel.md"
     fleet_down ;;
 esac
