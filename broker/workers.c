@@ -13,6 +13,7 @@
 #include "broker/observe.h"
 #include "broker/search.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/redact.h"
 
 #define S_DUE_EVERY_MS 50
@@ -387,6 +388,11 @@ s_build (toa_broker_t *b, toa_task_t *task, toa_msg_t *msg, toa_chat_list_t *mes
         gen->has_seed = job->settings->has_seed;
         gen->seed = job->settings->has_seed ? toa_prompt_plan_seed (prompt, &task->plan) : 0;
         gen->n = task->plan.n > 0 ? task->plan.n : 1;
+        /* One key per prompt: its workers keep it on one replica (prefix caches). */
+        uint64_t key = 1469598103934665603u;
+        for (const char *c = job->id; *c; c++)
+            key = (key ^ (uint8_t) *c) * 1099511628211u;
+        gen->affinity = toa_splitmix64 (key ^ (uint64_t) toa_prompt_index (prompt)) | 1;
         return 0;
     }
     const toa_gen_record_t *record = toa_prompt_record (prompt, task->response);

@@ -393,6 +393,7 @@ static const s_field_t s_worker_fields[] = {
     F_INT (toa_worker_config_t, "max_tasks", max_tasks, 1, 64),
     F_INT (toa_worker_config_t, "heartbeat_ms", heartbeat_ms, 1, 1000),
     F_INT (toa_worker_config_t, "count", count, 0, 1),
+    F_BOOL (toa_worker_config_t, "prefix_affinity", prefix_affinity, 1),
 };
 static const s_schema_t s_worker_schema = SCHEMA (s_worker_fields, toa_worker_config_t);
 
@@ -444,6 +445,8 @@ static const s_field_t s_sim_model_fields[] = {
     F_STR (toa_sim_model_config_t, "personality", personality, S_NONEMPTY, "openai",
            s_check_personality),
     F_INT (toa_sim_model_config_t, "context_tokens", context_tokens, 2, 4096),
+    F_PROB (toa_sim_model_config_t, "prefix_cache_share", prefix_cache_share, 0),
+    F_INT (toa_sim_model_config_t, "prefix_cache_blocks", prefix_cache_blocks, 1, 65536),
 };
 static const s_schema_t s_sim_model_schema = SCHEMA (s_sim_model_fields, toa_sim_model_config_t);
 

@@ -122,6 +122,7 @@ typedef struct {
     int max_tasks;           /* credit a worker announces (default 64) */
     int heartbeat_ms;        /* default 1000 */
     int count;               /* workers deploy/fleet starts (default 1) */
+    bool prefix_affinity;    /* a prompt's requests stay on one replica (default true) */
 } toa_worker_config_t;
 
 typedef struct {
@@ -151,6 +152,8 @@ typedef struct {
     char *personality;       /* the server it answers like: openai, vllm, sglang,
                                 llamacpp, tgi (sim/personality.h; default openai) */
     int context_tokens;      /* prompt + completion a request may hold (default 4096) */
+    double prefix_cache_share; /* a fully cached prompt is this much faster (0: no cache) */
+    int prefix_cache_blocks; /* blocks of 64 bytes the cache remembers (default 65536) */
 } toa_sim_model_config_t;
 
 typedef struct {

@@ -37,6 +37,7 @@ struct s_request_s {
     long timeout_ms;
     int max_retries;
     uint64_t replica_mask;
+    uint64_t affinity;
     toa_http_classify_fn *classify;
     toa_http_done_fn *done;
     void *arg;
@@ -73,7 +74,11 @@ typedef struct {
     s_list_t queue;              /* S_QUEUED requests, dispatch order */
     uint64_t outcomes[TOA_HTTP_OUTCOMES]; /* attempts ended, by outcome */
     uint64_t retried[TOA_HTTP_OUTCOMES];  /* of those, retried */
+    uint64_t *affinity_keys;     /* S_AFFINITY_SLOTS, direct-mapped: key -> */
+    uint8_t *affinity_replicas;  /* the replica that served it last */
 } s_group_t;
+
+#define S_AFFINITY_SLOTS 4096    /* keys remembered per group (prompts in search) */
 
 typedef struct {
     curl_socket_t fd;
@@ -493,6 +498,8 @@ toa_http_destroy (toa_http_t **self_p)
             free (self->groups[g].replicas[r].base_url);
         free (self->groups[g].replicas);
         free (self->groups[g].name);
+        free (self->groups[g].affinity_keys);
+        free (self->groups[g].affinity_replicas);
     }
     free (self->groups);
     free (self->sockets);
@@ -579,6 +586,58 @@ s_pick_replica (const toa_http_t *self, const s_group_t *group, uint64_t mask, i
     return best;
 }
 
+/* For a request with an affinity key: the replica that served the key
+ * last, else the key's rendezvous-hash replica (the same in every worker),
+ * when it is allowed and open; otherwise -1 (then the least loaded). */
+static int
+s_affine_replica (const toa_http_t *self, const s_group_t *group, const s_request_t *request,
+                  int64_t now)
+{
+    if (!request->affinity || request->replica >= 0 || group->n_replicas < 2)
+        return -1;
+    size_t slot = request->affinity % S_AFFINITY_SLOTS;
+    int best = -1;
+    if (group->affinity_keys && group->affinity_keys[slot] == request->affinity)
+        best = group->affinity_replicas[slot];
+    else {
+        uint64_t best_score = 0;
+        for (size_t i = 0; i < group->n_replicas; i++) {
+            uint64_t score = toa_splitmix64 (request->affinity ^ toa_splitmix64 (i + 1));
+            if (best < 0 || score > best_score) {
+                best = (int) i;
+                best_score = score;
+            }
+        }
+    }
+    if (best < 0 || (size_t) best >= group->n_replicas
+        || (request->replica_mask && !(request->replica_mask & (UINT64_C (1) << best)))
+        || !s_replica_open (self, group, &group->replicas[best], now))
+        return -1;
+    return best;
+}
+
+/* Remembers that REPLICA serves REQUEST's affinity key. */
+static void
+s_affine_remember (s_group_t *group, const s_request_t *request, int replica)
+{
+    if (!request->affinity || group->n_replicas < 2 || replica > UINT8_MAX)
+        return;
+    if (!group->affinity_keys) {
+        group->affinity_keys = calloc (S_AFFINITY_SLOTS, sizeof *group->affinity_keys);
+        group->affinity_replicas = calloc (S_AFFINITY_SLOTS, sizeof *group->affinity_replicas);
+        if (!group->affinity_keys || !group->affinity_replicas) {
+            free (group->affinity_keys);
+            free (group->affinity_replicas);
+            group->affinity_keys = NULL;
+            group->affinity_replicas = NULL;
+            return;          /* out of memory: rendezvous hashing alone */
+        }
+    }
+    size_t slot = request->affinity % S_AFFINITY_SLOTS;
+    group->affinity_keys[slot] = request->affinity;
+    group->affinity_replicas[slot] = (uint8_t) replica;
+}
+
 static int
 s_start (toa_http_t *self, s_request_t *request, int replica_index, int64_t now)
 {
@@ -645,9 +704,12 @@ s_dispatch (toa_http_t *self, int group_index, int64_t now)
         s_request_t *next = request->next;
         if (s_pick_replica (self, group, 0, -1, now) < 0)
             return;                           /* nothing open at all */
-        int replica = s_pick_replica (self, group, request->replica_mask, request->replica,
+        int replica = s_affine_replica (self, group, request, now);
+        if (replica < 0)
+            replica = s_pick_replica (self, group, request->replica_mask, request->replica,
                                       now);
         if (replica >= 0) {
+            s_affine_remember (group, request, replica);
             s_list_remove (&group->queue, request);
             if (s_start (self, request, replica, now) != 0) {
                 /* out of memory or curl refused: try again shortly, never
@@ -700,6 +762,7 @@ toa_http_submit (toa_http_t *self, const toa_http_request_t *spec)
     request->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : 60000;
     request->max_retries = spec->max_retries > 0 ? spec->max_retries : 0;
     request->replica_mask = spec->replica_mask;
+    request->affinity = spec->affinity;
     request->classify = spec->classify;
     request->done = spec->done;
     request->arg = spec->arg;

@@ -4,7 +4,11 @@
  * Requests go to a *group*: one or more replica base URLs of one service,
  * each with its own limit of requests in flight; requests beyond the limits
  * wait in the group's queue. A request goes to the eligible replica with the
- * fewest requests in flight. A replica that fails several times in a row
+ * fewest requests in flight, unless it has an affinity key: then to the
+ * replica that served that key last (or, for a new key, the one the key
+ * hashes to, the same in every process: rendezvous hashing) while that
+ * replica has room, so that a server's prefix cache sees the key's requests
+ * again. A replica that fails several times in a row
  * (connection errors, timeouts, 5xx the classifier did not judge permanent)
  * is cooled down, then probed with one request before it takes load again.
  *
@@ -90,6 +94,10 @@ typedef struct {
     long timeout_ms;             /* per attempt, whole transfer */
     int max_retries;             /* retries after the first attempt */
     uint64_t replica_mask;       /* bit i allows replica i; 0 = all */
+    uint64_t affinity;           /* requests with the same key go to the replica that
+                                  * served the key last while it has room (else the
+                                  * one the key hashes to, else the least loaded);
+                                  * 0 = none: the least loaded */
     toa_http_classify_fn *classify;  /* NULL: toa_http_classify() decides */
     toa_http_done_fn *done;      /* required */
     void *arg;

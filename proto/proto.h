@@ -163,6 +163,8 @@ typedef struct {
     char **stop;
     size_t n_stop;
     int64_t n;               /* samples of this prompt, >= 1 */
+    uint64_t affinity;       /* same value for every task of one prompt; 0: none
+                                (workers keep a prompt on one replica) */
 } toa_msg_gen_task_t;
 
 typedef struct {

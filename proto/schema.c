@@ -201,6 +201,8 @@ static const toa_schema_field_t s_gen_task_fields[] = {
       .aux_offset = offsetof (toa_msg_gen_task_t, seed), .flags = OPTIONAL },
     F_STRINGS ("stop", toa_msg_gen_task_t, stop, n_stop, NAME, NONEMPTY),
     F_INT ("n", toa_msg_gen_task_t, n, 1, INT64_MAX),
+    { .key = "affinity", .kind = TOA_SCHEMA_UINT,
+      .offset = offsetof (toa_msg_gen_task_t, affinity), .flags = OPTIONAL },
 };
 TABLE (s_gen_task, toa_msg_gen_task_t);
 

@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "sim/chat.h"
+#include "sim/prefix_cache.h"
 #include "sim/personality.h"
 #include "sim/reward.h"
 #include "sim/tokens.h"
@@ -23,6 +24,7 @@ struct toa_sim_service_s {
     toa_sim_sched_t *sched;
     const char **model_ids;
     toa_sim_personality_t *personalities;    /* per model */
+    toa_sim_prefix_cache_t **prefix_caches;  /* per model; NULL: no prefix cache */
     char *models_body;               /* GET /v1/models, made once */
 };
 
@@ -50,6 +52,13 @@ toa_sim_service_new (const toa_sim_config_t *config, const toa_sim_knowledge_t *
         if (toa_sim_personality_parse (config->models[i].personality,
                                        &self->personalities[i]) != 0)
             self->personalities[i] = TOA_SIM_OPENAI;     /* config.c checked the names */
+    self->prefix_caches = calloc (config->n_models ? config->n_models : 1,
+                                  sizeof *self->prefix_caches);
+    bool caches_ok = self->prefix_caches != NULL;
+    for (size_t i = 0; caches_ok && i < config->n_models; i++)
+        if (config->models[i].prefix_cache_share > 0)
+            caches_ok = (self->prefix_caches[i] = toa_sim_prefix_cache_new (
+                             (size_t) config->models[i].prefix_cache_blocks)) != NULL;
     json_t *data = json_array ();
     int64_t created = (int64_t) time (NULL);
     for (size_t i = 0; data && self->model_ids && i < config->n_models; i++) {
@@ -62,7 +71,8 @@ toa_sim_service_new (const toa_sim_config_t *config, const toa_sim_knowledge_t *
     json_t *root = data ? json_pack ("{s:s, s:o}", "object", "list", "data", data) : NULL;
     self->models_body = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
-    if (!self->stats || !self->model_ids || !self->personalities || !self->models_body)
+    if (!self->stats || !self->model_ids || !self->personalities || !self->models_body
+        || !caches_ok)
         toa_sim_service_destroy (&self);
     return self;
 }
@@ -76,9 +86,32 @@ toa_sim_service_destroy (toa_sim_service_t **self_p)
     toa_sim_stats_destroy (&self->stats);
     free (self->model_ids);
     free (self->personalities);
+    for (size_t i = 0; self->prefix_caches && i < self->config->n_models; i++)
+        toa_sim_prefix_cache_destroy (&self->prefix_caches[i]);
+    free (self->prefix_caches);
     free (self->models_body);
     free (self);
     *self_p = NULL;
+}
+
+/* GET /stats: the counters, plus each prefix cache's lookups and mean
+ * cached share under models.<id>.prefix_cache. */
+static json_t *
+s_stats_json (toa_sim_service_t *self)
+{
+    json_t *root = toa_sim_stats_json (self->stats, self->model_ids, self->sched);
+    json_t *models = json_object_get (root, "models");
+    for (size_t i = 0; json_is_object (models) && i < self->config->n_models; i++) {
+        if (!self->prefix_caches[i])
+            continue;
+        long lookups;
+        double cached;
+        toa_sim_prefix_cache_stats (self->prefix_caches[i], &lookups, &cached);
+        json_object_set_new (json_object_get (models, self->model_ids[i]), "prefix_cache",
+                             json_pack ("{s:I, s:f}", "lookups", (json_int_t) lookups,
+                                        "mean_cached", lookups ? cached / lookups : 0.0));
+    }
+    return root;
 }
 
 void
@@ -335,6 +368,13 @@ s_chat (toa_sim_service_t *self, const char *body, size_t length, toa_sim_fault_
     uint64_t seed = request.has_seed ? request.seed
                     : request.temperature == 0 ? 0 : toa_splitmix64 (stream ^ 0x5eedULL);
     double jitter = (toa_random_uniform (&stream) * 2.0 - 1.0) * model->jitter_ms;
+    /* A prompt whose prefix this server saw recently is faster (prefill). */
+    double cached = 0.0;
+    if (self->prefix_caches[index]) {
+        const char *parts[2] = {request.prompt.system, request.prompt.user};
+        size_t lengths[2] = {request.prompt.system_length, request.prompt.user_length};
+        cached = toa_sim_prefix_cache_lookup (self->prefix_caches[index], parts, lengths, 2);
+    }
     char id[48];
     snprintf (id, sizeof id, "chatcmpl-%016llx",
               (unsigned long long) toa_splitmix64 (stream ^ 0x1dULL));
@@ -344,7 +384,7 @@ s_chat (toa_sim_service_t *self, const char *body, size_t length, toa_sim_fault_
     toa_sim_chat_request_clear (&request);
     if (rc != 0)
         return s_reply_error (reply, 500, "out of memory", "server_error", NULL);
-    double delay = model->latency_ms + jitter
+    double delay = (model->latency_ms + jitter) * (1.0 - model->prefix_cache_share * cached)
                    + model->per_token_ms * (double) result.max_choice_tokens;
     reply->delay_ms = delay > 0 ? (int64_t) llround (delay) : 0;
     reply->pool = index;
@@ -553,8 +593,7 @@ toa_sim_service_handle (toa_sim_service_t *self, const char *method, const char 
             toa_sim_sched_reset_max (self->sched);
             return s_reply_text (reply, 200, "{\"reset\":true}");
         }
-        return toa_sim_reply_json (reply, 200,
-                             toa_sim_stats_json (self->stats, self->model_ids, self->sched));
+        return toa_sim_reply_json (reply, 200, s_stats_json (self));
     default:
         break;
     }

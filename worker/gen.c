@@ -53,6 +53,7 @@ struct toa_gen_s {
     const char **names;              /* served model names */
     toa_peer_tasks_t tasks;          /* in progress */
     uint64_t split;                  /* tasks served with one request per choice */
+    bool affinity;                   /* worker.prefix_affinity: pass the tasks' key on */
 };
 
 static void s_task_release (toa_peer_task_t *base);
@@ -100,6 +101,7 @@ toa_gen_new (toa_http_t *http, const toa_config_t *config, const char *const *mo
     if (!self)
         return NULL;
     self->http = http;
+    self->affinity = config->worker.prefix_affinity;
     toa_peer_tasks_init (&self->tasks, answer, arg, s_task_release);
     self->models = calloc (count, sizeof *self->models);
     self->names = calloc (count, sizeof *self->names);
@@ -287,6 +289,7 @@ s_submit (s_task_t *task, size_t first, int64_t n, uint64_t mask)
         .timeout_ms = model->timeout_ms,
         .max_retries = model->max_retries,
         .replica_mask = mask,
+        .affinity = task->gen->affinity ? gen->affinity : 0,
         .classify = s_classify,
         .done = s_part_done,
         .arg = part,

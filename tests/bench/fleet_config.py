@@ -69,7 +69,7 @@ for i, m in enumerate(names):
     if args.prefix_cache_share is not None:
         model["prefix_cache_share"] = args.prefix_cache_share
     if args.prefix_cache_entries is not None:
-        model["prefix_cache_entries"] = args.prefix_cache_entries
+        model["prefix_cache_blocks"] = args.prefix_cache_entries
     sim_models.append(model)
 broker = {"client_endpoint": f"tcp://127.0.0.1:{client_port}",
           "worker_endpoint": f"tcp://127.0.0.1:{worker_port}", "heartbeat_ms": 1000}
