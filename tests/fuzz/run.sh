@@ -66,7 +66,10 @@ LDLIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 cc $CFLAGS tests/fuzz/make_seeds.c proto/*.c -o "$OUT/make_seeds" $LDLIBS || exit 1
 "$OUT/make_seeds" dict "$OUT/proto.dict"
 
+# Every target is linked before any runs, so that all of them match the
+# libraries (sources may change while a long run goes on).
 failed=0
+BUILT=()
 for target in "${TARGETS[@]}"; do
     source=tests/fuzz/fuzz_$target.c
     binary=$OUT/fuzz_$target
@@ -74,9 +77,13 @@ for target in "${TARGETS[@]}"; do
     if ! "$CLANG" $CFLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
             "$source" -o "$binary" -Wl,--start-group $LIBS -Wl,--end-group $LDLIBS \
             >"$OUT/fuzz_$target.build.log" 2>&1; then
-        cat "$OUT/fuzz_$target.build.log" | head -20
+        head -20 "$OUT/fuzz_$target.build.log"
         echo "fuzz_$target: FAILED (does not build)"; failed=1; continue
     fi
+    BUILT+=("$target")
+done
+for target in "${BUILT[@]}"; do
+    binary=$OUT/fuzz_$target
     corpus=$OUT/corpus/$target
     mkdir -p "$corpus"
     if [ "$target" = proto ] || [ "$target" = client ]; then
