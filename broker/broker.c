@@ -227,6 +227,7 @@ toa_broker_destroy (toa_broker_t **self_p)
     toa_zap_destroy (&self->zap);
     if (self->zmq)
         zmq_ctx_term (self->zmq);
+    toa_clients_destroy (self);
     toa_jobs_destroy (&self->jobs);
     toa_tasks_destroy (&self->tasks);
     toa_peers_destroy (&self->peers);

@@ -19,6 +19,13 @@
 
 /* --- sending --------------------------------------------------------------- */
 
+static bool
+s_same_peer (const toa_peer_id_t *a, const toa_peer_id_t *b)
+{
+    return a->size == b->size && memcmp (a->data, b->data, a->size) == 0;
+}
+
+
 /* Sends MSG to client TO. Returns 0, or -1 (EHOSTUNREACH: the client is gone). */
 static int
 s_send (toa_broker_t *b, const toa_peer_id_t *to, const toa_msg_t *msg)
@@ -154,6 +161,44 @@ s_reject (toa_broker_t *b, const toa_peer_id_t *to, const char *job, s_errors_t 
     s_send (b, to, &msg);
 }
 
+/* The job is stored whole: it runs, FROM is attached, accept goes out.
+ * Takes SETTINGS. */
+static void
+s_start_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const char *method,
+             const char *settings_text, toa_job_settings_t *settings, int64_t total,
+             int64_t now)
+{
+    toa_job_t *job = toa_jobs_add (b->jobs, id, method, settings_text, settings);
+    if (!job) {
+        s_error (b, from, 503, id, "the broker is out of memory");
+        return;
+    }
+    job->total = total;
+    job->created_ms = toa_wall_ms ();
+    job->attached = true;
+    job->client = *from;
+    job->client_heard_ms = now;
+    toa_msg_t msg = {.type = TOA_MSG_ACCEPT};
+    msg.u.accept.job = job->id;
+    msg.u.accept.n_prompts = job->total;
+    toa_info ("job %s accepted: %" PRId64 " prompts, method %s, %zu models", job->id,
+              job->total, job->method, job->settings->n_models);
+    s_send (b, from, &msg);
+    s_progress (b, job, now);
+}
+
+static toa_submission_t *s_submission_find (toa_broker_t *b, const char *id);
+
+/* 1 when a job ID exists (running, done, or being submitted), 0 when not,
+ * -1 when Redis failed. */
+static int
+s_job_exists (toa_broker_t *b, const char *id)
+{
+    if (toa_jobs_find (b->jobs, id) || s_submission_find (b, id))
+        return 1;
+    return toa_store_job_exists (b->store, id);
+}
+
 static void
 s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *submit,
           int64_t now)
@@ -162,9 +207,7 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
         s_error (b, from, 503, submit->job, "redis unavailable; try again later");
         return;
     }
-    int exists = toa_jobs_find (b->jobs, submit->job) ? 1
-                                                      : toa_store_job_exists (b->store,
-                                                                              submit->job);
+    int exists = s_job_exists (b, submit->job);
     if (exists != 0) {
         s_error (b, from, exists > 0 ? 409 : 503, submit->job,
                  exists > 0 ? "a job with this id exists" : "redis unavailable");
@@ -190,7 +233,6 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
     else {
         toa_store_job_create (b->store, submit->job, submit->method, submit->settings,
                               toa_wall_ms (), lines, n_lines);
-        toa_job_t *job = NULL;
         if (toa_store_flush (b->store) != 0) {
             b->stats.store_failures++;
             toa_error ("job %s: could not store it: %s", submit->job,
@@ -198,26 +240,289 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
             s_error (b, from, 503, submit->job, "redis unavailable; nothing was stored");
             toa_job_settings_destroy (&settings);
         }
-        else if (!(job = toa_jobs_add (b->jobs, submit->job, submit->method, submit->settings,
-                                       settings)))
-            s_error (b, from, 503, submit->job, "the broker is out of memory");
-        else {
-            job->total = (int64_t) n_lines;
-            job->created_ms = toa_wall_ms ();
-            job->attached = true;
-            job->client = *from;
-            job->client_heard_ms = now;
-            toa_msg_t msg = {.type = TOA_MSG_ACCEPT};
-            msg.u.accept.job = job->id;
-            msg.u.accept.n_prompts = job->total;
-            toa_info ("job %s accepted: %" PRId64 " prompts, method %s, %zu models", job->id,
-                      job->total, job->method, job->settings->n_models);
-            s_send (b, from, &msg);
-            s_progress (b, job, now);
-        }
+        else
+            s_start_job (b, from, submit->job, submit->method, submit->settings, settings,
+                         (int64_t) n_lines, now);
     }
     free (lines);
     s_free_errors (&errors);
+}
+
+/* --- a submission streamed in chunks -------------------------------------- */
+
+/* One submission between submit-begin and submit-end: what the broker keeps
+ * of it is constant in size (the prompts go to Redis chunk by chunk). */
+struct toa_submission_s {
+    toa_submission_t *next;
+    char *job, *method, *settings_text;
+    toa_job_settings_t *settings;
+    toa_peer_id_t client;
+    int64_t next_seq;        /* the chunk expected next */
+    int64_t n_lines;         /* prompt lines received (blank ones included) */
+    int64_t n_prompts;       /* valid prompts stored: indexes 0..n_prompts-1 */
+    s_errors_t errors;
+    int64_t last_ms;         /* when it last heard from the client */
+};
+
+static void
+s_submission_free (toa_submission_t *submission)
+{
+    toa_job_settings_destroy (&submission->settings);
+    s_free_errors (&submission->errors);
+    free (submission->job);
+    free (submission->method);
+    free (submission->settings_text);
+    free (submission);
+}
+
+/* Unlinks and frees SUBMISSION; with DROP, deletes what it staged in Redis. */
+static void
+s_submission_end (toa_broker_t *b, toa_submission_t *submission, bool drop)
+{
+    for (toa_submission_t **link = &b->submissions; *link; link = &(*link)->next)
+        if (*link == submission) {
+            *link = submission->next;
+            break;
+        }
+    if (drop) {
+        toa_store_job_delete (b->store, submission->job, NULL, 0);
+        if (toa_store_flush (b->store) != 0)
+            b->stats.store_failures++;
+    }
+    s_submission_free (submission);
+}
+
+static toa_submission_t *
+s_submission_find (toa_broker_t *b, const char *id)
+{
+    for (toa_submission_t *submission = b->submissions; submission;
+         submission = submission->next)
+        if (strcmp (submission->job, id) == 0)
+            return submission;
+    return NULL;
+}
+
+bool
+toa_clients_submitting (toa_broker_t *b, const char *job)
+{
+    return s_submission_find (b, job) != NULL;
+}
+
+static void
+s_submit_ack (toa_broker_t *b, const toa_peer_id_t *to, const char *job, int64_t seq)
+{
+    toa_msg_t msg = {.type = TOA_MSG_SUBMIT_ACK};
+    msg.u.result_ack.job = (char *) job;
+    msg.u.result_ack.seq = seq;
+    s_send (b, to, &msg);
+}
+
+static void
+s_submit_begin (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *begin,
+                int64_t now)
+{
+    if (!b->state_ok) {
+        s_error (b, from, 503, begin->job, "redis unavailable; try again later");
+        return;
+    }
+    int exists = s_job_exists (b, begin->job);
+    if (exists != 0) {
+        s_error (b, from, exists > 0 ? 409 : 503, begin->job,
+                 exists > 0 ? "a job with this id exists" : "redis unavailable");
+        return;
+    }
+    toa_errors_t settings_errors = TOA_ERRORS_INIT;
+    toa_job_settings_t *settings = toa_job_settings_parse (begin->settings, begin->method,
+                                                           &settings_errors);
+    if (!settings) {
+        s_errors_t errors = {0};
+        for (size_t i = 0; i < settings_errors.count; i++)
+            s_add_error (&errors, 0, settings_errors.messages[i]);
+        toa_errors_clear (&settings_errors);
+        s_reject (b, from, begin->job, &errors);
+        s_free_errors (&errors);
+        return;
+    }
+    toa_errors_clear (&settings_errors);
+    toa_submission_t *submission = calloc (1, sizeof *submission);
+    if (!submission || !(submission->job = strdup (begin->job))
+        || !(submission->method = strdup (begin->method))
+        || !(submission->settings_text = strdup (begin->settings))) {
+        if (submission)
+            s_submission_free (submission);
+        toa_job_settings_destroy (&settings);
+        s_error (b, from, 503, begin->job, "the broker is out of memory");
+        return;
+    }
+    submission->settings = settings;
+    submission->client = *from;
+    submission->next_seq = 1;
+    submission->last_ms = now;
+    toa_store_submit_begin (b->store, begin->job, begin->method, begin->settings,
+                            toa_wall_ms ());
+    if (toa_store_flush (b->store) != 0) {
+        b->stats.store_failures++;
+        s_submission_free (submission);
+        s_error (b, from, 503, begin->job, "redis unavailable; nothing was stored");
+        return;
+    }
+    submission->next = b->submissions;
+    b->submissions = submission;
+    toa_info ("job %s: submission begins (streamed in chunks)", begin->job);
+    s_submit_ack (b, from, begin->job, 0);
+}
+
+/* Checks the lines of CHUNK and stores the valid ones (ids checked across
+ * chunks in Redis). Returns 0, or -1 when Redis failed. */
+static int
+s_chunk_store (toa_broker_t *b, toa_submission_t *submission,
+               const toa_msg_submit_chunk_t *chunk)
+{
+    size_t n = chunk->n_prompts;
+    const char **lines = calloc (n + 1, sizeof *lines);
+    char **ids = calloc (n + 1, sizeof *ids);
+    int64_t *line_nos = calloc (n + 1, sizeof *line_nos), *dup_of = calloc (n + 1, sizeof *dup_of);
+    toa_input_checker_t *checker = toa_input_checker_new ();
+    size_t count = 0;
+    int rc = 0;
+    if (!lines || !ids || !line_nos || !dup_of || !checker)
+        s_add_error (&submission->errors, 0, "the broker is out of memory");
+    for (size_t i = 0; checker && lines && ids && line_nos && dup_of && i < n; i++) {
+        const toa_prompt_line_t *line = &chunk->prompts[i];
+        char reason[512], id[260];       /* toa_input_id: 257 or more */
+        json_t *prompt = NULL;
+        int checked = toa_input_check (checker, line->text, strlen (line->text),
+                                       (size_t) line->line, &prompt, reason, sizeof reason);
+        if (checked < 0)
+            s_add_error (&submission->errors, line->line, reason);
+        else if (checked > 0 && toa_input_id (prompt, id, sizeof id)
+                 && (ids[count] = strdup (id))) {
+            lines[count] = line->text;
+            line_nos[count++] = line->line;
+        }
+        json_decref (prompt);
+    }
+    bool store = submission->errors.total == 0;
+    if (count > 0
+        && toa_store_submit_chunk (b->store, submission->job, submission->n_prompts, lines,
+                                   (const char *const *) ids, line_nos, count, store,
+                                   dup_of) != 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        if (dup_of[i] != 0) {
+            char reason[512];
+            snprintf (reason, sizeof reason, "id: duplicate id %s (first on line %" PRId64 ")",
+                      ids[i], dup_of[i]);
+            s_add_error (&submission->errors, line_nos[i], reason);
+        }
+    if (store)
+        submission->n_prompts += (int64_t) count;
+    submission->n_lines += (int64_t) n;
+    for (size_t i = 0; ids && i < count; i++)
+        free (ids[i]);
+    toa_input_checker_destroy (&checker);
+    free (lines);
+    free (ids);
+    free (line_nos);
+    free (dup_of);
+    return rc;
+}
+
+/* The submission FROM sends for JOB, or NULL after telling it why not. */
+static toa_submission_t *
+s_submission_of (toa_broker_t *b, const toa_peer_id_t *from, const char *job)
+{
+    toa_submission_t *submission = s_submission_find (b, job);
+    if (!submission)
+        s_error (b, from, 404, job, "no submission of this job is in progress");
+    else if (!s_same_peer (&submission->client, from)) {
+        s_error (b, from, 409, job, "another client is submitting this job");
+        submission = NULL;
+    }
+    return submission;
+}
+
+static void
+s_submit_chunk (toa_broker_t *b, const toa_peer_id_t *from,
+                const toa_msg_submit_chunk_t *chunk, int64_t now)
+{
+    toa_submission_t *submission = s_submission_of (b, from, chunk->job);
+    if (!submission)
+        return;
+    if (chunk->seq != submission->next_seq) {
+        char reason[128];
+        snprintf (reason, sizeof reason, "chunk %" PRId64 " out of order (expected %" PRId64
+                  "); the submission is dropped", chunk->seq, submission->next_seq);
+        s_error (b, from, 400, chunk->job, reason);
+        s_submission_end (b, submission, true);
+        return;
+    }
+    submission->last_ms = now;
+    if (s_chunk_store (b, submission, chunk) != 0) {
+        b->stats.store_failures++;
+        s_error (b, from, 503, chunk->job, "redis unavailable; nothing was stored");
+        s_submission_end (b, submission, false);
+        return;
+    }
+    submission->next_seq++;
+    s_submit_ack (b, from, chunk->job, chunk->seq);
+}
+
+static void
+s_submit_end (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_accept_t *end,
+              int64_t now)
+{
+    toa_submission_t *submission = s_submission_of (b, from, end->job);
+    if (!submission)
+        return;
+    if (end->n_prompts != submission->n_lines) {
+        char reason[160];
+        snprintf (reason, sizeof reason, "the client sent %" PRId64 " lines, the broker "
+                  "received %" PRId64, end->n_prompts, submission->n_lines);
+        s_add_error (&submission->errors, 0, reason);
+    }
+    if (submission->errors.total == 0 && submission->n_prompts == 0)
+        s_add_error (&submission->errors, 0, "the batch has no prompts");
+    if (submission->errors.total > 0) {
+        s_reject (b, from, end->job, &submission->errors);
+        s_submission_end (b, submission, true);
+        return;
+    }
+    toa_store_submit_commit (b->store, submission->job, submission->n_prompts);
+    if (toa_store_flush (b->store) != 0) {
+        b->stats.store_failures++;
+        s_error (b, from, 503, end->job, "redis unavailable; nothing was stored");
+        s_submission_end (b, submission, false);
+        return;
+    }
+    toa_job_settings_t *settings = submission->settings;
+    submission->settings = NULL;
+    s_start_job (b, from, submission->job, submission->method, submission->settings_text,
+                 settings, submission->n_prompts, now);
+    s_submission_end (b, submission, false);
+}
+
+/* Drops submissions whose client went quiet (it died mid-submit). */
+static void
+s_submissions_expire (toa_broker_t *b, int64_t now)
+{
+    toa_submission_t *submission = b->submissions;
+    while (submission) {
+        toa_submission_t *next = submission->next;
+        if (now - submission->last_ms >= TOA_CLIENTS_SUBMIT_IDLE_MS) {
+            toa_warn ("job %s: its client sent nothing for %d s mid-submission; dropped",
+                      submission->job, TOA_CLIENTS_SUBMIT_IDLE_MS / 1000);
+            s_submission_end (b, submission, true);
+        }
+        submission = next;
+    }
+}
+
+void
+toa_clients_destroy (toa_broker_t *b)
+{
+    while (b->submissions)
+        s_submission_end (b, b->submissions, false);
 }
 
 /* --- other requests -------------------------------------------------------- */
@@ -340,12 +645,6 @@ s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_a
     job->acked = to;
     if (job->sent < to)
         job->sent = to;
-}
-
-static bool
-s_same_peer (const toa_peer_id_t *a, const toa_peer_id_t *b)
-{
-    return a->size == b->size && memcmp (a->data, b->data, a->size) == 0;
 }
 
 /* Whether FROM may attach to JOB now; else REASON says why (a client error
@@ -506,6 +805,15 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
     case TOA_MSG_SUBMIT:
         s_submit (b, from, &msg->u.submit, now);
         break;
+    case TOA_MSG_SUBMIT_BEGIN:
+        s_submit_begin (b, from, &msg->u.submit, now);
+        break;
+    case TOA_MSG_SUBMIT_CHUNK:
+        s_submit_chunk (b, from, &msg->u.submit_chunk, now);
+        break;
+    case TOA_MSG_SUBMIT_END:
+        s_submit_end (b, from, &msg->u.accept, now);
+        break;
     case TOA_MSG_RESULT_ACK:
         s_result_ack (b, from, &msg->u.result_ack);
         break;
@@ -568,6 +876,7 @@ s_pump_results (toa_broker_t *b, toa_job_t *job)
 int
 toa_clients_tick (toa_broker_t *b, int64_t now)
 {
+    s_submissions_expire (b, now);
     for (size_t i = toa_jobs_count (b->jobs); i-- > 0;) {
         toa_job_t *job = toa_jobs_at (b->jobs, i);
         if (job->attached && b->state_ok && s_pump_results (b, job) != 0)

@@ -34,6 +34,9 @@ typedef struct {
     uint64_t stalled;             /* tasks taken from a peer that answered nothing */
 } toa_broker_stats_t;
 
+/* A submission streamed in chunks, until its end (clients.c). */
+typedef struct toa_submission_s toa_submission_t;
+
 /* A client attachment kept across a rebuild of the state from Redis. */
 typedef struct {
     char job[80];
@@ -49,6 +52,7 @@ struct toa_broker_s {
     toa_zap_t *zap;               /* CURVE admission; NULL when CURVE is off */
     toa_store_t *store;
     toa_jobs_t *jobs;
+    toa_submission_t *submissions; /* submits being streamed (clients.c) */
     toa_tasks_t *tasks;
     toa_peers_t *peers;
     toa_router_t *router;

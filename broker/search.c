@@ -1,6 +1,8 @@
 /* search.c - prompts in search inside the event loop (see search.h). */
 #include "broker/search.h"
 
+#include "broker/clients.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -722,7 +724,12 @@ s_reload_job (toa_broker_t *b, const char *id)
         toa_store_job_delete (b->store, id, NULL, 0);
         return 0;
     }
-    if (strcmp (stored.state, "cancelled") == 0) {
+    if (strcmp (stored.state, "loading") == 0 && toa_clients_submitting (b, id)) {
+        toa_store_job_clear (&stored);
+        return 0;            /* being submitted: clients.c owns it */
+    }
+    if (strcmp (stored.state, "cancelled") == 0 || strcmp (stored.state, "loading") == 0) {
+        /* cancelled, or a submission cut off by a restart: nothing to keep */
         toa_store_job_delete (b->store, id, NULL, 0);
         toa_store_job_clear (&stored);
         return 0;

@@ -456,6 +456,11 @@ toa_receive_run (toa_conn_t *conn, toa_output_t *output, const toa_receive_optio
     loop.baseline = options->mode == TOA_RECEIVE_SUBMIT;
     toa_display_init (&loop.display, stderr, options->quiet);
     toa_progress_init (&loop.progress, loop.start_ms, options->budget_per_prompt);
+    if (options->first) {
+        loop.heard = true;
+        loop.last_heard_ms = loop.start_ms;
+        s_on_message (&loop, options->first, loop.start_ms);
+    }
 
     while (!loop.finished) {
         if (*options->interrupted) {

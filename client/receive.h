@@ -33,6 +33,8 @@ typedef struct {
     int64_t budget_per_prompt; /* for the ETA, 0 = unknown */
     bool quiet;              /* no progress and no summary */
     volatile sig_atomic_t *interrupted;  /* set by the SIGINT handler */
+    const toa_msg_t *first;  /* a message already received (e.g. an error that
+                                ended a streamed submit), handled first; or NULL */
 } toa_receive_options_t;
 
 /* What happened, for the caller and for tests. */

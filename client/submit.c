@@ -85,43 +85,175 @@ s_load_config (const toa_submit_options_t *options)
     return config;
 }
 
-/* Sends the submit for INPUT. Returns 0 or -1 (errno). */
+/* A chunk: at most this many prompts, or about this many bytes; at most
+ * this many chunks sent and not yet acknowledged. */
+#define S_CHUNK_PROMPTS 1000
+#define S_CHUNK_BYTES (1024u * 1024u)
+#define S_CHUNKS_IN_FLIGHT 4
+
+/* The streaming of one submission: submit-begin, submit-chunk..., submit-end. */
+typedef struct {
+    toa_conn_t *conn;
+    const char *job;
+    int timeout_ms;
+    size_t chunk_bytes;          /* bytes of prompt text a chunk carries, about */
+    int64_t sent, acked;         /* chunks sent; acknowledged (0 = the begin) */
+    int64_t lines;               /* prompt lines sent */
+    volatile sig_atomic_t *interrupted;
+    toa_msg_t stop;              /* the answer that ended the streaming, if any */
+    bool stopped;
+} s_stream_t;
+
+/* Waits for the broker to acknowledge chunk UPTO. Returns 0, 1 when the
+ * broker answered something else (kept in STREAM->stop for the receive
+ * loop), or an exit code. */
 static int
-s_send_submit (toa_conn_t *conn, const char *job, const char *method, char *settings,
-               const toa_input_t *input)
+s_wait_acks (s_stream_t *stream, int64_t upto)
 {
-    size_t count = toa_input_count (input);
-    toa_prompt_line_t *prompts = calloc (count, sizeof *prompts);
-    if (!prompts) {
-        errno = ENOMEM;
-        return -1;
+    int64_t deadline = toa_now_ms () + stream->timeout_ms;
+    while (stream->acked < upto) {
+        if (*stream->interrupted) {
+            fprintf (stderr, "toa submit: interrupted mid-submission; the broker drops what "
+                     "it got\n");
+            return TOA_EXIT_DETACHED;
+        }
+        int64_t left = deadline - toa_now_ms ();
+        if (left <= 0) {
+            fprintf (stderr, "toa submit: no answer from broker at %s\n",
+                     toa_conn_endpoint (stream->conn));
+            return TOA_EXIT_NO_BROKER;
+        }
+        toa_msg_t msg;
+        if (toa_conn_recv (stream->conn, &msg, left < 250 ? (int) left : 250) != 0)
+            continue;
+        if (msg.type == TOA_MSG_SUBMIT_ACK && msg.u.result_ack.job
+            && strcmp (msg.u.result_ack.job, stream->job) == 0) {
+            if (msg.u.result_ack.seq > stream->acked)
+                stream->acked = msg.u.result_ack.seq;
+            deadline = toa_now_ms () + stream->timeout_ms;
+            toa_msg_clear (&msg);
+        }
+        else if (msg.type == TOA_MSG_ERROR || msg.type == TOA_MSG_REJECT) {
+            stream->stop = msg;      /* the receive loop says what it means */
+            stream->stopped = true;
+            return 1;
+        }
+        else
+            toa_msg_clear (&msg);
     }
-    for (size_t i = 0; i < count; i++) {
-        prompts[i].line = (int64_t) toa_input_line_no (input, i);
-        prompts[i].text = (char *) toa_input_text (input, i);  /* borrowed, read only */
-    }
-    toa_msg_t msg;
-    memset (&msg, 0, sizeof msg);
-    msg.type = TOA_MSG_SUBMIT;
-    msg.u.submit.job = (char *) job;
-    msg.u.submit.method = (char *) method;
-    msg.u.submit.settings = settings;
-    msg.u.submit.prompts = prompts;
-    msg.u.submit.n_prompts = count;
-    int rc = toa_conn_send (conn, &msg);   /* the message borrows everything: no clear */
-    free (prompts);
-    return rc;
+    return 0;
 }
 
-/* Bytes the submit takes on the wire, a little over (msgpack adds a few per
- * string and per prompt). */
-static size_t
-s_submit_size (const toa_input_t *input, const char *settings)
+/* Sends one chunk of COUNT prompts. Returns 0 or an exit code. */
+static int
+s_send_chunk (s_stream_t *stream, toa_prompt_line_t *prompts, size_t count)
 {
-    size_t size = strlen (settings) + 256;
-    for (size_t i = 0; i < toa_input_count (input); i++)
-        size += strlen (toa_input_text (input, i)) + 32;
-    return size;
+    toa_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = TOA_MSG_SUBMIT_CHUNK;
+    msg.u.submit_chunk.job = (char *) stream->job;
+    msg.u.submit_chunk.seq = stream->sent + 1;
+    msg.u.submit_chunk.prompts = prompts;
+    msg.u.submit_chunk.n_prompts = count;
+    if (toa_conn_send (stream->conn, &msg) != 0) {
+        fprintf (stderr, "toa submit: cannot send to %s: %s\n",
+                 toa_conn_endpoint (stream->conn), strerror (errno));
+        return TOA_EXIT_NO_BROKER;
+    }
+    stream->sent++;
+    stream->lines += (int64_t) count;
+    return 0;
+}
+
+static void
+s_free_prompts (toa_prompt_line_t *prompts, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free (prompts[i].text);
+}
+
+/* Reads PATH again and sends its prompts in chunks, a few in flight.
+ * Returns 0, 1 (the broker answered otherwise: STREAM->stop), or an exit code. */
+static int
+s_send_chunks (s_stream_t *stream, const char *path)
+{
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_input_t *input = toa_input_open (path, &errors);
+    toa_prompt_line_t *prompts = calloc (S_CHUNK_PROMPTS, sizeof *prompts);
+    int code = 0;
+    if (!input || !prompts) {
+        toa_errors_print (&errors, stderr);
+        code = TOA_EXIT_FAILED;
+    }
+    size_t count = 0, bytes = 0, length, line_no;
+    const char *text;
+    int rc = 0;
+    while (code == 0 && (rc = toa_input_next (input, &text, &length, &line_no, &errors)) == 1) {
+        if (toa_input_blank (text, length))
+            continue;
+        if (!(prompts[count].text = strdup (text))) {
+            code = TOA_EXIT_FAILED;
+            break;
+        }
+        prompts[count++].line = (int64_t) line_no;
+        bytes += length + 16;
+        if (count == S_CHUNK_PROMPTS || bytes >= stream->chunk_bytes) {
+            code = s_send_chunk (stream, prompts, count);
+            s_free_prompts (prompts, count);
+            count = bytes = 0;
+            if (code == 0 && stream->sent - stream->acked >= S_CHUNKS_IN_FLIGHT)
+                code = s_wait_acks (stream, stream->sent - S_CHUNKS_IN_FLIGHT + 1);
+        }
+    }
+    if (rc < 0) {
+        toa_errors_print (&errors, stderr);   /* the file changed since it was checked */
+        code = TOA_EXIT_USAGE;
+    }
+    if (code == 0 && count > 0)
+        code = s_send_chunk (stream, prompts, count);
+    if (prompts)
+        s_free_prompts (prompts, count);
+    free (prompts);
+    toa_input_destroy (&input);
+    toa_errors_clear (&errors);
+    return code;
+}
+
+/* Streams the submission: begin (settings), the chunks, end. Returns 0 when
+ * the end is sent (accept or reject follows), 1 when the broker answered
+ * otherwise first (STREAM->stop), or an exit code. */
+static int
+s_stream_submit (s_stream_t *stream, const char *method, char *settings, const char *path)
+{
+    toa_msg_t begin;
+    memset (&begin, 0, sizeof begin);
+    begin.type = TOA_MSG_SUBMIT_BEGIN;
+    begin.u.submit.job = (char *) stream->job;
+    begin.u.submit.method = (char *) method;
+    begin.u.submit.settings = settings;
+    if (toa_conn_send (stream->conn, &begin) != 0) {
+        fprintf (stderr, "toa submit: cannot send to %s: %s\n",
+                 toa_conn_endpoint (stream->conn), strerror (errno));
+        return TOA_EXIT_NO_BROKER;
+    }
+    int code = s_wait_acks (stream, 0);
+    if (code == 0)
+        code = s_send_chunks (stream, path);
+    if (code == 0)
+        code = s_wait_acks (stream, stream->sent);
+    if (code != 0)
+        return code;
+    toa_msg_t end;
+    memset (&end, 0, sizeof end);
+    end.type = TOA_MSG_SUBMIT_END;
+    end.u.accept.job = (char *) stream->job;
+    end.u.accept.n_prompts = stream->lines;
+    if (toa_conn_send (stream->conn, &end) != 0) {
+        fprintf (stderr, "toa submit: cannot send to %s: %s\n",
+                 toa_conn_endpoint (stream->conn), strerror (errno));
+        return TOA_EXIT_NO_BROKER;
+    }
+    return 0;
 }
 
 /* " --config F --endpoint E" for the resume hint, as given. */
@@ -135,24 +267,28 @@ s_resume_flags (const toa_submit_options_t *options, char *buf, size_t size)
 
 /* Connects, submits and follows the job. */
 static int
-s_run (const toa_submit_options_t *options, const toa_config_t *config,
-       const toa_input_t *input, toa_output_t *output, char *settings, const char *job)
+s_run (const toa_submit_options_t *options, const toa_config_t *config, long n_prompts,
+       toa_output_t *output, char *settings, const char *job)
 {
     toa_conn_t *conn = toa_conn_open (options->endpoint, config);
     if (!conn)
         return TOA_EXIT_NO_BROKER;
-    const char *endpoint = toa_conn_endpoint (conn);
     if (*options->interrupted) {
         fprintf (stderr, "toa submit: interrupted; nothing sent\n");
         toa_conn_destroy (&conn);
         return TOA_EXIT_DETACHED;
     }
-    if (s_send_submit (conn, job, config->method.name, settings, input) != 0) {
-        fprintf (stderr, "toa submit: cannot send to %s: %s\n", endpoint, strerror (errno));
+    s_stream_t stream = {.conn = conn, .job = job, .timeout_ms = options->timeout_ms,
+                         .chunk_bytes = S_CHUNK_BYTES, .interrupted = options->interrupted};
+    if (config->broker.max_message_bytes / 2 < stream.chunk_bytes)
+        stream.chunk_bytes = config->broker.max_message_bytes / 2;
+    int code = s_stream_submit (&stream, config->method.name, settings, options->input_path);
+    if (code > 1) {
         toa_conn_destroy (&conn);
-        return TOA_EXIT_NO_BROKER;
+        return code;
     }
-    fprintf (stderr, "job %s submitted: %zu prompts\n", job, toa_input_count (input));
+    if (code == 0)
+        fprintf (stderr, "job %s submitted: %ld prompts\n", job, n_prompts);
     char resume[2048];
     s_resume_flags (options, resume, sizeof resume);
     toa_receive_options_t receive = {
@@ -167,22 +303,26 @@ s_run (const toa_submit_options_t *options, const toa_config_t *config,
         .budget_per_prompt = toa_settings_budget (config),
         .quiet = options->quiet,
         .interrupted = options->interrupted,
+        .first = stream.stopped ? &stream.stop : NULL,
     };
-    int code = toa_receive_run (conn, output, &receive, NULL);
+    code = toa_receive_run (conn, output, &receive, NULL);
+    if (stream.stopped)
+        toa_msg_clear (&stream.stop);
     toa_conn_destroy (&conn);
     return code;
 }
 
-/* Reads and checks what a submit needs before anything is sent: the input,
- * the settings, the output file. Returns 0, or an exit code with the reason
- * printed. */
+/* Checks what a submit needs before anything is sent: every line of the
+ * input (N_PROMPTS gets their number), the settings, the output file.
+ * Returns 0, or an exit code with the reason printed. */
 static int
-s_prepare (const toa_submit_options_t *options, const toa_config_t *config,
-           toa_input_t **input, char **settings, toa_output_t **output)
+s_prepare (const toa_submit_options_t *options, const toa_config_t *config, long *n_prompts,
+           char **settings, toa_output_t **output)
 {
     toa_errors_t errors = TOA_ERRORS_INIT;
     int code = 0;
-    if (!(*input = toa_input_read (options->input_path, &errors))) {
+    size_t largest = 0;
+    if ((*n_prompts = toa_input_check (options->input_path, &largest, &errors)) < 0) {
         toa_errors_print (&errors, stderr);
         fprintf (stderr, "toa submit: %s: nothing sent\n", options->input_path);
         code = TOA_EXIT_USAGE;
@@ -191,10 +331,11 @@ s_prepare (const toa_submit_options_t *options, const toa_config_t *config,
         fprintf (stderr, "toa submit: out of memory\n");
         code = TOA_EXIT_FAILED;
     }
-    else if (s_submit_size (*input, *settings) > config->broker.max_message_bytes) {
-        fprintf (stderr, "toa submit: %s: about %zu bytes, more than one message may carry "
-                 "(broker.max_message_bytes = %zu); split the file; nothing sent\n",
-                 options->input_path, s_submit_size (*input, *settings),
+    else if (largest + 256 > config->broker.max_message_bytes
+             || strlen (*settings) + 256 > config->broker.max_message_bytes) {
+        fprintf (stderr, "toa submit: %s: a line (%zu bytes) or the settings (%zu bytes) are "
+                 "more than one message may carry (broker.max_message_bytes = %zu); nothing "
+                 "sent\n", options->input_path, largest, strlen (*settings),
                  config->broker.max_message_bytes);
         code = TOA_EXIT_USAGE;
     }
@@ -226,21 +367,20 @@ toa_submit_run (const toa_submit_options_t *options)
     toa_config_t *config = s_load_config (options);
     if (!config)
         return TOA_EXIT_USAGE;
-    toa_input_t *input = NULL;
+    long n_prompts = 0;
     toa_output_t *output = NULL;
     char *settings = NULL;
-    int code = s_prepare (options, config, &input, &settings, &output);
+    int code = s_prepare (options, config, &n_prompts, &settings, &output);
     if (code == 0) {
         char job[80];
         if (options->job)
             snprintf (job, sizeof job, "%s", options->job);
         else
             toa_submit_job_id (time (NULL), s_random (), job, sizeof job);
-        code = s_run (options, config, input, output, settings, job);
+        code = s_run (options, config, n_prompts, output, settings, job);
     }
     free (settings);
     toa_output_destroy (&output);
-    toa_input_destroy (&input);
     toa_config_destroy (&config);
     return code;
 }

@@ -31,6 +31,9 @@ typedef enum {
     TOA_MSG_STATUS_REQUEST,  /* "status-request" */
     TOA_MSG_CANCEL,          /* "cancel" */
     TOA_MSG_ATTACH,          /* "attach" */
+    TOA_MSG_SUBMIT_BEGIN,    /* "submit-begin" (u.submit, no prompts) */
+    TOA_MSG_SUBMIT_CHUNK,    /* "submit-chunk" (u.submit_chunk) */
+    TOA_MSG_SUBMIT_END,      /* "submit-end" (u.accept: job, n_prompts) */
     /* broker -> client */
     TOA_MSG_ACCEPT,          /* "accept" */
     TOA_MSG_REJECT,          /* "reject" */
@@ -38,6 +41,7 @@ typedef enum {
     TOA_MSG_RESULT,          /* "result" */
     TOA_MSG_STATUS,          /* "status" */
     TOA_MSG_ERROR,           /* "error" */
+    TOA_MSG_SUBMIT_ACK,      /* "submit-ack" (u.result_ack: job, seq) */
     /* worker/scorer -> broker */
     TOA_MSG_READY,           /* "ready" */
     TOA_MSG_GEN_RESULT,      /* "gen-result" */
@@ -120,6 +124,14 @@ typedef struct {
     toa_prompt_line_t *prompts;
     size_t n_prompts;
 } toa_msg_submit_t;
+
+/* One chunk of a submission streamed with submit-begin/-chunk/-end. */
+typedef struct {
+    char *job;
+    int64_t seq;             /* 1, 2, ...: chunks in order */
+    toa_prompt_line_t *prompts;
+    size_t n_prompts;
+} toa_msg_submit_chunk_t;
 
 typedef struct { char *job; int64_t n_prompts; } toa_msg_accept_t;
 typedef struct {
@@ -216,12 +228,13 @@ typedef struct {
 typedef struct {
     toa_msg_type_t type;
     union {
-        toa_msg_submit_t submit;
-        toa_msg_accept_t accept;
+        toa_msg_submit_t submit;         /* submit, submit-begin */
+        toa_msg_submit_chunk_t submit_chunk;
+        toa_msg_accept_t accept;         /* accept, submit-end */
         toa_msg_reject_t reject;
         toa_msg_progress_t progress;
         toa_msg_result_t result;
-        toa_msg_result_ack_t result_ack;
+        toa_msg_result_ack_t result_ack; /* result-ack, submit-ack */
         toa_msg_job_ref_t job_ref;       /* status-request, cancel, attach */
         toa_msg_status_t status;
         toa_msg_error_t error;

@@ -99,6 +99,20 @@ static const toa_schema_field_t s_submit_fields[] = {
 };
 TABLE (s_submit, toa_msg_submit_t);
 
+static const toa_schema_field_t s_submit_begin_fields[] = {
+    F_STRING ("job", toa_msg_submit_t, job, NAME, JOB_ID),
+    F_STRING ("method", toa_msg_submit_t, method, NAME, NONEMPTY),
+    F_STRING ("settings", toa_msg_submit_t, settings, TEXT, 0),
+};
+TABLE (s_submit_begin, toa_msg_submit_t);
+
+static const toa_schema_field_t s_submit_chunk_fields[] = {
+    F_STRING ("job", toa_msg_submit_chunk_t, job, NAME, JOB_ID),
+    F_INT ("seq", toa_msg_submit_chunk_t, seq, 1, INT64_MAX),
+    F_STRUCTS ("prompts", toa_msg_submit_chunk_t, prompts, n_prompts, s_prompt_line),
+};
+TABLE (s_submit_chunk, toa_msg_submit_chunk_t);
+
 static const toa_schema_field_t s_result_ack_fields[] = {
     F_STRING ("job", toa_msg_result_ack_t, job, NAME, JOB_ID),
     F_COUNT ("seq", toa_msg_result_ack_t, seq),
@@ -249,12 +263,16 @@ static const struct {
     [TOA_MSG_STATUS_REQUEST] = { "status-request", &s_status_request },
     [TOA_MSG_CANCEL] = { "cancel", &s_job_ref },
     [TOA_MSG_ATTACH] = { "attach", &s_job_ref },
+    [TOA_MSG_SUBMIT_BEGIN] = { "submit-begin", &s_submit_begin },
+    [TOA_MSG_SUBMIT_CHUNK] = { "submit-chunk", &s_submit_chunk },
+    [TOA_MSG_SUBMIT_END] = { "submit-end", &s_accept },
     [TOA_MSG_ACCEPT] = { "accept", &s_accept },
     [TOA_MSG_REJECT] = { "reject", &s_reject },
     [TOA_MSG_PROGRESS] = { "progress", &s_progress },
     [TOA_MSG_RESULT] = { "result", &s_result },
     [TOA_MSG_STATUS] = { "status", &s_status },
     [TOA_MSG_ERROR] = { "error", &s_error },
+    [TOA_MSG_SUBMIT_ACK] = { "submit-ack", &s_result_ack },
     [TOA_MSG_READY] = { "ready", &s_ready },
     [TOA_MSG_GEN_RESULT] = { "gen-result", &s_gen_result },
     [TOA_MSG_SCORE_RESULT] = { "score-result", &s_score_result },

@@ -697,11 +697,12 @@ void
 toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active, size_t n)
 {
     s_increments_queue (self);
-    char key[S_KEY], prompts[S_KEY], active_key[S_KEY], results[S_KEY];
+    char key[S_KEY], prompts[S_KEY], active_key[S_KEY], results[S_KEY], ids_key[S_KEY];
     s_key_job (key, sizeof key, job, "");
     s_key_job (prompts, sizeof prompts, job, ":prompts");
     s_key_job (active_key, sizeof active_key, job, ":active");
     s_key_job (results, sizeof results, job, ":results");
+    s_key_job (ids_key, sizeof ids_key, job, ":ids");
     s_simple (self, "MULTI", NULL);
     for (size_t first = 0; first < n; first += S_CHUNK) {
         s_cmd_t cmd = {0};
@@ -713,8 +714,128 @@ toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
         }
         s_append (self, &cmd);
     }
-    s_simple (self, "DEL", key, prompts, active_key, results, NULL);
+    s_simple (self, "DEL", key, prompts, active_key, results, ids_key, NULL);
     s_simple (self, "SREM", "toa:jobs", job, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+void
+toa_store_submit_begin (toa_store_t *self, const char *job, const char *method,
+                        const char *settings, int64_t created_ms)
+{
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_simple (self, "MULTI", NULL);
+    s_cmd_t cmd = {0};
+    s_cmd_str (&cmd, "HSET");
+    s_cmd_str (&cmd, key);
+    s_cmd_str (&cmd, "method");
+    s_cmd_str (&cmd, method);
+    s_cmd_str (&cmd, "settings");
+    s_cmd_str (&cmd, settings);
+    s_cmd_str (&cmd, "state");
+    s_cmd_str (&cmd, "loading");
+    s_cmd_str (&cmd, "created_ms");
+    s_cmd_int (&cmd, "", created_ms);
+    const char *zero_fields[] = {"total", "admitted", "done", "next_seq", "acked",
+                                 "generations", "failed"};
+    for (size_t i = 0; i < sizeof zero_fields / sizeof *zero_fields; i++) {
+        s_cmd_str (&cmd, zero_fields[i]);
+        s_cmd_str (&cmd, "0");
+    }
+    s_append (self, &cmd);
+    s_simple (self, "SADD", "toa:jobs", job, NULL);
+    s_simple (self, "EXEC", NULL);
+}
+
+static int s_round_trip (toa_store_t *self, size_t n, redisReply **replies);
+
+/* DUP_OF[i] = the line stored for IDS[i] where the HSETNX of REPLIES said
+ * the id was there already (a second round trip, only for duplicates). */
+static int
+s_duplicate_lines (toa_store_t *self, const char *ids_key, const char *const *ids,
+                   redisReply **replies, size_t n, int64_t *dup_of)
+{
+    size_t asked = 0;
+    for (size_t i = 0; i < n; i++)
+        if (replies[i]->type == REDIS_REPLY_INTEGER && replies[i]->integer == 0) {
+            s_simple (self, "HGET", ids_key, ids[i], NULL);
+            asked++;
+        }
+    if (asked == 0)
+        return 0;
+    redisReply **lines = calloc (asked, sizeof *lines);
+    if (!lines || s_round_trip (self, asked, lines) != 0) {
+        free (lines);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (replies[i]->type == REDIS_REPLY_INTEGER && replies[i]->integer == 0) {
+            dup_of[i] = lines[k]->type == REDIS_REPLY_STRING ? strtoll (lines[k]->str, NULL, 10)
+                                                              : -1;
+            freeReplyObject (lines[k++]);
+        }
+    free (lines);
+    return 0;
+}
+
+int
+toa_store_submit_chunk (toa_store_t *self, const char *job, int64_t first,
+                        const char *const *lines, const char *const *ids,
+                        const int64_t *line_nos, size_t n, bool store_lines, int64_t *dup_of)
+{
+    char prompts[S_KEY], ids_key[S_KEY];
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_key_job (ids_key, sizeof ids_key, job, ":ids");
+    size_t queued = 0;
+    if (store_lines && n > 0) {
+        s_cmd_t cmd = {0};
+        s_cmd_str (&cmd, "HSET");
+        s_cmd_str (&cmd, prompts);
+        for (size_t i = 0; i < n; i++) {
+            s_cmd_int (&cmd, "", first + (int64_t) i);
+            s_cmd_str (&cmd, lines[i]);
+        }
+        s_append (self, &cmd);
+        queued++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_cmd_t cmd = {0};
+        s_cmd_str (&cmd, "HSETNX");
+        s_cmd_str (&cmd, ids_key);
+        s_cmd_str (&cmd, ids[i]);
+        s_cmd_int (&cmd, "", line_nos[i]);
+        s_append (self, &cmd);
+        queued++;
+    }
+    for (size_t i = 0; i < n; i++)
+        dup_of[i] = 0;
+    if (queued == 0)
+        return 0;
+    redisReply **replies = calloc (queued, sizeof *replies);
+    if (!replies || s_round_trip (self, queued, replies) != 0) {
+        free (replies);
+        return -1;
+    }
+    size_t skip = queued - n;
+    int rc = s_duplicate_lines (self, ids_key, ids, replies + skip, n, dup_of);
+    for (size_t i = 0; i < queued; i++)
+        freeReplyObject (replies[i]);
+    free (replies);
+    return rc;
+}
+
+void
+toa_store_submit_commit (toa_store_t *self, const char *job, int64_t total)
+{
+    char key[S_KEY], ids_key[S_KEY], total_text[32];
+    s_key_job (key, sizeof key, job, "");
+    s_key_job (ids_key, sizeof ids_key, job, ":ids");
+    snprintf (total_text, sizeof total_text, "%" PRId64, total);
+    s_simple (self, "MULTI", NULL);
+    s_simple (self, "HSET", key, "state", "running", "total", total_text, NULL);
+    s_simple (self, "DEL", ids_key, NULL);
     s_simple (self, "EXEC", NULL);
 }
 

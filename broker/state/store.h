@@ -110,6 +110,27 @@ void toa_store_acked (toa_store_t *self, const char *job, int64_t from, int64_t 
 void toa_store_job_delete (toa_store_t *self, const char *job, const int64_t *active,
                            size_t n);
 
+/* --- a submission streamed in chunks (docs/jobs.md) ------------------------ */
+
+/* A submission begins (one MULTI/EXEC): the job hash with state "loading"
+ * (total 0) and its id in toa:jobs, so the id is taken and a broker that
+ * restarts before the end deletes what was staged. */
+void toa_store_submit_begin (toa_store_t *self, const char *job, const char *method,
+                             const char *settings, int64_t created_ms);
+
+/* Stores N prompt lines as prompts FIRST..FIRST+N-1 (when STORE_LINES) and
+ * records their ids (IDS[i], of input line LINE_NOS[i]) in toa:job:{J}:ids,
+ * in one round trip. DUP_OF[i] gets 0, or the input line of an earlier
+ * prompt with the same id. Returns 0 or -1 (store disconnected). */
+int toa_store_submit_chunk (toa_store_t *self, const char *job, int64_t first,
+                            const char *const *lines, const char *const *ids,
+                            const int64_t *line_nos, size_t n, bool store_lines,
+                            int64_t *dup_of);
+
+/* The submission is whole (one MULTI/EXEC): state running, total TOTAL, the
+ * ids deleted. */
+void toa_store_submit_commit (toa_store_t *self, const char *job, int64_t total);
+
 /* A done job (every result acknowledged) is retired (one MULTI/EXEC): its
  * prompts, active set and results deleted, its hash kept with state "done"
  * for KEEP_S seconds (EXPIRE), so that attach and status can still say it is

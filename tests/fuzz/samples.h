@@ -77,7 +77,27 @@ sample_build (toa_msg_type_t type, toa_msg_t *msg)
         m->prompts[2] = (toa_prompt_line_t) { 70000, sample_text ("{}") };
         break;
     }
+    case TOA_MSG_SUBMIT_BEGIN:
+        msg->u.submit.job = sample_text ("job-2024.11_a");
+        msg->u.submit.method = sample_text ("best-of-n");
+        msg->u.submit.settings = sample_text ("{\"samples\":1,\"models\":[\"a\"]}");
+        break;
+    case TOA_MSG_SUBMIT_CHUNK: {
+        toa_msg_submit_chunk_t *m = &msg->u.submit_chunk;
+        m->job = sample_text ("job-2024.11_a");
+        m->seq = 3;
+        m->n_prompts = 2;
+        m->prompts = calloc (2, sizeof *m->prompts);
+        m->prompts[0] = (toa_prompt_line_t) { 2001, sample_text ("{\"id\":1,\"instruction\":\"hi\"}") };
+        m->prompts[1] = (toa_prompt_line_t) { 2003, sample_text ("{\"id\":\"y\",\"instruction\":\"x\"}") };
+        break;
+    }
+    case TOA_MSG_SUBMIT_END:
+        msg->u.accept.job = sample_text ("job-2024.11_a");
+        msg->u.accept.n_prompts = 1000000;
+        break;
     case TOA_MSG_RESULT_ACK:
+    case TOA_MSG_SUBMIT_ACK:
         msg->u.result_ack.job = sample_text ("job1");
         msg->u.result_ack.seq = 4000000000LL;
         break;

@@ -236,6 +236,73 @@ s_on_submit (void *router, const toa_peer_id_t *peer, const toa_msg_submit_t *su
     s_send_progress (router, job, "running");
 }
 
+/* A submission streamed in chunks (submit-begin, -chunk, -end): gathered
+ * here, then handled as one submit. */
+typedef struct {
+    bool open;
+    char *job, *method;
+    toa_prompt_line_t *prompts;
+    size_t n, capacity;
+} s_staged_t;
+
+static s_staged_t s_staged;
+
+static void
+s_staged_clear (void)
+{
+    for (size_t i = 0; i < s_staged.n; i++)
+        free (s_staged.prompts[i].text);
+    free (s_staged.prompts);
+    free (s_staged.job);
+    free (s_staged.method);
+    memset (&s_staged, 0, sizeof s_staged);
+}
+
+static void
+s_submit_ack (void *router, const toa_peer_id_t *peer, const char *job, int64_t seq)
+{
+    toa_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = TOA_MSG_SUBMIT_ACK;
+    msg.u.result_ack.job = (char *) job;
+    msg.u.result_ack.seq = seq;
+    s_send (router, peer, &msg);
+}
+
+static void
+s_on_begin (void *router, const toa_peer_id_t *peer, const toa_msg_submit_t *begin,
+            const s_job_t *job)
+{
+    if (job->present && strcmp (job->id, begin->job) == 0) {
+        s_send_error (router, peer, 409, "job exists", begin->job);
+        return;
+    }
+    s_staged_clear ();
+    s_staged.open = true;
+    s_staged.job = strdup (begin->job);
+    s_staged.method = strdup (begin->method);
+    s_submit_ack (router, peer, begin->job, 0);
+}
+
+static void
+s_on_chunk (void *router, const toa_peer_id_t *peer, const toa_msg_submit_chunk_t *chunk)
+{
+    if (!s_staged.open || strcmp (s_staged.job, chunk->job) != 0) {
+        s_send_error (router, peer, 404, "no submission in progress", chunk->job);
+        return;
+    }
+    for (size_t i = 0; i < chunk->n_prompts; i++) {
+        if (s_staged.n == s_staged.capacity) {
+            s_staged.capacity = s_staged.capacity ? 2 * s_staged.capacity : 64;
+            s_staged.prompts = realloc (s_staged.prompts,
+                                        s_staged.capacity * sizeof *s_staged.prompts);
+        }
+        s_staged.prompts[s_staged.n].line = chunk->prompts[i].line;
+        s_staged.prompts[s_staged.n++].text = strdup (chunk->prompts[i].text);
+    }
+    s_submit_ack (router, peer, chunk->job, chunk->seq);
+}
+
 /* Unknown job: 404. Returns true when REF names the current job. */
 static bool
 s_known (void *router, const toa_peer_id_t *peer, const char *ref, const s_job_t *job)
@@ -315,6 +382,23 @@ s_on_message (void *router, const toa_peer_id_t *peer, const toa_msg_t *msg, s_j
         break;
     case TOA_MSG_HEARTBEAT:
         break;                           /* an attached client's liveness */
+    case TOA_MSG_SUBMIT_BEGIN:
+        s_on_begin (router, peer, &msg->u.submit, job);
+        break;
+    case TOA_MSG_SUBMIT_CHUNK:
+        s_on_chunk (router, peer, &msg->u.submit_chunk);
+        break;
+    case TOA_MSG_SUBMIT_END:
+        if (!s_staged.open || strcmp (s_staged.job, msg->u.accept.job) != 0)
+            s_send_error (router, peer, 404, "no submission in progress", msg->u.accept.job);
+        else {
+            toa_msg_submit_t whole = {.job = s_staged.job, .method = s_staged.method,
+                                      .settings = (char *) "{}", .prompts = s_staged.prompts,
+                                      .n_prompts = s_staged.n};
+            s_on_submit (router, peer, &whole, job, options);
+            s_staged_clear ();
+        }
+        break;
     default:
         s_event ("unexpected %s", toa_msg_type_name (msg->type));
         break;
@@ -463,6 +547,7 @@ main (int argc, char **argv)
         s_stream (router, &job, &options, toa_now_ms ());
     }
     s_job_clear (&job);
+    s_staged_clear ();
     zmq_close (router);
     zmq_ctx_term (context);
     fclose (s_events);

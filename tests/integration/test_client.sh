@@ -93,10 +93,17 @@ check_eq "--samples 0: usage error 2" 2 $?
 check_eq "bad --set: exit 2" 2 $?
 check "bad --set is explained" grep -q "method.samples" "$T/set.err"
 prompts "$T/p40.jsonl" 40
-"$TOA" submit --config "$T/cfg.json" --input "$T/p40.jsonl" --output "$T/big.jsonl" \
-    --set broker.max_message_bytes=2048 2>"$T/big.err"
-check_eq "a batch over the message limit: exit 2" 2 $?
-check "a batch over the message limit: says to split it" grep -q "split the file; nothing sent" "$T/big.err"
+# a batch goes in chunks; one line must fit in one message
+{ cat "$T/p40.jsonl"; echo "{\"id\": 41, \"instruction\": \"$(head -c 2000 /dev/zero | tr '\0' x)\"}"; } >"$T/p41.jsonl"
+"$TOA" submit --config "$T/cfg.json" --input "$T/p41.jsonl" --output "$T/big.jsonl" \
+    --set broker.max_message_bytes=1024 2>"$T/big.err"
+check_eq "a line over the message limit: exit 2" 2 $?
+check "a line over the message limit: says so" grep -q "more than one message may carry.*nothing sent" "$T/big.err"
+# no newline for 16 MiB (/dev/zero): an error at line 1, memory bounded
+( ulimit -v 400000; "$TOA" submit --config "$T/cfg.json" --input /dev/zero --output "$T/zero.jsonl" ) 2>"$T/zero.err"
+check_eq "--input /dev/zero: exit 2" 2 $?
+check "--input /dev/zero: FILE:1: line longer than 16777216 bytes" \
+    grep -q "^/dev/zero:1: line longer than 16777216 bytes" "$T/zero.err"
 sleep 0.3
 check_eq "bad input and oversize batch: the broker never got a submit" 0 "$(grep -c '^submit' "$T/local.events")"
 stop "$BROKER_PID"

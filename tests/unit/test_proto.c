@@ -75,7 +75,24 @@ s_assert_msg_equal (const toa_msg_t *a, const toa_msg_t *b)
             s_assert_str (a->u.submit.prompts[i].text, b->u.submit.prompts[i].text);
         }
         break;
+    case TOA_MSG_SUBMIT_BEGIN:
+        s_assert_str (a->u.submit.job, b->u.submit.job);
+        s_assert_str (a->u.submit.method, b->u.submit.method);
+        s_assert_str (a->u.submit.settings, b->u.submit.settings);
+        assert_int_equal (b->u.submit.n_prompts, 0);
+        break;
+    case TOA_MSG_SUBMIT_CHUNK:
+        s_assert_str (a->u.submit_chunk.job, b->u.submit_chunk.job);
+        assert_int_equal (a->u.submit_chunk.seq, b->u.submit_chunk.seq);
+        assert_int_equal (a->u.submit_chunk.n_prompts, b->u.submit_chunk.n_prompts);
+        for (size_t i = 0; i < a->u.submit_chunk.n_prompts; i++) {
+            assert_int_equal (a->u.submit_chunk.prompts[i].line,
+                              b->u.submit_chunk.prompts[i].line);
+            s_assert_str (a->u.submit_chunk.prompts[i].text, b->u.submit_chunk.prompts[i].text);
+        }
+        break;
     case TOA_MSG_RESULT_ACK:
+    case TOA_MSG_SUBMIT_ACK:
         s_assert_str (a->u.result_ack.job, b->u.result_ack.job);
         assert_int_equal (a->u.result_ack.seq, b->u.result_ack.seq);
         break;
@@ -85,6 +102,7 @@ s_assert_msg_equal (const toa_msg_t *a, const toa_msg_t *b)
         s_assert_str (a->u.job_ref.job, b->u.job_ref.job);
         break;
     case TOA_MSG_ACCEPT:
+    case TOA_MSG_SUBMIT_END:
         s_assert_str (a->u.accept.job, b->u.accept.job);
         assert_int_equal (a->u.accept.n_prompts, b->u.accept.n_prompts);
         break;
