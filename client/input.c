@@ -124,7 +124,7 @@ toa_input_blank (const char *text, size_t length)
 }
 
 long
-toa_input_check (const char *path, size_t *largest, toa_errors_t *errors)
+toa_input_check_file (const char *path, size_t *largest, toa_errors_t *errors)
 {
     toa_input_t *input = toa_input_open (path, errors);
     toa_prompt_checker_t *checker = toa_prompt_checker_new ();

@@ -35,6 +35,6 @@ bool toa_input_blank (const char *text, size_t length);
  * prompts (non-blank lines) when all are valid and there is at least one;
  * else -1 with the problems in ERRORS (at most TOA_INPUT_MAX_ERRORS listed,
  * then how many more). LARGEST gets the longest line's length. */
-long toa_input_check (const char *path, size_t *largest, toa_errors_t *errors);
+long toa_input_check_file (const char *path, size_t *largest, toa_errors_t *errors);
 
 #endif

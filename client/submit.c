@@ -322,7 +322,7 @@ s_prepare (const toa_submit_options_t *options, const toa_config_t *config, long
     toa_errors_t errors = TOA_ERRORS_INIT;
     int code = 0;
     size_t largest = 0;
-    if ((*n_prompts = toa_input_check (options->input_path, &largest, &errors)) < 0) {
+    if ((*n_prompts = toa_input_check_file (options->input_path, &largest, &errors)) < 0) {
         toa_errors_print (&errors, stderr);
         fprintf (stderr, "toa submit: %s: nothing sent\n", options->input_path);
         code = TOA_EXIT_USAGE;
