@@ -17,7 +17,9 @@ HERE=$TOA_ROOT/tests/integration
 SIZES=${TOA_BENCH_DELIVERY_SIZES:-10000 100000 1000000}
 
 kib () { awk '{printf "%.1f MiB", $1 / 1024}' <<<"$1"; }
-redis_mem () { redis-cli -u "$1" info memory | tr -d '\r' | awk -F: -v k="$2" '$1 == k {print $2}'; }
+# deploy/fleet gives its managed Redis a password (run/redis.password).
+rcli () { REDISCLI_AUTH=$(cat "$TOA_RUN_DIR/redis.password" 2>/dev/null) redis-cli -u "$url" "$@"; }
+redis_mem () { rcli info memory | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2}'; }
 
 echo "# $(bench_load); one model, best-of-n, 1 sample, zero latency"
 printf '%-9s %-15s %-20s %-16s %-17s %-10s %-9s %s\n' prompts "broker peak RSS" \
@@ -32,23 +34,23 @@ for n in $SIZES; do
     export TOA_RUN_DIR=$dir/run
     bench_up "$dir/fleet.json" || continue
     url=$(jq -r .redis.url "$dir/fleet.json")
-    base=$(redis_mem "$url" used_memory)
+    base=$(redis_mem used_memory)
     start=$(date +%s%N)
     "$TOA_BIN/toa" submit --config "$dir/fleet.json" --input "$dir/prompts.jsonl" \
         --output "$dir/out.jsonl" --job bench-$n --quiet --timeout 60 2>"$dir/client.err" &
     client=$!
     submitted="" queued=""
     while kill -0 "$client" 2>/dev/null; do
-        if [ -z "$submitted" ] && [ "$(redis-cli -u "$url" hget "toa:job:{bench-$n}" state)" = running ]; then
+        if [ -z "$submitted" ] && [ "$(rcli hget "toa:job:{bench-$n}" state)" = running ]; then
             submitted=$(( ($(date +%s%N) - start) / 1000000 ))
-            queued=$(redis_mem "$url" used_memory)
+            queued=$(redis_mem used_memory)
         fi
         sleep 0.05
     done
     wait "$client"; rc=$?
     wall=$(( ($(date +%s%N) - start) / 1000000 ))
     hwm=$(awk '/VmHWM/ {print $2}' "/proc/$(bench_pid broker)/status")
-    peak=$(redis_mem "$url" used_memory_peak)
+    peak=$(redis_mem used_memory_peak)
     bench_down "$dir/fleet.json"
     lines=$(wc -l <"$dir/out.jsonl")
     bytes=$(wc -c <"$dir/prompts.jsonl")
