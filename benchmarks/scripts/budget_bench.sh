@@ -19,7 +19,8 @@
 #
 # usage: budget_bench.sh [part...]   (parts 1 2 3; default all)
 # Environment: TOA_BENCH_SEEDS (default "1 2 3"), TOA_BENCH_OUT (default
-# build/bench/budget), TOA_BIN (the programs; default bin/). Run it nice'd: it keeps both cores busy for a while.
+# build/bench/budget), TOA_BIN (the programs; default bin/),
+# TOA_BENCH_METHODS (default all), TOA_BENCH_MODES (default fixed,job). Run it nice'd: it keeps both cores busy for a while.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${TOA_BIN:-$ROOT/bin}
 export TOA_BIN=$BIN          # deploy/fleet starts the programs from there
@@ -56,8 +57,9 @@ fleet_up () {
 compare () {
     local name=$1 data=$2 seed csvs=() start=$(date +%s); shift 2
     for seed in $SEEDS; do
-        "$BIN/toa" compare --config "$CONFIG" --input "$data" --budgets 1,2,4,8 --methods all \
-            --budget-modes fixed,job --set "sampling.seed=$seed" --set "method.seed=$seed" \
+        "$BIN/toa" compare --config "$CONFIG" --input "$data" --budgets 1,2,4,8 \
+            --methods "${TOA_BENCH_METHODS:-all}" --budget-modes "${TOA_BENCH_MODES:-fixed,job}" \
+            --set "sampling.seed=$seed" --set "method.seed=$seed" \
             --output-dir "$OUT/$name/seed-$seed" "$@" >"$OUT/$name/seed-$seed.txt" \
             2>"$OUT/$name/seed-$seed.log" || echo "# $name seed $seed: toa compare exit $?"
         csvs+=("$OUT/$name/seed-$seed/compare.csv")

@@ -176,10 +176,12 @@ s_ensemble_create (const toa_policy_config_t *config, uint64_t prompt_seed, char
     toa_policy_t *self = s_new (config, prompt_seed, err, err_size);
     if (!self)
         return NULL;
-    /* The classic layout: every model SAMPLES times, one shuffle of it all.
-     * With early stop or another budget: waves of every model once, each
-     * wave in its own random order (also for plans an extension adds). */
-    if (!config->early_stop && self->budget == self->n_models * self->samples) {
+    /* The classic layout: every model SAMPLES times, one shuffle of it all
+     * (with early stop too: the prompt takes it a wave at a time, so until
+     * it stops it draws exactly what a fixed budget draws). With another
+     * budget, and for plans an extension adds: waves of every model once,
+     * each wave in its own random order. */
+    if (self->budget == self->n_models * self->samples) {
         self->n_classic = self->budget;
         for (int i = 0; i < self->budget; i++)
             self->order[i] = i / self->samples;
