@@ -252,6 +252,9 @@ toa_job_settings_parse (const char *text, const char *method, toa_errors_t *erro
         toa_errors_add (errors, "settings: out of memory");
         return NULL;
     }
+    self->job_rewards = calloc (1, sizeof *self->job_rewards);
+    if (!self->job_rewards)
+        toa_errors_add (errors, "settings: out of memory");
     s_parse_models (self, root, errors);
     s_parse_method (self, root, method, errors);
     s_parse_rest (self, root, errors);
@@ -277,6 +280,7 @@ toa_job_settings_destroy (toa_job_settings_t **self_p)
     free (self->aggregate);
     free (self->reward_backend);
     free (self->reference_field);
+    free (self->job_rewards);
     free (self);
     *self_p = NULL;
 }
@@ -310,6 +314,7 @@ toa_job_settings_policy_config (const toa_job_settings_t *self, toa_policy_confi
     config->budget = self->budget;
     config->early_stop = self->early_stop;
     config->tau_auto = self->tau_auto;
+    config->job_rewards = self->job_rewards;
 }
 
 int

@@ -24,6 +24,8 @@ typedef struct {
     int topk_child;          /* TOA */
     int parallel_expansions; /* TOA expansions in flight per prompt */
     bool tau_auto;           /* TOA: tau from the spread of rewards seen ("auto") */
+    toa_reward_stats_t *job_rewards; /* tau auto: the rewards the job's prompts saw so
+                                        far (not a setting: state the prompts share) */
     int budget;              /* a prompt's share: method.budget, else samples x models */
     bool job_budget;         /* method.budget given: saved generations go to other prompts */
     int max_per_prompt;      /* job-wide budget: cap per prompt (default 4 x budget) */

@@ -561,6 +561,33 @@ test_tau_auto (void **state)
 }
 
 static void
+test_tau_auto_job_fallback (void **state)
+{
+    (void) state;
+    /* A prompt with fewer than 4 rewards normalizes with the job's spread:
+     * the first prompt's rewards (2, 2, 2, 2 ...) set it for the second. */
+    toa_job_settings_t *s = s_settings ("toa", "\"tau\": \"auto\"");
+    const double twos[] = {2, 2, 2, 2, 2, 2};
+    s_world_t first = {.rewards = twos, .n_rewards = 6};
+    json_t *result = s_full (s, &first, 0, NULL);
+    json_decref (result);
+    assert_int_equal (s->job_rewards->n, 6);
+    toa_prompt_t *second = s_prompt (s);
+    toa_prompt_work_t work = {0};
+    toa_prompt_start (second, &work);
+    const double one[] = {1};
+    s_world_t w = {.rewards = one, .n_rewards = 1};
+    s_run (second, &w, &work, 2);                /* one generation, one score */
+    const toa_gen_record_t *record = toa_prompt_record (second, 0);
+    assert_non_null (record);
+    /* The job's 7 rewards: sqrt ((6 x 4 + 1) / 7); the prompt alone would give 1. */
+    assert_true (fabs (record->tau - sqrt (25.0 / 7.0)) < 1e-9);
+    toa_prompt_destroy (&second);
+    toa_prompt_work_clear (&work);
+    toa_job_settings_destroy (&s);
+}
+
+static void
 test_budget_settings (void **state)
 {
     (void) state;
@@ -598,6 +625,7 @@ main (void)
         cmocka_unit_test (test_parallel_policy),
         cmocka_unit_test (test_parallel_prompt_lifo),
         cmocka_unit_test (test_tau_auto),
+        cmocka_unit_test (test_tau_auto_job_fallback),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
