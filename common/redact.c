@@ -30,22 +30,24 @@ toa_redact_add (const char *secret)
     return 0;
 }
 
-static int
-s_add_env (const char *name)
-{
-    return name ? toa_redact_add (getenv (name)) : 0;
-}
-
 int
 toa_redact_add_config (const toa_config_t *config)
 {
+    if (!config)
+        return 0;
     int rc = 0;
-    for (size_t i = 0; config && i < config->n_models; i++)
-        rc |= s_add_env (config->models[i].api_key_env);
-    if (config) {
-        rc |= s_add_env (config->reward.api_key_env);
-        rc |= s_add_env (config->redis.password_env);
+    for (size_t i = 0; i < config->n_models; i++)
+        rc |= toa_redact_add (toa_config_api_key (config->models[i].api_key_env));
+    rc |= toa_redact_add (toa_config_api_key (config->reward.api_key_env));
+    /* The program reports a password it cannot read itself: not here. */
+    char *password = NULL;
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    if (toa_config_redis_password (config, &password, &errors) == 0 && password) {
+        rc |= toa_redact_add (password);
+        memset (password, 0, strlen (password));
     }
+    free (password);
+    toa_errors_clear (&errors);
     return rc ? -1 : 0;
 }
 

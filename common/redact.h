@@ -23,9 +23,9 @@
  * NULL, too short or known already), or -1 when out of memory. */
 int toa_redact_add (const char *secret);
 
-/* Registers the secrets CONFIG names that are set in the environment:
- * every model's api_key_env, reward.api_key_env, redis.password_env.
- * Returns 0, or -1 when out of memory. */
+/* Registers the secrets CONFIG names that can be read: every model's
+ * api_key_env, reward.api_key_env, the Redis password (password_env or
+ * password_file). Returns 0, or -1 when out of memory. */
 int toa_redact_add_config (const toa_config_t *config);
 
 /* Forgets every registered secret (tests). */

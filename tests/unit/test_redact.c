@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config.h"
+#include "common/errors.h"
 #include "common/log.h"
 #include "common/openai.h"
 #include "common/redact.h"
@@ -146,6 +148,37 @@ test_log_lines (void **state)
     assert_null (strstr (text, s_key));
 }
 
+/* The config's secrets: API keys from the environment, the Redis password
+ * from its 0600 file. */
+static void
+test_config_secrets (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/toa-test-redact-pw-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, "redis-pass-0042\n", 16), 16);
+    close (fd);
+    setenv ("TOA_TEST_REDACT_KEY", "model-key-9f8e7d", 1);
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"redis\": {\"password_file\": \"%s\"}, \"models\": [{\"name\": \"m\", "
+              "\"base_url\": \"http://127.0.0.1:1/v1\", \"api_key_env\": \"TOA_TEST_REDACT_KEY\"}]}",
+              path);
+    toa_errors_t errors = TOA_ERRORS_INIT;
+    toa_config_t *config = toa_config_parse (text, "test", NULL, 0, &errors);
+    toa_errors_print (&errors, stderr);
+    assert_non_null (config);
+    assert_int_equal (toa_redact_add_config (config), 0);
+    snprintf (text, sizeof text, "AUTH redis-pass-0042 failed; key model-key-9f8e7d");
+    toa_redact_scrub (text);
+    assert_string_equal (text, "AUTH (hidden) failed; key (hidden)");
+    toa_config_destroy (&config);
+    toa_errors_clear (&errors);
+    unlink (path);
+    unsetenv ("TOA_TEST_REDACT_KEY");
+}
+
 int
 main (void)
 {
@@ -154,6 +187,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_excerpt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_openai_error_echo, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_log_lines, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_config_secrets, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
