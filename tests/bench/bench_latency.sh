@@ -6,7 +6,8 @@
 #   max(over models: its generations x mean latency / its slots,
 #       the longest chain of dependent generations of one prompt x latency)
 # (TOA loads the models unevenly, so the bound is per model). Appends the
-# figures to bench/results.json. Never fails on speed.
+# figures to bench/results.json. Never fails on speed. Each of the 2 workers
+# takes half of a model's slots (models[].max_concurrent = 16).
 #   BENCH_LATENCY_PROMPTS, BENCH_LATENCY_METHODS change the run.
 set -u
 source "$(dirname "$0")/../lib.sh"
@@ -15,7 +16,7 @@ PROMPTS=${BENCH_LATENCY_PROMPTS:-300} SAMPLES=8 LATENCY=200 JITTER=50 SLOTS=32
 METHODS=${BENCH_LATENCY_METHODS:-toa best-of-n moa}
 CONFIG=$TOA_TMP/latency.json INPUT=$TOA_TMP/prompts.jsonl
 python3 "$BENCH_DIR/fleet_config.py" "$CONFIG" "$INPUT" "$TOA_RUN_DIR" --prompts "$PROMPTS" \
-    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent "$SLOTS" >/dev/null
+    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent $((SLOTS / 2)) >/dev/null
 bench_up "$CONFIG" || exit 0
 trap 'bench_down "$CONFIG"; toa_cleanup' EXIT
 echo "bench_latency: $(bench_load); 3 models x $SLOTS slots, ${LATENCY} +- ${JITTER} ms," \
