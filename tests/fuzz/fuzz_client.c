@@ -12,6 +12,7 @@
 #include "client/export.h"
 #include "client/output.h"
 #include "client/progress.h"
+#include "client/report.h"
 #include "client/status.h"
 #include "client/tree.h"
 #include "common/errors.h"
@@ -60,9 +61,16 @@ s_result_line (const char *line, size_t length)
     json_t *result = json_loadb (line, length, 0, NULL);
     if (json_is_object (result)) {
         json_t *sft = NULL, *dpo = NULL;
-        (void) toa_export_result (result, 0.0, &sft, &dpo);
+        static const toa_export_options_t paper = {.rejected = TOA_EXPORT_REJECT_PAPER};
+        (void) toa_export_result (result, &paper, &sft, &dpo);
         json_decref (sft);
         json_decref (dpo);
+        toa_report_t *report = toa_report_new ();
+        if (report && toa_report_add (report, result) == 0) {
+            toa_report_finish (report);
+            json_decref (toa_report_json (report));
+        }
+        toa_report_destroy (&report);
         (void) toa_tree_write_text (result, s_null, &errors);
         toa_errors_clear (&errors);
         (void) toa_tree_write_dot (result, s_null, &errors);
