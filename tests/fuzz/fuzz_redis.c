@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         toa_prompt_work_t work;
         memset (&work, 0, sizeof work);
         err[0] = 0;
-        if (toa_prompt_replay (prompt, lines + 1, n - 1, &work, err, sizeof err) != 0)
+        if (toa_prompt_replay (prompt, lines + 1, n - 1, 0, &work, err, sizeof err) != 0)
             fuzz_check (err[0] != 0, "fuzz_redis", "a failed replay without a reason");
         else {
             bool stuck;
