@@ -14,6 +14,7 @@ PACKAGES=(
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   redis-server redis-tools
   python3 python3-zmq python3-msgpack jq curl gnuplot-nox graphviz valgrind procps docker-compose
+  iproute2 tcpdump
   clang libclang-rt-14-dev
 )
 

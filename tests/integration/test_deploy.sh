@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# test_deploy.sh - the container deployment files: deploy/docker-compose.yml
-# is a valid compose file naming the services a fleet needs, and every
-# program accepts deploy/compose.json (the fleet config the compose file mounts).
+# test_deploy.sh - the deployment files: deploy/docker-compose.yml is a valid
+# compose file naming the services a fleet needs, publishes the broker on
+# 127.0.0.1 only, gives Redis a password and turns CURVE on; every program
+# accepts deploy/compose.json (the fleet config the compose file mounts) with
+# the keys deploy/compose-keys makes; deploy/fleet's managed Redis has a
+# password and listens on loopback (issue 12, attack 7).
 source "$(dirname "$0")/../lib.sh"
 DEPLOY=$TOA_ROOT/deploy
+export TOA_REDIS_PASSWORD=test-only-password
 
 if command -v docker-compose >/dev/null; then
     check "docker-compose accepts deploy/docker-compose.yml" \
@@ -11,9 +15,30 @@ if command -v docker-compose >/dev/null; then
     services=$(docker-compose -f "$DEPLOY/docker-compose.yml" config --services | sort | tr '\n' ' ')
     check_eq "the compose file runs redis, simllm, broker, worker, scorer" \
         "broker redis scorer simllm worker " "$services"
+    docker-compose -f "$DEPLOY/docker-compose.yml" config >"$TOA_TMP/compose.yml" 2>/dev/null
+    check_eq "the only published port is the broker's, on 127.0.0.1" "- 127.0.0.1:5555:5555/tcp" \
+        "$(grep -A1 '^    ports:' "$TOA_TMP/compose.yml" | grep -- '- ' | sed 's/^ *//' | tr '\n' ' ' | sed 's/ $//')"
+    check "Redis gets a password (from TOA_REDIS_PASSWORD, on its standard input)" \
+        grep -q 'requirepass.*TOA_REDIS_PASSWORD.*redis-server -' "$TOA_TMP/compose.yml"
+    (unset TOA_REDIS_PASSWORD; docker-compose -f "$DEPLOY/docker-compose.yml" config -q) >"$TOA_TMP/nopass.log" 2>&1
+    check "without TOA_REDIS_PASSWORD the compose file is refused, saying so" \
+        grep -q "set TOA_REDIS_PASSWORD" "$TOA_TMP/nopass.log"
 else
     not_ok "docker-compose is installed (deploy/install-deps.sh installs it)"
 fi
+check_eq "compose.json turns CURVE on with keys from the mounted directory" "/etc/toa/keys/broker.key" \
+    "$(jq -r .curve.broker_key "$DEPLOY/compose.json")"
+
+# The keys compose mounts, made into a directory of the test's own.
+KEYS=$TOA_TMP/keys
+check "deploy/compose-keys makes the broker, peer and client keys" \
+    bash -c "\"$DEPLOY/compose-keys\" \"$KEYS\" >/dev/null"
+check_eq "... secret halves mode 600" "600 600 600" \
+    "$(stat -c %a "$KEYS/broker.key_secret" "$KEYS/peer.key_secret" "$KEYS/client.key_secret" | tr '\n' ' ' | sed 's/ $//')"
+check "... the peer and client keys are listed" test -f "$KEYS/peers/peer.key" -a -f "$KEYS/clients/client.key"
+keyed=(--set "curve.broker_key=$KEYS/broker.key" --set "curve.peer_key=$KEYS/peer.key"
+       --set "curve.client_key=$KEYS/client.key" --set "curve.peer_keys_dir=$KEYS/peers"
+       --set "curve.client_keys_dir=$KEYS/clients")
 
 # A program that accepts its config keeps running; a bad config exits 2 at once.
 runs_with_config () {   # PROGRAM ARGS...
@@ -22,12 +47,13 @@ runs_with_config () {   # PROGRAM ARGS...
 }
 for program in toa-worker toa-scorer; do
     check "$program accepts deploy/compose.json" runs_with_config "$TOA_BIN/$program" \
-        --config "$DEPLOY/compose.json" --set broker.worker_endpoint=tcp://127.0.0.1:9
+        --config "$DEPLOY/compose.json" --set broker.worker_endpoint=tcp://127.0.0.1:9 "${keyed[@]}"
 done
 REDIS_FREE=$(toa_free_port)
-check "toa-broker accepts deploy/compose.json" runs_with_config "$TOA_BIN/toa-broker" \
-    --config "$DEPLOY/compose.json" --redis "redis://127.0.0.1:$REDIS_FREE/0" \
-    --client-endpoint "tcp://127.0.0.1:$(toa_free_port)" --worker-endpoint "tcp://127.0.0.1:$(toa_free_port)"
+check "toa-broker accepts deploy/compose.json (CURVE on, any address)" runs_with_config \
+    "$TOA_BIN/toa-broker" --config "$DEPLOY/compose.json" --redis "redis://127.0.0.1:$REDIS_FREE/0" \
+    --client-endpoint "tcp://0.0.0.0:$(toa_free_port)" --worker-endpoint "tcp://0.0.0.0:$(toa_free_port)" \
+    "${keyed[@]}"
 check "toa-simllm accepts deploy/compose.json (data file path aside)" runs_with_config \
     "$TOA_BIN/toa-simllm" --config "$DEPLOY/compose.json" --listen "127.0.0.1:$(toa_free_port)" \
     --set "simllm.data_files[0]=$TOA_ROOT/examples/prompts-math.jsonl"
