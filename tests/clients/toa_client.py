@@ -5,17 +5,20 @@ Uses Debian's python3-zmq and python3-msgpack.
 
 usage:
   toa_client.py submit --endpoint E --settings FILE --method M --input F --output O [--job ID]
+                       [--chunk-lines N] [--single-message]
   toa_client.py attach --endpoint E --job ID --output O
   toa_client.py status --endpoint E [--job ID]
   toa_client.py cancel --endpoint E --job ID
 common options: --heartbeat-ms N (the broker's broker.heartbeat_ms, default 1000),
                 --timeout-s N (give up when the broker is silent that long, default 30)
 
-submit and attach follow the job to its end: every result line is appended
+submit streams the batch (submit-begin, submit-chunk of at most N lines or
+about 1 MiB with 4 in flight, submit-end), or sends it in one submit
+message with --single-message. submit and attach follow the job to its end: every result line is appended
 to OUTPUT (once per prompt id), flushed and fsync'd before it is
 acknowledged. Exit status: 0 the job is done and every result is stored,
 1 an error (the broker's, or silence), 2 the batch was rejected, 3 the job
-was cancelled. The job id is printed on stdout ("job ID") at accept."""
+was cancelled. At accept it prints "job ID: N prompts" on stdout."""
 import argparse
 import json
 import os
@@ -30,6 +33,8 @@ VERSION = 1
 MAX_MESSAGE_BYTES = 256 << 20      # ZMQ_MAXMSGSIZE, as the broker's
 FLUSH_EVERY_S = 0.1                # store results in batches: 100 ms ...
 FLUSH_LINES = 64                   # ... or 64 lines
+CHUNK_BYTES = 1 << 20              # a submit-chunk holds about 1 MiB at most
+IN_FLIGHT = 4                      # submit-chunks sent and not yet acknowledged
 
 
 def log(text):
@@ -227,13 +232,25 @@ def follow(broker, job, output, heartbeat_s, timeout_s):
 
 
 def read_prompts(path):
-    prompts = []
+    """The file's non-blank lines as {line, text}, one at a time."""
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if line.strip():
-                prompts.append({"line": number, "text": line})
-    return prompts
+                yield {"line": number, "text": line}
+
+
+def chunks(prompts, max_lines, max_bytes):
+    """PROMPTS in lists of at most MAX_LINES lines and about MAX_BYTES."""
+    chunk, size = [], 0
+    for prompt in prompts:
+        chunk.append(prompt)
+        size += len(prompt["text"]) + 16
+        if len(chunk) >= max_lines or size >= max_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def wait_answer(broker, commands, timeout_s):
@@ -246,18 +263,49 @@ def wait_answer(broker, commands, timeout_s):
     return None
 
 
+def stream_batch(broker, job, args):
+    """Sends the batch as submit-begin, submit-chunk... (at most
+    IN_FLIGHT unacknowledged), submit-end. Returns the broker's answer to
+    the end (accept, reject or error), or an earlier reject or error, or
+    None when the broker is silent."""
+    broker.send("submit-begin", job=job, method=args.method, settings=args.settings_text)
+    answer = wait_answer(broker, {"submit-ack", "reject", "error"}, args.timeout_s)
+    if answer is None or answer["cmd"] != "submit-ack":
+        return answer
+    sent = acked = n_prompts = 0
+    for chunk in chunks(read_prompts(args.input), args.chunk_lines, CHUNK_BYTES):
+        while sent - acked >= IN_FLIGHT:
+            answer = wait_answer(broker, {"submit-ack", "error"}, args.timeout_s)
+            if answer is None or answer["cmd"] != "submit-ack":
+                return answer
+            acked = max(acked, answer["seq"])
+        sent += 1
+        n_prompts += len(chunk)
+        broker.send("submit-chunk", job=job, seq=sent, prompts=chunk)
+    while acked < sent:
+        answer = wait_answer(broker, {"submit-ack", "error"}, args.timeout_s)
+        if answer is None or answer["cmd"] != "submit-ack":
+            return answer
+        acked = max(acked, answer["seq"])
+    broker.send("submit-end", job=job, n_prompts=n_prompts)
+    return wait_answer(broker, {"accept", "reject", "error"}, args.timeout_s)
+
+
 def submit(args):
     job = args.job or time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", job):
         log(f"bad job id {job!r}")
         return 2
     with open(args.settings, encoding="utf-8") as f:
-        settings = json.dumps(json.load(f))
+        args.settings_text = json.dumps(json.load(f))
     output = Output(args.output)
     broker = Broker(args.endpoint)
-    broker.send("submit", job=job, method=args.method, settings=settings,
-                prompts=read_prompts(args.input))
-    answer = wait_answer(broker, {"accept", "reject", "error"}, args.timeout_s)
+    if args.single_message:
+        broker.send("submit", job=job, method=args.method, settings=args.settings_text,
+                    prompts=list(read_prompts(args.input)))
+        answer = wait_answer(broker, {"accept", "reject", "error"}, args.timeout_s)
+    else:
+        answer = stream_batch(broker, job, args)
     if answer is None:
         log("no answer to submit")
         return 1
@@ -269,7 +317,7 @@ def submit(args):
     if answer["cmd"] == "error":
         log(f"error {answer['code']}: {answer['message']}")
         return 1
-    print(f"job {job}", flush=True)
+    print(f"job {job}: {answer['n_prompts']} prompts", flush=True)
     try:
         return follow(broker, job, output, args.heartbeat_ms / 1000, args.timeout_s)
     finally:
@@ -322,6 +370,8 @@ def main():
     parser.add_argument("--output")
     parser.add_argument("--heartbeat-ms", type=int, default=1000)
     parser.add_argument("--timeout-s", type=float, default=30)
+    parser.add_argument("--chunk-lines", type=int, default=1000)
+    parser.add_argument("--single-message", action="store_true")
     args = parser.parse_args()
     needs = {"submit": ["settings", "method", "input", "output"], "attach": ["job", "output"],
              "cancel": ["job"], "status": []}[args.command]
