@@ -511,23 +511,35 @@ toa_workers_dispatch (toa_broker_t *b, int64_t now)
     /* One task per queue in turn, so that a peer serving several models
      * spends its credit on all of them rather than on the first queue's
      * backlog (its per-model concurrency would leave that credit idle).
-     * Start from a different queue each pass, so none is always last. */
+     * The next pass starts after the last model queue served: a fixed
+     * rotation of the start would give the queue after one that spends
+     * other credit (scoring) two turns in every cycle, and that model's
+     * tasks would fill the workers' credit beyond what they can send
+     * (best-of-n ran 1.5x its bound so). */
     int n_routes = toa_router_routes (b->router);
+    int start = b->dispatch_start, next = start;
     bool on_stack[64];
     bool *open = n_routes <= 64 ? on_stack : calloc ((size_t) n_routes, sizeof *open);
     int n_open = n_routes;
     for (int i = 0; open && i < n_routes; i++)
         open[i] = true;
     for (int i = 0; open && n_open > 0; i = (i + 1) % n_routes) {
-        int route = (b->dispatch_start + i) % n_routes;
-        if (open[route] && !s_dispatch_one (b, route, now)) {
+        int route = (start + i) % n_routes;
+        if (!open[route])
+            continue;
+        if (s_dispatch_one (b, route, now)) {
+            /* Scoring spends scorers' credit: it does not take a turn. */
+            if (toa_router_kind (b->router, route) == TOA_PEER_WORKER)
+                next = (route + 1) % n_routes;
+        }
+        else {
             open[route] = false;
             n_open--;
         }
     }
     if (open != on_stack)
         free (open);
-    b->dispatch_start = n_routes ? (b->dispatch_start + 1) % n_routes : 0;
+    b->dispatch_start = n_routes ? next % n_routes : 0;
     size_t n = b->n_deferred;
     b->n_deferred = 0;
     for (size_t i = 0; i < n; i++)
