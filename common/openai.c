@@ -8,76 +8,84 @@
 #include <strings.h>
 #include <jansson.h>
 
+#include "common/json.h"
 #include "common/redact.h"
 
-/* Appends STOP strings to ARRAY, skipping ones already in it. 0 or -1. */
-static int
-s_add_stops (json_t *array, const char *const *stop, size_t n_stop)
+/* True when STOP is already one of the N strings of SEEN. */
+static bool
+s_seen (const char *const *seen, size_t n, const char *stop)
 {
-    for (size_t i = 0; i < n_stop; i++) {
-        if (!stop[i] || !*stop[i])
-            continue;
-        bool seen = false;
-        for (size_t j = 0; j < json_array_size (array) && !seen; j++)
-            seen = strcmp (json_string_value (json_array_get (array, j)), stop[i]) == 0;
-        if (!seen && json_array_append_new (array, json_string (stop[i])) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static json_t *
-s_messages (const toa_chat_message_t *messages, size_t n_messages)
-{
-    json_t *array = json_array ();
-    for (size_t i = 0; array && i < n_messages; i++) {
-        if (!messages[i].role || !messages[i].content) {
-            json_decref (array);
-            return NULL;
-        }
-        json_t *message = json_pack ("{s:s, s:s}", "role", messages[i].role,
-                                     "content", messages[i].content);
-        if (!message || json_array_append_new (array, message) != 0) {
-            json_decref (array);
-            return NULL;
-        }
-    }
-    return array;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (seen[i], stop) == 0)
+            return true;
+    return false;
 }
 
 char *
 toa_openai_chat_body (const toa_openai_chat_request_t *request)
 {
+    /* Written directly (no jansson tree): one body per request on the
+     * worker's hot path. Same text as json_dumps (JSON_COMPACT) of the
+     * object {model, messages, temperature, top_p[, max_tokens][, stop]
+     * [, seed][, n]}. */
     if (!request || !request->model_id)
         return NULL;
-    json_t *messages = s_messages (request->messages, request->n_messages);
-    if (!messages)
-        return NULL;
-    json_t *body = json_pack ("{s:s, s:o, s:f, s:f}", "model", request->model_id,
-                              "messages", messages, "temperature", request->temperature,
-                              "top_p", request->top_p);
-    if (!body)
-        return NULL;                      /* json_pack "o" stole messages */
-    int rc = 0;
-    if (request->max_tokens > 0)
-        rc |= json_object_set_new (body, "max_tokens", json_integer (request->max_tokens));
-    json_t *stop = json_array ();
-    rc |= stop ? 0 : -1;
-    if (stop) {
-        rc |= s_add_stops (stop, request->stop, request->n_stop);
-        rc |= s_add_stops (stop, request->extra_stop, request->n_extra_stop);
-        if (json_array_size (stop) > 0)
-            rc |= json_object_set (body, "stop", stop);
-        json_decref (stop);
+    size_t bytes = 256;
+    for (size_t i = 0; i < request->n_messages; i++) {
+        if (!request->messages[i].role || !request->messages[i].content)
+            return NULL;
+        bytes += 32 + strlen (request->messages[i].content);
     }
-    if (request->has_seed)
-        rc |= json_object_set_new (body, "seed",
-                                   json_integer ((json_int_t) (request->seed & INT64_MAX)));
-    if (request->n > 1)
-        rc |= json_object_set_new (body, "n", json_integer (request->n));
-    char *text = rc == 0 ? json_dumps (body, JSON_COMPACT) : NULL;
-    json_decref (body);
-    return text;
+    toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+    toa_json_writer_reserve (&w, bytes);
+    toa_json_lit (&w, "{\"model\":");
+    toa_json_string (&w, request->model_id);
+    toa_json_lit (&w, ",\"messages\":[");
+    for (size_t i = 0; i < request->n_messages; i++) {
+        toa_json_lit (&w, i ? ",{\"role\":" : "{\"role\":");
+        toa_json_string (&w, request->messages[i].role);
+        toa_json_lit (&w, ",\"content\":");
+        toa_json_string (&w, request->messages[i].content);
+        toa_json_lit (&w, "}");
+    }
+    toa_json_lit (&w, "],\"temperature\":");
+    toa_json_real (&w, request->temperature, 17);
+    toa_json_lit (&w, ",\"top_p\":");
+    toa_json_real (&w, request->top_p, 17);
+    if (request->max_tokens > 0) {
+        toa_json_lit (&w, ",\"max_tokens\":");
+        toa_json_int (&w, request->max_tokens);
+    }
+    /* The model's stop strings, then the task's; empty ones and repeats
+     * left out. */
+    size_t n_all = request->n_stop + request->n_extra_stop, n_seen = 0;
+    const char **seen = n_all ? malloc (n_all * sizeof *seen) : NULL;
+    if (n_all && !seen) {
+        toa_json_writer_clear (&w);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_all; i++) {
+        const char *stop = i < request->n_stop ? request->stop[i]
+                                               : request->extra_stop[i - request->n_stop];
+        if (!stop || !*stop || s_seen (seen, n_seen, stop))
+            continue;
+        toa_json_lit (&w, n_seen ? "," : ",\"stop\":[");
+        toa_json_string (&w, stop);
+        seen[n_seen++] = stop;
+    }
+    if (n_seen)
+        toa_json_lit (&w, "]");
+    free (seen);
+    if (request->has_seed) {
+        toa_json_lit (&w, ",\"seed\":");
+        toa_json_int (&w, (int64_t) (request->seed & INT64_MAX));
+    }
+    if (request->n > 1) {
+        toa_json_lit (&w, ",\"n\":");
+        toa_json_int (&w, request->n);
+    }
+    toa_json_lit (&w, "}");
+    return toa_json_writer_take (&w);
 }
 
 static int64_t

@@ -6,6 +6,8 @@
 # Prints instructions per generation and the top entries by self cost
 # (instruction counts do not depend on the machine's load).
 #   usage: tests/bench/profile_broker.sh [METHOD] [PROMPTS] [TOP]
+# BENCH_PROFILE_PROGRAM=toa-worker (or toa-scorer) profiles that program
+# instead (a worker alone serves the job then).
 # Not run by make bench (it takes a minute); keeps its callgrind.out in
 # build/bench/ (BENCH_PROFILE_OUT to change).
 set -u
@@ -13,19 +15,21 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
 METHOD=${1:-toa} PROMPTS=${2:-200} TOP=${3:-15}
 command -v valgrind >/dev/null || { echo "profile_broker: valgrind is missing; skipped"; exit 0; }
-OUT=${BENCH_PROFILE_OUT:-$TOA_ROOT/build/bench/callgrind.broker.$METHOD.out}
+PROGRAM=${BENCH_PROFILE_PROGRAM:-toa-broker}
+OUT=${BENCH_PROFILE_OUT:-$TOA_ROOT/build/bench/callgrind.${PROGRAM#toa-}.$METHOD.out}
 mkdir -p "$(dirname "$OUT")"
 # A bin folder whose toa-broker runs under callgrind (deploy/fleet takes TOA_BIN).
 mkdir -p "$TOA_TMP/bin"
 for program in "$TOA_BIN"/*; do ln -sf "$program" "$TOA_TMP/bin/"; done
-rm -f "$TOA_TMP/bin/toa-broker"
-cat >"$TOA_TMP/bin/toa-broker" <<EOF
+rm -f "$TOA_TMP/bin/$PROGRAM"
+cat >"$TOA_TMP/bin/$PROGRAM" <<EOF
 #!/bin/sh
-exec valgrind --tool=callgrind --callgrind-out-file=$OUT "$TOA_BIN/toa-broker" "\$@"
+exec valgrind --tool=callgrind --callgrind-out-file=$OUT.\$\$ "$TOA_BIN/$PROGRAM" "\$@"
 EOF
-chmod +x "$TOA_TMP/bin/toa-broker"
+chmod +x "$TOA_TMP/bin/$PROGRAM"
 CONFIG=$TOA_TMP/profile.json INPUT=$TOA_TMP/prompts.jsonl
 python3 "$BENCH_DIR/fleet_config.py" "$CONFIG" "$INPUT" "$TOA_RUN_DIR" --prompts "$PROMPTS" \
+    --workers "$([ "$PROGRAM" = toa-worker ] && echo 1 || echo 2)" \
     >/dev/null
 # Heartbeats of a slow broker: peers wait 3 intervals before they give up.
 tmp=$(mktemp); jq '.broker.heartbeat_ms = 5000' "$CONFIG" >"$tmp" && mv "$tmp" "$CONFIG"
@@ -38,8 +42,10 @@ trap 'TOA_BIN=$TOA_TMP/bin bench_down "$CONFIG"; toa_cleanup' EXIT
 gens=$((PROMPTS * 12))
 TOA_BIN=$TOA_TMP/bin bench_down "$CONFIG"
 trap toa_cleanup EXIT
+first=$(ls -t "$OUT".* 2>/dev/null | tail -1)
+[ -n "$first" ] && mv "$first" "$OUT" && rm -f "$OUT".*
 total=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-echo "broker, $METHOD, $PROMPTS prompts: $gens generations; $total instructions" \
+echo "${PROGRAM#toa-}, $METHOD, $PROMPTS prompts: $gens generations; $total instructions" \
      "= $(( total / gens )) per generation (startup and idle polls included)"
 callgrind_annotate --threshold=100 "$OUT" 2>/dev/null \
     | grep -E "^ *[0-9,]+ +\(" | grep -v "PROGRAM TOTALS" | head -n "$TOP"

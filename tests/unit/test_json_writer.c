@@ -18,6 +18,7 @@
 #include "broker/method/record.h"
 #include "broker/method/result.h"
 #include "common/json.h"
+#include "common/openai.h"
 
 /* What jansson writes for VALUE (taken). */
 static char *
@@ -238,6 +239,48 @@ test_mcts_tree_matches_jansson (void **state)
     toa_mcts_destroy (&mcts);
 }
 
+/* A chat body written directly is what jansson wrote before. */
+static void
+test_chat_body_matches_jansson (void **state)
+{
+    (void) state;
+    toa_chat_message_t messages[2] = {{"system", "Be brief."},
+                                      {"user", "What is 6 x 7?\n\"Show\" work."}};
+    const char *stop[] = {"###", "", "END"};
+    const char *extra[] = {"END", "\n\n"};
+    toa_openai_chat_request_t request = {
+        .model_id = "m-1", .messages = messages, .n_messages = 2, .temperature = 0.7,
+        .top_p = 1.0, .max_tokens = 512, .stop = stop, .n_stop = 3, .extra_stop = extra,
+        .n_extra_stop = 2, .has_seed = true, .seed = UINT64_MAX, .n = 3,
+    };
+    char *ours = toa_openai_chat_body (&request);
+    json_t *expected = json_pack ("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:f, s:f, s:i, "
+                                  "s:[s, s, s], s:I, s:i}",
+                                  "model", "m-1", "messages", "role", "system", "content",
+                                  "Be brief.", "role", "user", "content", messages[1].content,
+                                  "temperature", 0.7, "top_p", 1.0, "max_tokens", 512,
+                                  "stop", "###", "END", "\n\n",
+                                  "seed", (json_int_t) INT64_MAX, "n", 3);
+    char *theirs = s_jansson (expected, 0);
+    assert_non_null (ours);
+    assert_string_equal (ours, theirs);
+    free (ours);
+    free (theirs);
+    /* No stops, no seed, n 1, no max_tokens: those keys are left out. */
+    request.n_stop = request.n_extra_stop = 0;
+    request.has_seed = false;
+    request.n = 1;
+    request.max_tokens = 0;
+    ours = toa_openai_chat_body (&request);
+    assert_null (strstr (ours, "\"stop\""));
+    assert_null (strstr (ours, "\"seed\""));
+    assert_null (strstr (ours, "\"max_tokens\""));
+    json_t *back = json_loads (ours, 0, NULL);
+    assert_non_null (back);
+    json_decref (back);
+    free (ours);
+}
+
 int
 main (void)
 {
@@ -248,6 +291,7 @@ main (void)
         cmocka_unit_test (test_result_line),
         cmocka_unit_test (test_record_round_trip),
         cmocka_unit_test (test_mcts_tree_matches_jansson),
+        cmocka_unit_test (test_chat_body_matches_jansson),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
