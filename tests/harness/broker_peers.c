@@ -4,8 +4,9 @@
  *
  * broker_peers client --endpoint E --job J --method M --settings FILE
  *                     --prompts FILE --out FILE [--attach] [--timeout-ms N]
- *                     [--reattach-ms N] [--exit-after-results N]
- *   Submits every non-blank line of FILE (as is, with its line number), or
+ *                     [--reattach-ms N] [--exit-after-results N] [--chunk N]
+ *   Submits every non-blank line of FILE (as is, with its line number; with
+ *   --chunk N streamed as submit-begin, submit-chunks of N lines, submit-end), or
  *   attaches to J with --attach; appends each result to --out unless its id
  *   is there already, acknowledges it, and exits 0 when progress says done.
  *   Sends attach again when the broker is silent for --reattach-ms (it may
@@ -92,6 +93,7 @@ typedef struct {
     const char *models, *backends, *fail_model, *fail_model_transient, *events_path;
     bool attach, never_answer, ready_first;
     long timeout_ms, reattach_ms, exit_after_results;
+    long chunk;                  /* client: lines per submit-chunk, 0 = one submit */
     long credit, heartbeat_ms, delay_ms, hold_first_ms, fail_first_transient;
     long broker_silence_ms, run_ms;
     long peers, serves;
@@ -137,7 +139,7 @@ s_parse (int argc, char **argv, s_options_t *o)
             {"--hold-first-ms", &o->hold_first_ms},
             {"--fail-first-transient", &o->fail_first_transient},
             {"--broker-silence-ms", &o->broker_silence_ms}, {"--run-ms", &o->run_ms},
-            {"--peers", &o->peers}, {"--serves", &o->serves},
+            {"--peers", &o->peers}, {"--serves", &o->serves}, {"--chunk", &o->chunk},
         };
         bool known = false;
         for (size_t k = 0; k < sizeof strings / sizeof *strings; k++)
@@ -228,6 +230,34 @@ s_seen_ids (const char *path)
     return seen;
 }
 
+/* Sends SUBMIT as submit-begin, chunks of CHUNK lines, submit-end (the
+ * submit-acks are read, and ignored, by the client loop). */
+static void
+s_submit_chunked (void *socket, const toa_msg_submit_t *submit, size_t chunk)
+{
+    toa_msg_t begin = {.type = TOA_MSG_SUBMIT_BEGIN};
+    begin.u.submit = *submit;
+    begin.u.submit.prompts = NULL;
+    begin.u.submit.n_prompts = 0;
+    int failed = toa_transport_send (socket, NULL, &begin);
+    int64_t seq = 0;
+    for (size_t first = 0; first < submit->n_prompts; first += chunk) {
+        toa_msg_t msg = {.type = TOA_MSG_SUBMIT_CHUNK};
+        msg.u.submit_chunk.job = submit->job;
+        msg.u.submit_chunk.seq = ++seq;
+        msg.u.submit_chunk.prompts = submit->prompts + first;
+        msg.u.submit_chunk.n_prompts = submit->n_prompts - first < chunk
+                                           ? submit->n_prompts - first : chunk;
+        failed |= toa_transport_send (socket, NULL, &msg);
+    }
+    toa_msg_t end = {.type = TOA_MSG_SUBMIT_END};
+    end.u.accept.job = submit->job;
+    end.u.accept.n_prompts = (int64_t) submit->n_prompts;
+    failed |= toa_transport_send (socket, NULL, &end);
+    if (failed)
+        s_emit ("send-failed", NULL);
+}
+
 static void
 s_submit (void *socket, const s_options_t *o)
 {
@@ -255,7 +285,9 @@ s_submit (void *socket, const s_options_t *o)
         submit->prompts[submit->n_prompts].line = line_no;
         submit->prompts[submit->n_prompts++].text = line;
     }
-    if (toa_transport_send (socket, NULL, &msg) != 0)
+    if (o->chunk > 0)
+        s_submit_chunked (socket, submit, (size_t) o->chunk);
+    else if (toa_transport_send (socket, NULL, &msg) != 0)
         s_emit ("send-failed", NULL);
     free (submit->prompts);
     free (settings);

@@ -189,6 +189,19 @@ check_eq "toa with width < models is rejected" 3 $?
 check "the settings reject names method.width on line 0" grep -q '"line":0,"reason":"settings: method.width' "$T/narrow.events"
 check "rejected settings leave no trace in Redis" no_keys job-narrow
 
+# a batch streamed in chunks (submit-begin, submit-chunk x N, submit-end)
+client chunked job-chunked best-of-n "$T/bon.json" "$T/p3.jsonl" --chunk 1 --timeout-ms 20000
+check_eq "a batch in chunks of one line runs to the end" 0 $?
+check "chunks: 3 results, 4 scored responses each" check_results chunked 3 4
+# a duplicate id in a later chunk: found through Redis, the whole batch rejected
+printf '%s\n' '{"id": 1, "instruction": "a"}' '{"id": 2, "instruction": "b"}' \
+    '{"id": "1", "instruction": "c"}' >"$T/dup-chunks.jsonl"
+client dupchunks job-dupchunks best-of-n "$T/bon.json" "$T/dup-chunks.jsonl" --chunk 1 --timeout-ms 5000
+check_eq "a duplicate id across chunks: rejected" 3 $?
+check "the reject names line 3 and the first line of the id" \
+    grep -q '"line":3,"reason":"id: duplicate id 1 (first on line 1)"' "$T/dupchunks.events"
+check "a rejected chunked batch leaves no trace in Redis" no_keys job-dupchunks
+
 # --- a model no worker serves; cancel -----------------------------------------
 settings "$T/none.json" best-of-n '["m-none"]' 1
 client none job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 1500
