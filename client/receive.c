@@ -47,6 +47,18 @@ s_finish (s_loop_t *loop, int exit_code)
     loop->exit_code = exit_code;
 }
 
+/* Sends result-ack: results 0..SEQ are stored. Returns 0 or -1. */
+static int
+s_send_ack (s_loop_t *loop, int64_t seq)
+{
+    toa_msg_t ack;
+    memset (&ack, 0, sizeof ack);
+    ack.type = TOA_MSG_RESULT_ACK;
+    ack.u.result_ack.job = (char *) loop->options->job;
+    ack.u.result_ack.seq = seq;
+    return toa_conn_send (loop->conn, &ack);
+}
+
 /* Syncs the output when due (or when FORCE) and acknowledges what is on disk.
  * A failing sync ends the run: nothing unsynced is acknowledged. After a
  * failed write the whole lines before it are still synced and acknowledged. */
@@ -65,16 +77,9 @@ s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
         }
     }
     if (toa_output_unsynced (loop->output) == 0 && loop->baseline
-        && loop->stored_upto > loop->stats.acked) {
-        toa_msg_t ack;
-        memset (&ack, 0, sizeof ack);
-        ack.type = TOA_MSG_RESULT_ACK;
-        ack.u.result_ack.job = (char *) loop->options->job;
-        ack.u.result_ack.seq = loop->stored_upto;
-        if (toa_conn_send (loop->conn, &ack) == 0) {
-            loop->stats.acked = loop->stored_upto;
-            loop->last_sent_ms = now;
-        }
+        && loop->stored_upto > loop->stats.acked && s_send_ack (loop, loop->stored_upto) == 0) {
+        loop->stats.acked = loop->stored_upto;
+        loop->last_sent_ms = now;
     }
 }
 
@@ -83,14 +88,8 @@ s_sync_and_ack (s_loop_t *loop, int64_t now, bool force)
 static void
 s_ack_again (s_loop_t *loop)
 {
-    if (loop->write_failed || loop->stats.acked < 0)
-        return;
-    toa_msg_t ack;
-    memset (&ack, 0, sizeof ack);
-    ack.type = TOA_MSG_RESULT_ACK;
-    ack.u.result_ack.job = (char *) loop->options->job;
-    ack.u.result_ack.seq = loop->stats.acked;
-    toa_conn_send (loop->conn, &ack);
+    if (loop->stats.acked >= 0)
+        s_send_ack (loop, loop->stats.acked);
 }
 
 static void

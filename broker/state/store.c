@@ -494,15 +494,13 @@ toa_store_flush (toa_store_t *self)
 
 /* --- writes ---------------------------------------------------------------- */
 
-void
-toa_store_job_create (toa_store_t *self, const char *job, const char *method,
-                      const char *settings, int64_t created_ms, const char *const *lines,
-                      size_t n)
+/* Queues the new job hash of JOB: STATE, TOTAL prompts, counters at 0. */
+static void
+s_job_hash (toa_store_t *self, const char *job, const char *method, const char *settings,
+            const char *state, int64_t total, int64_t created_ms)
 {
-    char key[S_KEY], prompts[S_KEY];
+    char key[S_KEY];
     s_key_job (key, sizeof key, job, "");
-    s_key_job (prompts, sizeof prompts, job, ":prompts");
-    s_simple (self, "MULTI", NULL);
     s_cmd_t cmd = {0};
     s_cmd_str (&cmd, "HSET");
     s_cmd_str (&cmd, key);
@@ -511,9 +509,9 @@ toa_store_job_create (toa_store_t *self, const char *job, const char *method,
     s_cmd_str (&cmd, "settings");
     s_cmd_str (&cmd, settings);
     s_cmd_str (&cmd, "state");
-    s_cmd_str (&cmd, "running");
+    s_cmd_str (&cmd, state);
     s_cmd_str (&cmd, "total");
-    s_cmd_int (&cmd, "", (int64_t) n);
+    s_cmd_int (&cmd, "", total);
     s_cmd_str (&cmd, "created_ms");
     s_cmd_int (&cmd, "", created_ms);
     const char *zero_fields[] = {"admitted", "done", "next_seq", "acked", "generations",
@@ -523,6 +521,18 @@ toa_store_job_create (toa_store_t *self, const char *job, const char *method,
         s_cmd_str (&cmd, "0");
     }
     s_append (self, &cmd);
+}
+
+void
+toa_store_job_create (toa_store_t *self, const char *job, const char *method,
+                      const char *settings, int64_t created_ms, const char *const *lines,
+                      size_t n)
+{
+    char prompts[S_KEY];
+    s_key_job (prompts, sizeof prompts, job, ":prompts");
+    s_simple (self, "MULTI", NULL);
+    s_job_hash (self, job, method, settings, "running", (int64_t) n, created_ms);
+    s_cmd_t cmd = {0};
     for (size_t first = 0; first < n; first += S_CHUNK) {
         s_cmd_str (&cmd, "HSET");
         s_cmd_str (&cmd, prompts);
@@ -723,27 +733,8 @@ void
 toa_store_submit_begin (toa_store_t *self, const char *job, const char *method,
                         const char *settings, int64_t created_ms)
 {
-    char key[S_KEY];
-    s_key_job (key, sizeof key, job, "");
     s_simple (self, "MULTI", NULL);
-    s_cmd_t cmd = {0};
-    s_cmd_str (&cmd, "HSET");
-    s_cmd_str (&cmd, key);
-    s_cmd_str (&cmd, "method");
-    s_cmd_str (&cmd, method);
-    s_cmd_str (&cmd, "settings");
-    s_cmd_str (&cmd, settings);
-    s_cmd_str (&cmd, "state");
-    s_cmd_str (&cmd, "loading");
-    s_cmd_str (&cmd, "created_ms");
-    s_cmd_int (&cmd, "", created_ms);
-    const char *zero_fields[] = {"total", "admitted", "done", "next_seq", "acked",
-                                 "generations", "failed"};
-    for (size_t i = 0; i < sizeof zero_fields / sizeof *zero_fields; i++) {
-        s_cmd_str (&cmd, zero_fields[i]);
-        s_cmd_str (&cmd, "0");
-    }
-    s_append (self, &cmd);
+    s_job_hash (self, job, method, settings, "loading", 0, created_ms);
     s_simple (self, "SADD", "toa:jobs", job, NULL);
     s_simple (self, "EXEC", NULL);
 }
