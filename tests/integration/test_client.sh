@@ -274,6 +274,22 @@ check "restart: the client re-attached to the new broker" grep -q "^attach test-
 check_eq "restart: 30 lines, each once" "30 yes" "$(wc -l <"$T/restart.jsonl") $(once "$T/restart.jsonl")"
 stop "$BROKER_PID"
 
+# --- a lost broker: the client gives up after --give-up, loudly ------------
+PORT=$(toa_free_port)
+config "$T/cfg.json" "$PORT"
+broker lost "$PORT" --stall-after 5
+"$TOA" submit --config "$T/cfg.json" --input "$T/p30.jsonl" --output "$T/lost.jsonl" \
+    --job test-lost-1 --give-up 2 2>"$T/lost.err" &
+CLIENT=$!
+wait_lines "$T/lost.jsonl" 5 || not_ok "lost broker: 5 results arrive"
+sleep 0.5
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+wait "$CLIENT"
+check_eq "lost broker: exit 3 after --give-up" 3 $?
+check "lost broker: says it gives up" grep -q "broker silent for [0-9]* s: giving up" "$T/lost.err"
+check "lost broker: says what is stored and how to fetch the rest" \
+    grep -q "job test-lost-1: 5 of its 30 results are stored .*toa attach test-lost-1 --output $T/lost.jsonl" "$T/lost.err"
+
 # --- no broker at all ----------------------------------------------------
 DEAD=$(toa_free_port)
 "$TOA" submit --config "$T/cfg.json" --input "$T/p20.jsonl" --output "$T/dead.jsonl" \
