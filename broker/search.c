@@ -225,14 +225,16 @@ s_finish (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, bool stuck)
     toa_job_remove_prompt (b->jobs, job, prompt);
 }
 
-/* Prompt INDEX of JOB cannot be searched: it gets a result that says why. */
+/* Prompt INDEX of JOB cannot be searched: it gets a result that says why.
+ * UNSPENT: generations of its budget it gives back (its share when it never
+ * started; 0 when it was reloaded, as it may have spent some). */
 static void
 s_finish_broken (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
-                 const char *reason)
+                 const char *reason, int64_t unspent)
 {
     toa_error ("job %s prompt %" PRId64 ": %s", job->id, index, reason);
     char *result = s_broken_line (line, job->method, reason);
-    s_store_result (b, job, index, result, job->settings->budget);
+    s_store_result (b, job, index, result, unspent);
     free (result);
 }
 
@@ -253,7 +255,7 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
         toa_prompt_destroy (&prompt);
         if (planned)
             toa_jobs_unadmit (b->jobs);
-        s_finish_broken (b, job, index, line, err);
+        s_finish_broken (b, job, index, line, err, planned ? job->settings->budget : 0);
         return;
     }
     toa_prompt_work_reset (&b->work);

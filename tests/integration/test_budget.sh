@@ -61,15 +61,19 @@ if start plain 0; then
         check_eq "1. $method: every prompt used its 6" "$((6 * N))" "$(total "$TOA_TMP/pooled-$method.jsonl")"
     done
 
-    # Parallel expansions: 3 out at once, each prompt's first three go to
-    # three different models (virtual loss), every prompt spends its 6.
+    # Parallel expansions: 3 out at once (which model answered first depends
+    # on timing; the unit tests check the selections). Every prompt spends
+    # its 6, and its tree carries real statistics only: the root was
+    # visited 1 + 6 times with 6 rewards, every root child answered.
     out=$TOA_TMP/parallel.jsonl
     submit --quiet --method toa --samples 2 --set method.parallel_expansions=3 --output "$out"
     check_eq "1. toa, 3 parallel expansions: submit exits 0" 0 "$?"
     bad=$(jq -s '[.[] | select((.responses | length) != 6
-        or ([.actions[0:3][].model] | unique | length) != 3
-        or ([.tree.nodes[] | select(.kind == "response")] | length) != 6)] | length' "$out")
-    check_eq "1. toa, 3 parallel expansions: 6 responses a prompt, the first 3 from 3 models" 0 "$bad"
+        or ([.tree.nodes[] | select(.kind == "response")] | length) != 6
+        or .tree.nodes[0].visits != 7 or .tree.nodes[0].n_rewards != 6
+        or ([.tree.nodes[] | select(.kind == "action" and .layer == 1 and .n_rewards > 0)]
+            | length) != 3)] | length' "$out")
+    check_eq "1. toa, 3 parallel expansions: 6 responses a prompt, no virtual loss left in its tree" 0 "$bad"
 
     # --- 2. early stop, fixed budget ----------------------------------------
     out=$TOA_TMP/stop.jsonl
