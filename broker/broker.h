@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     const char *client_endpoint;  /* ROUTER for clients */
@@ -42,6 +43,8 @@ typedef struct {
     const char *client_keys_dir;  /* public certificates of admitted clients */
     const char *admin_keys_dir;   /* clients that may see every job; may be NULL */
     bool insecure;                /* may bind a non-loopback endpoint without CURVE */
+    int max_jobs_per_client;      /* live jobs per client key (0: no limit) */
+    int64_t max_prompts_per_client; /* unfinished prompts per client key (0: no limit) */
 } toa_broker_options_t;
 
 typedef struct toa_broker_s toa_broker_t;

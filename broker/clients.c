@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/method/input.h"
+#include "broker/owners.h"
 #include "broker/search.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -50,6 +51,24 @@ s_error (toa_broker_t *b, const toa_peer_id_t *to, int64_t code, const char *job
 }
 
 /* Fills STATUS from JOB; WAITING is a buffer of at least 512 bytes. */
+/* Ownership (broker/owners.h): true when FROM may act on job ID owned by
+ * OWNER; otherwise FROM is told why (403). */
+static bool
+s_owner_check (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const char *owner)
+{
+    char reason[256];
+    if (toa_owners_may (b, id, owner, from, reason, sizeof reason))
+        return true;
+    char key[16];
+    snprintf (key, sizeof key, "%.12s", from->user_id[0] ? from->user_id : "(no key)");
+    toa_warn ("job %s: refused a request from client key %s...: not its owner", id, key);
+    s_error (b, from, 403, id, reason);
+    return false;
+}
+
+static bool s_admit_client (toa_broker_t *b, const toa_peer_id_t *from, const char *id,
+                            int64_t n_prompts);
+
 static void
 s_status (toa_broker_t *b, toa_job_t *job, toa_job_status_t *status, char *waiting,
           size_t waiting_size, int64_t now)
@@ -175,6 +194,7 @@ s_start_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const c
     }
     job->total = total;
     job->created_ms = toa_wall_ms ();
+    snprintf (job->owner, sizeof job->owner, "%s", from->user_id);
     job->attached = true;
     job->client = *from;
     job->client_heard_ms = now;
@@ -213,6 +233,8 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
                  exists > 0 ? "a job with this id exists" : "redis unavailable");
         return;
     }
+    if (!s_admit_client (b, from, submit->job, (int64_t) submit->n_prompts))
+        return;
     s_errors_t errors = {0};
     toa_errors_t settings_errors = TOA_ERRORS_INIT;
     toa_job_settings_t *settings = toa_job_settings_parse (submit->settings, submit->method,
@@ -233,6 +255,7 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
     else {
         toa_store_job_create (b->store, submit->job, submit->method, submit->settings,
                               toa_wall_ms (), lines, n_lines);
+        toa_store_job_owner (b->store, submit->job, from->user_id);
         if (toa_store_flush (b->store) != 0) {
             b->stats.store_failures++;
             toa_error ("job %s: could not store it: %s", submit->job,
@@ -263,6 +286,21 @@ struct toa_submission_s {
     s_errors_t errors;
     int64_t last_ms;         /* when it last heard from the client */
 };
+
+/* Per-client limits before a new job of N_PROMPTS (0: not known yet); FROM
+ * is told why (429) when it is over one. */
+static bool
+s_admit_client (toa_broker_t *b, const toa_peer_id_t *from, const char *id, int64_t n_prompts)
+{
+    size_t submitting = 0;
+    for (const toa_submission_t *sub = b->submissions; sub; sub = sub->next)
+        submitting += strcmp (sub->client.user_id, from->user_id) == 0;
+    char reason[300];
+    if (toa_owners_admit (b, from, submitting, n_prompts, reason, sizeof reason))
+        return true;
+    s_error (b, from, 429, id, reason);
+    return false;
+}
 
 static void
 s_submission_free (toa_submission_t *submission)
@@ -331,6 +369,8 @@ s_submit_begin (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit
                  exists > 0 ? "a job with this id exists" : "redis unavailable");
         return;
     }
+    if (!s_admit_client (b, from, begin->job, 0))
+        return;
     toa_errors_t settings_errors = TOA_ERRORS_INIT;
     toa_job_settings_t *settings = toa_job_settings_parse (begin->settings, begin->method,
                                                            &settings_errors);
@@ -360,6 +400,7 @@ s_submit_begin (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit
     submission->last_ms = now;
     toa_store_submit_begin (b->store, begin->job, begin->method, begin->settings,
                             toa_wall_ms ());
+    toa_store_job_owner (b->store, begin->job, from->user_id);
     if (toa_store_flush (b->store) != 0) {
         b->stats.store_failures++;
         s_submission_free (submission);
@@ -483,6 +524,10 @@ s_submit_end (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_accept_t
     }
     if (submission->errors.total == 0 && submission->n_prompts == 0)
         s_add_error (&submission->errors, 0, "the batch has no prompts");
+    char limit[300];
+    if (submission->errors.total == 0
+        && !toa_owners_admit (b, from, 0, submission->n_prompts, limit, sizeof limit))
+        s_add_error (&submission->errors, 0, limit);
     if (submission->errors.total > 0) {
         s_reject (b, from, end->job, &submission->errors);
         s_submission_end (b, submission, true);
@@ -543,6 +588,8 @@ s_requested_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id)
     toa_job_t *job = toa_jobs_find (b->jobs, id);
     if (!job)
         s_unknown_job (b, from, id);
+    else if (!s_owner_check (b, from, id, job->owner))
+        job = NULL;
     return job;
 }
 
@@ -599,7 +646,7 @@ s_requested_or_retired (toa_broker_t *b, const toa_peer_id_t *from, const char *
 {
     toa_job_t *job = toa_jobs_find (b->jobs, id);
     if (job)
-        return job;
+        return s_owner_check (b, from, id, job->owner) ? job : NULL;
     s_retired_t retired;
     int rc = s_retired_load (b, id, &retired);
     if (rc <= 0) {
@@ -607,6 +654,10 @@ s_requested_or_retired (toa_broker_t *b, const toa_peer_id_t *from, const char *
             s_error (b, from, 503, id, "redis unavailable");
         else
             s_unknown_job (b, from, id);
+        return NULL;
+    }
+    if (!s_owner_check (b, from, id, retired.stored.owner)) {
+        s_retired_clear (&retired);
         return NULL;
     }
     toa_msg_t msg = {.type = type};
@@ -634,6 +685,8 @@ s_result_ack (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_result_a
         s_retired_clear (&retired);
         return;
     }
+    if (!s_owner_check (b, from, ack->job, job->owner))
+        return;
     int64_t to = ack->seq + 1;
     if (to > job->next_seq) {
         s_error (b, from, 400, ack->job, "result-ack for a result not sent yet");
@@ -714,6 +767,10 @@ s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, in
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         toa_job_t *job = toa_jobs_at (b->jobs, i);
+        /* the caller's own jobs (all of them for an admin); another's job
+         * named by ID gets its 403 from s_requested_or_retired below */
+        if (!toa_owners_may (b, job->id, job->owner, from, NULL, 0))
+            continue;
         if (!*id || strcmp (job->id, id) == 0) {
             s_status (b, job, &statuses[count], waiting[count], sizeof waiting[count], now);
             count++;

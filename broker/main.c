@@ -185,6 +185,8 @@ s_run (const toa_config_t *config, const s_args_t *args)
         .client_keys_dir = config->curve.client_keys_dir,
         .admin_keys_dir = config->curve.admin_keys_dir,
         .insecure = config->broker.insecure,
+        .max_jobs_per_client = config->broker.max_jobs_per_client,
+        .max_prompts_per_client = config->broker.max_prompts_per_client,
     };
     /* Workers may announce the configured models only (any, when none are). */
     const char **models = calloc (config->n_models + 1, sizeof *models);

@@ -761,6 +761,7 @@ s_reload_job (toa_broker_t *b, const char *id)
     job->generations = stored.generations;
     job->failed = stored.failed;
     job->spare = stored.spare;
+    snprintf (job->owner, sizeof job->owner, "%s", stored.owner ? stored.owner : "");
     /* "done" in toa:jobs: a job searched by a broker of before "searched" */
     job->state = strcmp (stored.state, "searched") == 0 || strcmp (stored.state, "done") == 0
                      ? TOA_JOB_SEARCHED : TOA_JOB_RUNNING;

@@ -283,6 +283,8 @@ static const s_field_t s_broker_fields[] = {
     F_STR (toa_broker_config_t, "metrics_listen", metrics_listen, S_NULLABLE | S_NONEMPTY,
            NULL, s_check_listen),
     F_BOOL (toa_broker_config_t, "insecure", insecure, 0),
+    F_INT (toa_broker_config_t, "max_jobs_per_client", max_jobs_per_client, 1, 1000),
+    F_INT (toa_broker_config_t, "max_prompts_per_client", max_prompts_per_client, 1, 10000000),
 };
 static const s_schema_t s_broker_schema = SCHEMA (s_broker_fields, toa_broker_config_t);
 

@@ -97,6 +97,8 @@ typedef struct {
     char *log_file;          /* NULL = stderr */
     char *metrics_listen;    /* host:port of GET /metrics; NULL = off */
     bool insecure;           /* may bind a non-loopback endpoint without CURVE */
+    int max_jobs_per_client; /* live jobs per client key (default 1000) */
+    int max_prompts_per_client; /* unfinished prompts per client key (default 10M) */
 } toa_broker_config_t;
 
 typedef struct {

@@ -563,6 +563,16 @@ toa_store_job_state (toa_store_t *self, const char *job, const char *state)
     s_simple (self, "HSET", key, "state", state, NULL);
 }
 
+void
+toa_store_job_owner (toa_store_t *self, const char *job, const char *owner)
+{
+    if (!owner || !*owner)
+        return;
+    char key[S_KEY];
+    s_key_job (key, sizeof key, job, "");
+    s_simple (self, "HSET", key, "owner", owner, NULL);
+}
+
 /* Room for one more gathered increment; -1 when out of memory. */
 static int
 s_increments_room (toa_store_t *self)
@@ -912,6 +922,7 @@ toa_store_job_clear (toa_store_job_t *out)
     free (out->method);
     free (out->settings);
     free (out->state);
+    free (out->owner);
     memset (out, 0, sizeof *out);
 }
 
@@ -933,6 +944,8 @@ s_job_field (toa_store_job_t *out, const char *field, const char *value)
         out->settings = strdup (value);
     else if (strcmp (field, "state") == 0 && !out->state)
         out->state = strdup (value);
+    else if (strcmp (field, "owner") == 0 && !out->owner)
+        out->owner = strdup (value);
 }
 
 int

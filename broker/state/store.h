@@ -23,6 +23,7 @@ typedef struct {
     char *state;             /* running, searched, done, cancelled */
     int64_t total, created_ms, admitted, done, next_seq, acked, generations, failed;
     int64_t spare;           /* budget: generations saved and not given out */
+    char *owner;             /* the submitter's CURVE key, or NULL */
 } toa_store_job_t;
 
 /* A store for URL (redis://host[:port][/db]) authenticating with PASSWORD
@@ -74,6 +75,9 @@ void toa_store_job_set (toa_store_t *self, const char *job, const char *field, i
 
 /* Sets the job's state. */
 void toa_store_job_state (toa_store_t *self, const char *job, const char *state);
+
+/* Records the job's owner (the submitter's CURVE key); nothing when OWNER is "". */
+void toa_store_job_owner (toa_store_t *self, const char *job, const char *owner);
 
 /* Adds DELTA to an integer field of the job hash. */
 void toa_store_job_add (toa_store_t *self, const char *job, const char *field, int64_t delta);

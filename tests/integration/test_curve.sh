@@ -15,7 +15,7 @@ K=$T/keys
 DATA=$TOA_ROOT/examples/prompts-math.jsonl
 
 # 1. keygen.
-for name in broker worker scorer alice rogue; do
+for name in broker worker scorer alice rogue bob admin; do
     "$TOA_BIN/toa" keygen "$name" --dir "$K" >"$T/keygen-$name.log" 2>&1 \
         || not_ok "toa keygen $name"
 done
@@ -29,7 +29,8 @@ check_eq "keygen: an existing pair is never overwritten (exit 1)" 1 $?
 check "... and it says so" grep -q "already exists" "$T/keygen-again.log"
 mkdir -p "$K/peers" "$K/clients"
 cp "$K/worker.key" "$K/scorer.key" "$K/peers/"
-cp "$K/alice.key" "$K/clients/"
+cp "$K/alice.key" "$K/bob.key" "$K/admin.key" "$K/clients/"
+mkdir -p "$K/admins" && cp "$K/admin.key" "$K/admins/"
 
 toa_start_redis || { not_ok "redis-server starts"; toa_done; }
 CPORT=$(toa_free_port) WPORT=$(toa_free_port) SPORT=$(toa_free_port)
@@ -37,7 +38,8 @@ CONFIG=$T/fleet.json
 jq -n --arg c "tcp://127.0.0.1:$CPORT" --arg w "tcp://127.0.0.1:$WPORT" \
     --arg r "$REDIS_URL" --arg s "http://127.0.0.1:$SPORT/v1" --arg l "127.0.0.1:$SPORT" \
     --arg k "$K" --arg data "$DATA" '{
-  broker: {client_endpoint: $c, worker_endpoint: $w, heartbeat_ms: 200},
+  broker: {client_endpoint: $c, worker_endpoint: $w, heartbeat_ms: 200,
+           max_prompts_per_client: 30},
   redis: {url: $r},
   models: [{name: "sim-a", base_url: $s, simulated: true},
            {name: "sim-b", base_url: $s, simulated: true}],
@@ -48,7 +50,7 @@ jq -n --arg c "tcp://127.0.0.1:$CPORT" --arg w "tcp://127.0.0.1:$WPORT" \
            models: [{model_id: "sim-a", latency_ms: 5}, {model_id: "sim-b", latency_ms: 5}]},
   curve: {broker_key: ($k + "/broker.key"), peer_key: ($k + "/worker.key"),
           client_key: ($k + "/alice.key"), peer_keys_dir: ($k + "/peers"),
-          client_keys_dir: ($k + "/clients")}
+          client_keys_dir: ($k + "/clients"), admin_keys_dir: ($k + "/admins")}
 }' >"$CONFIG"
 
 # 2. The fleet with CURVE on runs a job.
@@ -66,6 +68,53 @@ check_eq "every prompt's result once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')
 pubkey () { sed -n 's/^public key: //p' "$T/keygen-$1.log"; }
 # refused ENDPOINT NAME: the broker logged a refusal of NAME's key on ENDPOINT.
 refused () { grep "refused a connection to the $1 endpoint" "$T/broker.log" | grep -qF "$(pubkey "$2")"; }
+
+# 2b. Jobs belong to their submitter (attack 1). Alice's client stops (SIGSTOP)
+# with results unwritten; bob, another listed client, tries to take the job.
+"$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/alice.jsonl" --job alice-1 \
+    --quiet >"$T/alice.log" 2>&1 &
+ALICE=$!
+TOA_PIDS+=("$ALICE")
+for _ in $(seq 200); do [ -s "$T/alice.jsonl" ] && break; sleep 0.01; done
+kill -STOP "$ALICE"
+for name in bob admin; do   # a config per client host: its own key
+    jq --arg k "$K/$name.key" '.curve.client_key = $k' "$CONFIG" >"$T/$name.json"
+done
+cp "$CONFIG" "$T/alice.json"
+as_client () {   # NAME COMMAND ARGS...: runs toa with NAME's key
+    local name=$1 command=$2; shift 2
+    "$TOA_BIN/toa" "$command" "$@" --config "$T/$name.json" --timeout 5
+}
+/usr/bin/python3 "$(dirname "$0")/curve/intruder.py" "tcp://127.0.0.1:$CPORT" "$K/broker.key" "$K/bob.key" \
+    alice-1 >"$T/intruder.log" 2>&1
+cat "$T/intruder.log" | sed 's/^/# intruder: /'
+check "another client's status of every job leaves the job out" grep -q "^status-all jobs .* target 0" "$T/intruder.log"
+check_eq "another client's status of the job: refused (403)" "status-job 403" "$(grep ^status-job "$T/intruder.log")"
+check_eq "another client's attach: refused (403)" "attach 403" "$(grep ^attach "$T/intruder.log")"
+check_eq "another client's result-ack: refused (403)" "result-ack 403" "$(grep ^result-ack "$T/intruder.log")"
+check_eq "another client's cancel: refused (403)" "cancel 403" "$(grep ^cancel "$T/intruder.log")"
+as_client bob cancel alice-1 >"$T/bob-cancel.log" 2>&1
+check_eq "toa cancel with another key exits 1" 1 $?
+check "... saying the job belongs to another client" grep -q "belongs to another client" "$T/bob-cancel.log"
+as_client bob attach alice-1 --output "$T/bob.jsonl" >"$T/bob-attach.log" 2>&1
+check "toa attach with another key fails and writes nothing" \
+    bash -c "! [ -s '$T/bob.jsonl' ] && grep -q 'belongs to another client' '$T/bob-attach.log'"
+as_client bob status >"$T/bob-status.log" 2>&1
+check "toa status with another key does not list the job" bash -c "! grep -q alice-1 '$T/bob-status.log'"
+as_client admin status >"$T/admin-status.log" 2>&1
+check "toa status with an admin key lists it" grep -q alice-1 "$T/admin-status.log"
+as_client alice status >"$T/alice-status.log" 2>&1
+check "toa status with the owner's key lists it" grep -q alice-1 "$T/alice-status.log"
+kill -KILL "$ALICE" 2>/dev/null; wait "$ALICE" 2>/dev/null
+as_client alice attach alice-1 --output "$T/alice.jsonl" --quiet 2>"$T/alice-attach.log"
+check_eq "the owner attaches and gets the rest (exit 0)" 0 $?
+check_eq "the owner's results are intact: every prompt once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')" \
+    "$(jq -r .id "$T/alice.jsonl" | sort | tr '\n' ' ')"
+# Limits per client key: 42 prompts is over broker.max_prompts_per_client (30).
+jq -c '.id = "b-\(.id)"' "$DATA" | cat "$DATA" - >"$T/big.jsonl"
+as_client bob submit --input "$T/big.jsonl" --output "$T/big.out" --quiet >"$T/big.log" 2>&1
+check_eq "a batch over the client's prompt limit is refused (exit 2)" 2 $?
+check "... saying which limit" grep -q "max_prompts_per_client" "$T/big.log"
 
 # 3. Clients the broker does not admit get no answer at all (exit 3).
 submit_as () {   # NAME KEY-OVERRIDE...: a short submit; prints its exit status

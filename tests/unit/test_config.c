@@ -110,6 +110,8 @@ test_full_file_every_value (void **state)
     assert_true (c->broker.stall_fraction == 0.25);
     assert_string_equal (c->broker.log_file, "/tmp/toa-broker.log");
     assert_true (c->broker.insecure);
+    assert_int_equal (c->broker.max_jobs_per_client, 7);
+    assert_int_equal (c->broker.max_prompts_per_client, 5000);
     assert_string_equal (c->curve.broker_key, "keys/broker.key");
     assert_string_equal (c->curve.peer_key, "keys/worker.key");
     assert_string_equal (c->curve.client_key, "keys/alice.key");

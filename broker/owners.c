@@ -1,0 +1,56 @@
+/* owners.c - job ownership and per-client limits (see owners.h). */
+#include "broker/owners.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/zap.h"
+
+bool
+toa_owners_admin (toa_broker_t *b, const toa_peer_id_t *from)
+{
+    return b->zap && from->user_id[0]
+           && toa_zap_knows (b->zap, TOA_ZAP_ADMINS, from->user_id);
+}
+
+bool
+toa_owners_may (toa_broker_t *b, const char *job, const char *owner,
+                const toa_peer_id_t *from, char *reason, size_t reason_size)
+{
+    if (!owner || !*owner || strcmp (owner, from->user_id) == 0 || toa_owners_admin (b, from))
+        return true;
+    if (reason && reason_size)
+        snprintf (reason, reason_size, "job %s belongs to another client (only the key that "
+                  "submitted it, or an admin key, may see, attach to, acknowledge or cancel "
+                  "it)", job);
+    return false;
+}
+
+bool
+toa_owners_admit (toa_broker_t *b, const toa_peer_id_t *from, size_t submitting,
+                  int64_t n_prompts, char *reason, size_t reason_size)
+{
+    int64_t jobs = (int64_t) submitting, prompts = n_prompts;
+    for (size_t i = 0; i < toa_jobs_count (b->jobs); i++) {
+        const toa_job_t *job = toa_jobs_at (b->jobs, i);
+        if (strcmp (job->owner, from->user_id) == 0 && job->state != TOA_JOB_CANCELLED) {
+            jobs++;
+            prompts += job->total - job->done;
+        }
+    }
+    const char *who = from->user_id[0] ? "this client key" : "clients without CURVE";
+    if (b->options.max_jobs_per_client > 0 && jobs >= b->options.max_jobs_per_client) {
+        snprintf (reason, reason_size, "%s has %" PRId64 " jobs in the broker, the most "
+                  "broker.max_jobs_per_client allows; wait for one to end or cancel one",
+                  who, jobs);
+        return false;
+    }
+    if (b->options.max_prompts_per_client > 0 && prompts > b->options.max_prompts_per_client) {
+        snprintf (reason, reason_size, "%s would have %" PRId64 " unfinished prompts, more "
+                  "than broker.max_prompts_per_client (%" PRId64 ") allows; split the batch "
+                  "or wait", who, prompts, b->options.max_prompts_per_client);
+        return false;
+    }
+    return true;
+}
