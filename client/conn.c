@@ -61,36 +61,18 @@ toa_conn_new (const char *endpoint, toa_errors_t *errors)
     return s_new (endpoint, NULL, errors);
 }
 
-/* CURVE keys from the config: off without curve.broker_key; with it, the
- * client's own pair (curve.client_key) is required. */
-static int
-s_load_curve (const toa_config_t *config, toa_curve_client_t *curve, toa_errors_t *errors)
-{
-    memset (curve, 0, sizeof *curve);
-    if (!config->curve.broker_key)
-        return 0;
-    if (!config->curve.client_key) {
-        toa_errors_add (errors, "%s: curve.client_key: required when curve.broker_key is set "
-                        "(make a pair with toa keygen and have its public half listed in the "
-                        "broker's curve.client_keys_dir)", config->path);
-        return -1;
-    }
-    char why[600];
-    if (toa_curve_client_load (config->curve.client_key, config->curve.broker_key, curve, why,
-                               sizeof why) != 0) {
-        toa_errors_add (errors, "%s: curve: %s", config->path, why);
-        return -1;
-    }
-    return 0;
-}
-
 toa_conn_t *
 toa_conn_open (const char *endpoint, const toa_config_t *config)
 {
     toa_errors_t errors = TOA_ERRORS_INIT;
     toa_curve_client_t curve;
     toa_conn_t *self = NULL;
-    if (s_load_curve (config, &curve, &errors) == 0)
+    char why[800];
+    if (toa_curve_client_setup (config->curve.broker_key, config->curve.client_key,
+                                "curve.client_key", "curve.client_keys_dir", &curve, why,
+                                sizeof why) != 0)
+        toa_errors_add (&errors, "%s: %s", config->path, why);
+    else
         self = s_new (endpoint ? endpoint : config->broker.client_endpoint, &curve, &errors);
     toa_curve_pair_wipe (&curve.own);
     if (!self)

@@ -93,30 +93,6 @@ s_on_lost (void *arg, size_t tasks, const char *why)
                   dropped);
 }
 
-/* CURVE keys from the config: off without curve.broker_key; with it, the
- * peer's own pair (curve.peer_key) is required. */
-static int
-s_load_curve (toa_peer_loop_t *self, const toa_config_t *config, toa_curve_client_t *curve,
-              toa_errors_t *errors)
-{
-    memset (curve, 0, sizeof *curve);
-    if (!config->curve.broker_key)
-        return 0;
-    if (!config->curve.peer_key) {
-        toa_errors_add (errors, "%s: curve.peer_key: required when curve.broker_key is set "
-                        "(make a pair with toa keygen and list its public half in the "
-                        "broker's curve.peer_keys_dir)", config->path);
-        return -1;
-    }
-    char why[600];
-    if (toa_curve_client_load (config->curve.peer_key, config->curve.broker_key, curve, why,
-                               sizeof why) != 0) {
-        toa_errors_add (errors, "%s: %s: curve: %s", config->path, self->label, why);
-        return -1;
-    }
-    return 0;
-}
-
 int
 toa_peer_loop_connect (toa_peer_loop_t *self, const toa_config_t *config,
                        toa_peer_kind_t kind, const char *const *serves, size_t n_serves,
@@ -128,8 +104,13 @@ toa_peer_loop_connect (toa_peer_loop_t *self, const toa_config_t *config,
     self->runner = runner;
     self->runner_arg = runner_arg;
     toa_curve_client_t curve;
-    if (s_load_curve (self, config, &curve, errors) != 0)
+    char why[800];
+    if (toa_curve_client_setup (config->curve.broker_key, config->curve.peer_key,
+                                "curve.peer_key", "curve.peer_keys_dir", &curve, why,
+                                sizeof why) != 0) {
+        toa_errors_add (errors, "%s: %s: %s", config->path, self->label, why);
         return -1;
+    }
     toa_peer_options_t peer = {
         .endpoint = self->options.endpoint ? self->options.endpoint
                                            : config->broker.worker_endpoint,

@@ -170,6 +170,28 @@ toa_curve_client_load (const char *own_path, const char *server_path,
     return 0;
 }
 
+int
+toa_curve_client_setup (const char *broker_key, const char *own_key, const char *own_field,
+                        const char *list_field, toa_curve_client_t *client, char *err,
+                        size_t err_size)
+{
+    memset (client, 0, sizeof *client);
+    if (!broker_key)
+        return 0;
+    if (!own_key) {
+        snprintf (err, err_size, "%s: required when curve.broker_key is set (make a pair with "
+                  "toa keygen and have its public half listed in the broker's %s)",
+                  own_field, list_field);
+        return -1;
+    }
+    char why[600];
+    if (toa_curve_client_load (own_key, broker_key, client, why, sizeof why) != 0) {
+        snprintf (err, err_size, "curve: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 void
 toa_curve_pair_wipe (toa_curve_pair_t *pair)
 {

@@ -53,6 +53,15 @@ int toa_curve_client (void *socket, const toa_curve_client_t *client);
 int toa_curve_client_load (const char *own_path, const char *server_path,
                            toa_curve_client_t *client, char *err, size_t err_size);
 
+/* The keys of a connecting program from its config's curve section: CURVE
+ * off (CLIENT->on false) when BROKER_KEY is NULL; otherwise OWN_KEY, the
+ * config field OWN_FIELD (e.g. "curve.peer_key"), is required, and the error
+ * says that its public half belongs in the broker's LIST_FIELD. Returns 0, or
+ * -1 with the reason in ERR. */
+int toa_curve_client_setup (const char *broker_key, const char *own_key, const char *own_field,
+                            const char *list_field, toa_curve_client_t *client, char *err,
+                            size_t err_size);
+
 /* Overwrites the secret keys in memory. */
 void toa_curve_pair_wipe (toa_curve_pair_t *pair);
 
