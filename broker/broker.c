@@ -55,13 +55,31 @@ s_bind (void *zmq, const char *endpoint, size_t max_message, const toa_curve_pai
 }
 
 /* Without CURVE anyone who reaches an endpoint may use it: only loopback,
- * ipc:// and inproc:// then, unless the config says insecure. */
+ * ipc:// and inproc:// then, unless the config says insecure. The metrics
+ * page is plain HTTP, which CURVE does not cover: loopback only unless
+ * insecure, whatever the curve section says. */
 static int
 s_check_exposure (const toa_broker_options_t *options, char *err, size_t err_size)
 {
+    if (options->insecure)
+        return 0;
+    if (options->metrics_listen) {
+        char endpoint[300];
+        snprintf (endpoint, sizeof endpoint, "tcp://%s", options->metrics_listen);
+        if (!toa_curve_endpoint_is_local (endpoint)) {
+            snprintf (err, err_size,
+                      "broker.metrics_listen %s can be reached from other machines and "
+                      "/metrics has no authentication (CURVE covers only the ZeroMQ "
+                      "endpoints): serve it on 127.0.0.1 and scrape it from this host (or "
+                      "through a tunnel), or set broker.insecure to true on a network you "
+                      "trust",
+                      options->metrics_listen);
+            return -1;
+        }
+    }
     const char *endpoints[] = {options->client_endpoint, options->worker_endpoint};
     const char *fields[] = {"broker.client_endpoint", "broker.worker_endpoint"};
-    if (options->curve_key || options->insecure)
+    if (options->curve_key)
         return 0;
     for (size_t k = 0; k < 2; k++)
         if (!toa_curve_endpoint_is_local (endpoints[k])) {

@@ -6,7 +6,7 @@
 # worker's key cannot submit, a client's key cannot serve); a client or a
 # worker without CURVE gets nothing; a world-readable secret is refused;
 # without CURVE the broker refuses an address other machines can reach
-# unless broker.insecure says so.
+# unless broker.insecure says so; nor /metrics on a non-loopback address.
 source "$(dirname "$0")/../lib.sh"
 toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-broker" "$TOA_BIN/toa-worker" \
     "$TOA_BIN/toa-scorer" "$TOA_BIN/toa-simllm"
@@ -170,7 +170,16 @@ rc=$?
 check "without CURVE the broker refuses to bind 0.0.0.0 (exit non-zero)" test "$rc" -ne 0 -a "$rc" -ne 124
 check "... and says why and what to set" \
     grep -q "broker.client_endpoint tcp://0.0.0.0:$P1 can be reached from other machines and CURVE is off.*broker.insecure" "$T/open-broker.log"
+# /metrics is plain HTTP: CURVE on or off, loopback only unless insecure.
+P3=$(toa_free_port)
+timeout 5 "$TOA_BIN/toa-broker" --config "$CONFIG" --metrics-listen "0.0.0.0:$P3" \
+    --client-endpoint "tcp://127.0.0.1:$P1" --worker-endpoint "tcp://127.0.0.1:$P2" >"$T/open-metrics.log" 2>&1
+rc=$?
+check "with CURVE on the broker refuses metrics_listen 0.0.0.0 (exit non-zero)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "... and says why and what to set" \
+    grep -q "broker.metrics_listen 0.0.0.0:$P3 can be reached from other machines and /metrics has no authentication.*broker.insecure" "$T/open-metrics.log"
 timeout 2 "$TOA_BIN/toa-broker" --config "$CONFIG" --set curve.broker_key=null --set broker.insecure=true \
-    --client-endpoint "tcp://0.0.0.0:$P1" --worker-endpoint "tcp://127.0.0.1:$P2" >"$T/insecure-broker.log" 2>&1
-check_eq "with broker.insecure true it binds 0.0.0.0 and runs (until timeout)" 124 $?
+    --client-endpoint "tcp://0.0.0.0:$P1" --worker-endpoint "tcp://127.0.0.1:$P2" \
+    --metrics-listen "0.0.0.0:$P3" >"$T/insecure-broker.log" 2>&1
+check_eq "with broker.insecure true it binds 0.0.0.0 (ZeroMQ and /metrics) and runs (until timeout)" 124 $?
 toa_done
