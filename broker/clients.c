@@ -57,7 +57,7 @@ static bool
 s_owner_check (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const char *owner)
 {
     char reason[256];
-    if (toa_owners_may (b, id, owner, from, reason, sizeof reason))
+    if (toa_owners_may (b, id, owner, from, b->request_token, reason, sizeof reason))
         return true;
     char key[16];
     snprintf (key, sizeof key, "%.12s", from->user_id[0] ? from->user_id : "(no key)");
@@ -185,7 +185,8 @@ s_reject (toa_broker_t *b, const toa_peer_id_t *to, const char *job, s_errors_t 
 static void
 s_start_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const char *method,
              const char *settings_text, toa_job_settings_t *settings, int64_t total,
-             int64_t now)
+             int64_t now,
+             const char *owner)
 {
     toa_job_t *job = toa_jobs_add (b->jobs, id, method, settings_text, settings);
     if (!job) {
@@ -194,7 +195,7 @@ s_start_job (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const c
     }
     job->total = total;
     job->created_ms = toa_wall_ms ();
-    snprintf (job->owner, sizeof job->owner, "%s", from->user_id);
+    snprintf (job->owner, sizeof job->owner, "%s", owner);
     job->attached = true;
     job->client = *from;
     job->client_heard_ms = now;
@@ -233,6 +234,11 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
                  exists > 0 ? "a job with this id exists" : "redis unavailable");
         return;
     }
+    char owner[TOA_OWNER_SIZE], why[128];
+    if (toa_owners_of (from, submit->token, owner, why, sizeof why) != 0) {
+        s_error (b, from, 400, submit->job, why);
+        return;
+    }
     if (!s_admit_client (b, from, submit->job, (int64_t) submit->n_prompts))
         return;
     s_errors_t errors = {0};
@@ -255,7 +261,7 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
     else {
         toa_store_job_create (b->store, submit->job, submit->method, submit->settings,
                               toa_wall_ms (), lines, n_lines);
-        toa_store_job_owner (b->store, submit->job, from->user_id);
+        toa_store_job_owner (b->store, submit->job, owner);
         if (toa_store_flush (b->store) != 0) {
             b->stats.store_failures++;
             toa_error ("job %s: could not store it: %s", submit->job,
@@ -265,7 +271,7 @@ s_submit (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit_t *su
         }
         else
             s_start_job (b, from, submit->job, submit->method, submit->settings, settings,
-                         (int64_t) n_lines, now);
+                         (int64_t) n_lines, now, owner);
     }
     free (lines);
     s_free_errors (&errors);
@@ -280,6 +286,7 @@ struct toa_submission_s {
     char *job, *method, *settings_text;
     toa_job_settings_t *settings;
     toa_peer_id_t client;
+    char owner[TOA_OWNER_SIZE]; /* the job's owner (broker/owners.h) */
     int64_t next_seq;        /* the chunk expected next */
     int64_t n_lines;         /* prompt lines received (blank ones included) */
     int64_t n_prompts;       /* valid prompts stored: indexes 0..n_prompts-1 */
@@ -369,6 +376,11 @@ s_submit_begin (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit
                  exists > 0 ? "a job with this id exists" : "redis unavailable");
         return;
     }
+    char owner[TOA_OWNER_SIZE], why[128];
+    if (toa_owners_of (from, begin->token, owner, why, sizeof why) != 0) {
+        s_error (b, from, 400, begin->job, why);
+        return;
+    }
     if (!s_admit_client (b, from, begin->job, 0))
         return;
     toa_errors_t settings_errors = TOA_ERRORS_INIT;
@@ -400,7 +412,8 @@ s_submit_begin (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_submit
     submission->last_ms = now;
     toa_store_submit_begin (b->store, begin->job, begin->method, begin->settings,
                             toa_wall_ms ());
-    toa_store_job_owner (b->store, begin->job, from->user_id);
+    toa_store_job_owner (b->store, begin->job, owner);
+    snprintf (submission->owner, sizeof submission->owner, "%s", owner);
     if (toa_store_flush (b->store) != 0) {
         b->stats.store_failures++;
         s_submission_free (submission);
@@ -543,7 +556,7 @@ s_submit_end (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_accept_t
     toa_job_settings_t *settings = submission->settings;
     submission->settings = NULL;
     s_start_job (b, from, submission->job, submission->method, submission->settings_text,
-                 settings, submission->n_prompts, now);
+                 settings, submission->n_prompts, now, submission->owner);
     s_submission_end (b, submission, false);
 }
 
@@ -769,7 +782,7 @@ s_status_request (toa_broker_t *b, const toa_peer_id_t *from, const char *id, in
         toa_job_t *job = toa_jobs_at (b->jobs, i);
         /* the caller's own jobs (all of them for an admin); another's job
          * named by ID gets its 403 from s_requested_or_retired below */
-        if (!toa_owners_may (b, job->id, job->owner, from, NULL, 0))
+        if (!toa_owners_may (b, job->id, job->owner, from, b->request_token, NULL, 0))
             continue;
         if (!*id || strcmp (job->id, id) == 0) {
             s_status (b, job, &statuses[count], waiting[count], sizeof waiting[count], now);
@@ -858,6 +871,11 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
         return;
     }
     s_client_heard (b, from, now);
+    b->request_token = msg->type == TOA_MSG_RESULT_ACK ? msg->u.result_ack.token
+                       : msg->type == TOA_MSG_ATTACH || msg->type == TOA_MSG_CANCEL
+                               || msg->type == TOA_MSG_STATUS_REQUEST
+                           ? msg->u.job_ref.token
+                           : NULL;
     switch (msg->type) {
     case TOA_MSG_SUBMIT:
         s_submit (b, from, &msg->u.submit, now);
@@ -890,6 +908,7 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
         s_error (b, from, 400, NULL, "not a client request");
         break;
     }
+    b->request_token = NULL;    /* it points into MSG */
 }
 
 /* --- progress and results -------------------------------------------------- */

@@ -50,6 +50,8 @@ struct toa_broker_s {
     void *clients;                /* ROUTER for clients */
     void *workers;                /* ROUTER for workers and scorers */
     toa_zap_t *zap;               /* CURVE admission; NULL when CURVE is off */
+    const char *request_token;    /* the token the client message being handled
+                                   * carries (NULL: none); broker/owners.h */
     toa_store_t *store;
     toa_jobs_t *jobs;
     toa_submission_t *submissions; /* submits being streamed (clients.c) */

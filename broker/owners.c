@@ -14,16 +14,55 @@ toa_owners_admin (toa_broker_t *b, const toa_peer_id_t *from)
            && toa_zap_knows (b->zap, TOA_ZAP_ADMINS, from->user_id);
 }
 
+int
+toa_owners_of (const toa_peer_id_t *from, const char *token, char *owner, char *reason,
+               size_t reason_size)
+{
+    owner[0] = '\0';
+    if (from->user_id[0]) {
+        snprintf (owner, TOA_OWNER_SIZE, "%s", from->user_id);
+        return 0;
+    }
+    if (!token)
+        return 0;
+    size_t length = strlen (token);
+    bool valid = length >= 16 && length <= 64;
+    for (size_t k = 0; valid && k < length; k++)
+        valid = (token[k] >= '0' && token[k] <= '9') || (token[k] >= 'a' && token[k] <= 'z')
+                || (token[k] >= 'A' && token[k] <= 'Z');
+    if (!valid) {
+        snprintf (reason, reason_size, "token: must be 16 to 64 letters and digits");
+        return -1;
+    }
+    snprintf (owner, TOA_OWNER_SIZE, "t:%s", token);
+    return 0;
+}
+
+/* Compares A and B in a time that does not depend on where they differ. */
+static bool
+s_same_secret (const char *a, const char *b)
+{
+    size_t la = strlen (a), lb = strlen (b);
+    unsigned char diff = (unsigned char) (la != lb);
+    for (size_t k = 0; k < la && k < lb; k++)
+        diff |= (unsigned char) (a[k] ^ b[k]);
+    return diff == 0;
+}
+
 bool
 toa_owners_may (toa_broker_t *b, const char *job, const char *owner,
-                const toa_peer_id_t *from, char *reason, size_t reason_size)
+                const toa_peer_id_t *from, const char *token, char *reason,
+                size_t reason_size)
 {
-    if (!owner || !*owner || strcmp (owner, from->user_id) == 0 || toa_owners_admin (b, from))
+    if (!owner || !*owner || toa_owners_admin (b, from))
+        return true;
+    if (strncmp (owner, "t:", 2) == 0 ? token && s_same_secret (owner + 2, token)
+                                      : strcmp (owner, from->user_id) == 0)
         return true;
     if (reason && reason_size)
-        snprintf (reason, reason_size, "job %s belongs to another client (only the key that "
-                  "submitted it, or an admin key, may see, attach to, acknowledge or cancel "
-                  "it)", job);
+        snprintf (reason, reason_size, "job %s belongs to another client (only the key or the "
+                  "token that submitted it, or an admin key, may see, attach to, acknowledge "
+                  "or cancel it)", job);
     return false;
 }
 
@@ -34,7 +73,10 @@ toa_owners_admit (toa_broker_t *b, const toa_peer_id_t *from, size_t submitting,
     int64_t jobs = (int64_t) submitting, prompts = n_prompts;
     for (size_t i = 0; i < toa_jobs_count (b->jobs); i++) {
         const toa_job_t *job = toa_jobs_at (b->jobs, i);
-        if (strcmp (job->owner, from->user_id) == 0 && job->state != TOA_JOB_CANCELLED) {
+        /* token-owned jobs count with the clients without CURVE */
+        bool same = from->user_id[0] ? strcmp (job->owner, from->user_id) == 0
+                                     : strlen (job->owner) != 40;
+        if (same && job->state != TOA_JOB_CANCELLED) {
             jobs++;
             prompts += job->total - job->done;
         }

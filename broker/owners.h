@@ -2,7 +2,9 @@
  * submit. A job belongs to the client that submitted it: with CURVE, its
  * public key (the ZAP User-Id of its messages). Only that key, or a key in
  * curve.admin_keys_dir, may attach to it, acknowledge its results, see its
- * status or cancel it. A job submitted without CURVE has no owner. Limits
+ * status or cancel it. Without CURVE a client may give a token (a secret of
+ * its own) with its submit; the job then belongs to whoever sends that token
+ * with its requests. A job submitted with neither has no owner. Limits
  * count the live jobs and their prompts per client key (all clients without
  * CURVE share one count). */
 #ifndef TOA_BROKER_OWNERS_H
@@ -14,10 +16,20 @@
 
 #include "broker/context.h"
 
-/* True when FROM may see and act on a job whose owner is OWNER (NULL or ""
- * = none). Otherwise REASON (may be NULL) says why, naming JOB. */
+#define TOA_OWNER_SIZE 80
+
+/* The owner of a job FROM submits with TOKEN (may be NULL): FROM's CURVE key,
+ * else "t:TOKEN", else "" (no owner). Returns -1 when TOKEN is not 16 to 64
+ * letters and digits (REASON says so), else 0. */
+int toa_owners_of (const toa_peer_id_t *from, const char *token, char *owner,
+                   char *reason, size_t reason_size);
+
+/* True when FROM, sending TOKEN (may be NULL), may see and act on a job whose
+ * owner is OWNER (NULL or "" = none). Otherwise REASON (may be NULL) says
+ * why, naming JOB. */
 bool toa_owners_may (toa_broker_t *b, const char *job, const char *owner,
-                     const toa_peer_id_t *from, char *reason, size_t reason_size);
+                     const toa_peer_id_t *from, const char *token, char *reason,
+                     size_t reason_size);
 
 /* True when FROM is an admin (its key is in curve.admin_keys_dir). */
 bool toa_owners_admin (toa_broker_t *b, const toa_peer_id_t *from);

@@ -21,6 +21,7 @@ s_follow (const toa_attach_options_t *options, const toa_config_t *config,
     if (!conn)
         return TOA_EXIT_NO_BROKER;
     const char *endpoint = toa_conn_endpoint (conn);
+    toa_conn_claim_job (conn, options->job, false);
     if (toa_conn_send_job_ref (conn, TOA_MSG_ATTACH, options->job) != 0) {
         fprintf (stderr, "toa attach: cannot send to %s: %s\n", endpoint, strerror (errno));
         toa_conn_destroy (&conn);

@@ -2,10 +2,12 @@
 #include "client/conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "client/tokens.h"
 #include "proto/curve.h"
 #include "proto/transport.h"
 
@@ -15,6 +17,7 @@ struct toa_conn_s {
     char *endpoint;
     size_t bad;
     toa_curve_client_t curve;        /* off unless the config sets curve.broker_key */
+    char token[TOA_TOKEN_SIZE];      /* without CURVE: the job's token, "" = none */
 };
 
 /* Opens a configured DEALER connected to the endpoint. Returns 0 or -1. */
@@ -110,13 +113,54 @@ toa_conn_endpoint (const toa_conn_t *self)
 }
 
 int
+toa_conn_claim_job (toa_conn_t *self, const char *job, bool submitting)
+{
+    self->token[0] = '\0';
+    if (self->curve.on || !job || !*job)
+        return 0;              /* with CURVE the key is the owner */
+    if (!submitting) {
+        if (toa_tokens_load (job, self->token) != 0)
+            self->token[0] = '\0';      /* none kept: a job without an owner, or not ours */
+        return 0;
+    }
+    char path[3300];
+    if (toa_tokens_make (self->token) != 0
+        || toa_tokens_save (job, self->token, path, sizeof path) != 0) {
+        fprintf (stderr, "toa: cannot keep the job's token: %s\n", strerror (errno));
+        self->token[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int
 toa_conn_send (toa_conn_t *self, const toa_msg_t *msg)
 {
     if (!self->socket) {
         errno = ENOTSOCK;
         return -1;
     }
-    return toa_transport_send (self->socket, NULL, msg);
+    if (!self->token[0])
+        return toa_transport_send (self->socket, NULL, msg);
+    /* The job's token goes with every request about it (borrowed). */
+    toa_msg_t copy = *msg;
+    switch (copy.type) {
+    case TOA_MSG_SUBMIT:
+    case TOA_MSG_SUBMIT_BEGIN:
+        copy.u.submit.token = self->token;
+        break;
+    case TOA_MSG_RESULT_ACK:
+        copy.u.result_ack.token = self->token;
+        break;
+    case TOA_MSG_ATTACH:
+    case TOA_MSG_CANCEL:
+    case TOA_MSG_STATUS_REQUEST:
+        copy.u.job_ref.token = self->token;
+        break;
+    default:
+        break;
+    }
+    return toa_transport_send (self->socket, NULL, &copy);
 }
 
 int

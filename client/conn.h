@@ -30,6 +30,12 @@ toa_conn_t *toa_conn_open (const char *endpoint, const toa_config_t *config);
  * its key; without CURVE jobs are reached with their token). */
 bool toa_conn_curve (const toa_conn_t *self);
 
+/* Without CURVE, the token of JOB goes with every request about it from
+ * now on (client/tokens.h): a new one, kept on disk, when SUBMITTING; else
+ * the one kept, if any. Does nothing with CURVE. Returns 0, or -1 (printed)
+ * when a new token cannot be kept. */
+int toa_conn_claim_job (toa_conn_t *self, const char *job, bool submitting);
+
 /* Closes the socket and the context; nulls *SELF_P; safe on NULL. */
 void toa_conn_destroy (toa_conn_t **self_p);
 

@@ -29,6 +29,8 @@ s_ask (const toa_control_options_t *options, const char *command, toa_msg_type_t
     }
     toa_conn_t *conn = toa_conn_open (options->endpoint, config);
     const char *endpoint = conn ? toa_conn_endpoint (conn) : NULL;
+    if (conn)
+        toa_conn_claim_job (conn, options->job, false);
     int code = TOA_EXIT_NO_BROKER;
     if (conn && toa_conn_send_job_ref (conn, type, options->job ? options->job : "") != 0)
         fprintf (stderr, "toa %s: cannot send to %s: %s\n", command, endpoint, strerror (errno));

@@ -273,6 +273,10 @@ s_run (const toa_submit_options_t *options, const toa_config_t *config, long n_p
     toa_conn_t *conn = toa_conn_open (options->endpoint, config);
     if (!conn)
         return TOA_EXIT_NO_BROKER;
+    if (toa_conn_claim_job (conn, job, true) != 0) {
+        toa_conn_destroy (&conn);
+        return TOA_EXIT_FAILED;
+    }
     if (*options->interrupted) {
         fprintf (stderr, "toa submit: interrupted; nothing sent\n");
         toa_conn_destroy (&conn);

@@ -123,6 +123,7 @@ typedef struct {
                                 models and templates (see proto/README.md) */
     toa_prompt_line_t *prompts;
     size_t n_prompts;
+    char *token;             /* optional: a secret that owns the job without CURVE */
 } toa_msg_submit_t;
 
 /* One chunk of a submission streamed with submit-begin/-chunk/-end. */
@@ -146,8 +147,8 @@ typedef struct {
     int64_t seq;             /* 0-based order in which prompts finished */
     char *result;            /* the result line, JSON object text */
 } toa_msg_result_t;
-typedef struct { char *job; int64_t seq; } toa_msg_result_ack_t; /* results 0..seq are stored */
-typedef struct { char *job; } toa_msg_job_ref_t;  /* status-request ("" = all), cancel, attach */
+typedef struct { char *job; int64_t seq; char *token; } toa_msg_result_ack_t; /* results 0..seq are stored */
+typedef struct { char *job; char *token; } toa_msg_job_ref_t;  /* status-request ("" = all), cancel, attach */
 typedef struct { toa_job_status_t *jobs; size_t n_jobs; } toa_msg_status_t;
 typedef struct { int64_t code; char *message; char *job; } toa_msg_error_t;
 

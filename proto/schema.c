@@ -96,6 +96,7 @@ static const toa_schema_field_t s_submit_fields[] = {
     F_STRING ("method", toa_msg_submit_t, method, NAME, NONEMPTY),
     F_STRING ("settings", toa_msg_submit_t, settings, TEXT, 0),
     F_STRUCTS ("prompts", toa_msg_submit_t, prompts, n_prompts, s_prompt_line),
+    F_STRING ("token", toa_msg_submit_t, token, NAME, OPTIONAL),
 };
 TABLE (s_submit, toa_msg_submit_t);
 
@@ -103,6 +104,7 @@ static const toa_schema_field_t s_submit_begin_fields[] = {
     F_STRING ("job", toa_msg_submit_t, job, NAME, JOB_ID),
     F_STRING ("method", toa_msg_submit_t, method, NAME, NONEMPTY),
     F_STRING ("settings", toa_msg_submit_t, settings, TEXT, 0),
+    F_STRING ("token", toa_msg_submit_t, token, NAME, OPTIONAL),
 };
 TABLE (s_submit_begin, toa_msg_submit_t);
 
@@ -116,16 +118,19 @@ TABLE (s_submit_chunk, toa_msg_submit_chunk_t);
 static const toa_schema_field_t s_result_ack_fields[] = {
     F_STRING ("job", toa_msg_result_ack_t, job, NAME, JOB_ID),
     F_COUNT ("seq", toa_msg_result_ack_t, seq),
+    F_STRING ("token", toa_msg_result_ack_t, token, NAME, OPTIONAL),
 };
 TABLE (s_result_ack, toa_msg_result_ack_t);
 
 static const toa_schema_field_t s_status_request_fields[] = {
     F_STRING ("job", toa_msg_job_ref_t, job, NAME, JOB_ID | TOA_SCHEMA_EMPTY_OK),
+    F_STRING ("token", toa_msg_job_ref_t, token, NAME, OPTIONAL),
 };
 TABLE (s_status_request, toa_msg_job_ref_t);
 
 static const toa_schema_field_t s_job_ref_fields[] = {
     F_STRING ("job", toa_msg_job_ref_t, job, NAME, JOB_ID),
+    F_STRING ("token", toa_msg_job_ref_t, token, NAME, OPTIONAL),
 };
 TABLE (s_job_ref, toa_msg_job_ref_t);
 

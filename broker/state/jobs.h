@@ -36,7 +36,8 @@ typedef struct {
     int64_t spare;           /* budget: generations saved, not given out (Redis: spare) */
     toa_prompt_t **active;   /* prompts in search */
     size_t n_active, active_capacity;
-    char owner[41];          /* the submitter's CURVE key (Z85); "" without CURVE */
+    char owner[80];          /* the submitter's CURVE key (Z85), or "t:" and its
+                                token; "" = none (broker/owners.h) */
     bool attached;           /* a client is attached */
     toa_peer_id_t client;    /* its routing id */
     int64_t client_heard_ms; /* when it last sent anything (0: not since a restart) */

@@ -116,6 +116,39 @@ as_client bob submit --input "$T/big.jsonl" --output "$T/big.out" --quiet >"$T/b
 check_eq "a batch over the client's prompt limit is refused (exit 2)" 2 $?
 check "... saying which limit" grep -q "max_prompts_per_client" "$T/big.log"
 
+# 2c. Without CURVE a job belongs to the token toa submit made (kept in
+# TOA_TOKEN_DIR): a second fleet, CURVE off, on Redis database 1.
+P3=$(toa_free_port) P4=$(toa_free_port)
+jq --arg c "tcp://127.0.0.1:$P3" --arg w "tcp://127.0.0.1:$P4" \
+    '.curve = {} | .broker.client_endpoint = $c | .broker.worker_endpoint = $w' "$CONFIG" >"$T/plain.json"
+plain=(--config "$T/plain.json")
+toa_start broker2 "$TOA_BIN/toa-broker" "${plain[@]}" --redis "${REDIS_URL%/0}/1" >/dev/null
+toa_start worker2 "$TOA_BIN/toa-worker" "${plain[@]}" >/dev/null
+toa_start scorer2 "$TOA_BIN/toa-scorer" "${plain[@]}" >/dev/null
+toa_wait_port "$P3" 10 || not_ok "the broker without CURVE listens"
+TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" submit "${plain[@]}" --input "$DATA" \
+    --output "$T/alice2.jsonl" --job alice-2 --quiet >"$T/alice2.log" 2>&1 &
+ALICE=$!
+TOA_PIDS+=("$ALICE")
+for _ in $(seq 200); do [ -s "$T/alice2.jsonl" ] && break; sleep 0.01; done
+kill -STOP "$ALICE"
+check_eq "toa submit kept the job's token in a file of mode 600" 600 "$(stat -c %a "$T/alice-tokens/alice-2" 2>/dev/null)"
+/usr/bin/python3 "$(dirname "$0")/curve/intruder.py" "tcp://127.0.0.1:$P3" - - alice-2 >"$T/intruder2.log" 2>&1
+sed 's/^/# intruder without the token: /' "$T/intruder2.log"
+check "without the token: status of every job leaves the job out" grep -q "^status-all jobs .* target 0" "$T/intruder2.log"
+check_eq "without the token: status, attach, result-ack, cancel all refused (403)" \
+    "status-job 403 attach 403 result-ack 403 cancel 403" "$(grep -v ^status-all "$T/intruder2.log" | tr '\n' ' ' | sed 's/ $//')"
+TOA_TOKEN_DIR=$T/bob-tokens "$TOA_BIN/toa" cancel alice-2 "${plain[@]}" >"$T/bob-cancel2.log" 2>&1
+check_eq "toa cancel from another user's token directory exits 1" 1 $?
+TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" status alice-2 "${plain[@]}" >"$T/alice2-status.log" 2>&1
+check "toa status with the token lists the job" grep -q alice-2 "$T/alice2-status.log"
+kill -KILL "$ALICE" 2>/dev/null; wait "$ALICE" 2>/dev/null
+TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" attach alice-2 "${plain[@]}" --output "$T/alice2.jsonl" \
+    --quiet 2>"$T/alice2-attach.log"
+check_eq "the token's holder attaches and gets the rest (exit 0)" 0 $?
+check_eq "... every prompt once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')" \
+    "$(jq -r .id "$T/alice2.jsonl" | sort | tr '\n' ' ')"
+
 # 3. Clients the broker does not admit get no answer at all (exit 3).
 submit_as () {   # NAME KEY-OVERRIDE...: a short submit; prints its exit status
     "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/$1.jsonl" \

@@ -7,7 +7,8 @@ delete them unwritten), cancels it. Prints one line per attempt:
 "<request> <answer>", the answer being the error code, or "jobs N" /
 "progress" / "status" / "none" (no answer within 2 s).
 
-usage: intruder.py ENDPOINT BROKER_CERT OWN_CERT JOB"""
+usage: intruder.py ENDPOINT BROKER_CERT OWN_CERT JOB
+(BROKER_CERT and OWN_CERT "-": without CURVE, and without the job's token)"""
 import sys
 
 import msgpack
@@ -17,13 +18,14 @@ import zmq.auth
 
 def main():
     endpoint, broker_cert, own_cert, job = sys.argv[1:5]
-    server_public, _ = zmq.auth.load_certificate(broker_cert)
-    public, secret = zmq.auth.load_certificate(own_cert + "_secret")
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)
-    socket.curve_serverkey = server_public
-    socket.curve_publickey = public
-    socket.curve_secretkey = secret
+    if broker_cert != "-":
+        server_public, _ = zmq.auth.load_certificate(broker_cert)
+        public, secret = zmq.auth.load_certificate(own_cert + "_secret")
+        socket.curve_serverkey = server_public
+        socket.curve_publickey = public
+        socket.curve_secretkey = secret
     socket.linger = 0
     socket.connect(endpoint)
 
