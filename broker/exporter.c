@@ -30,10 +30,7 @@ s_mhd_log (void *arg, const char *fmt, va_list args)
 {
     (void) arg;
     char line[512];
-    vsnprintf (line, sizeof line, fmt, args);
-    size_t length = strlen (line);
-    while (length > 0 && line[length - 1] == '\n')
-        line[--length] = '\0';
+    toa_log_vline (line, sizeof line, fmt, args);
     toa_warn ("metrics endpoint: %s", line);
 }
 

@@ -43,6 +43,17 @@ toa_log_parse_level (const char *text, toa_log_level_t *level)
     return -1;
 }
 
+void
+toa_log_vline (char *out, size_t size, const char *fmt, va_list args)
+{
+    if (size == 0)
+        return;
+    vsnprintf (out, size, fmt, args);
+    size_t length = strlen (out);
+    while (length > 0 && out[length - 1] == '\n')
+        out[--length] = '\0';
+}
+
 int
 toa_log_set_file (const char *path)
 {

@@ -4,6 +4,9 @@
 #ifndef TOA_LOG_H
 #define TOA_LOG_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 typedef enum {
     TOA_LOG_ERROR = 0,
     TOA_LOG_WARN = 1,
@@ -23,6 +26,11 @@ int toa_log_parse_level (const char *text, toa_log_level_t *level);
 
 /* Appends lines to PATH instead of stderr. Returns 0 or -1. */
 int toa_log_set_file (const char *path);
+
+/* Formats FMT with ARGS into OUT (cut to SIZE) without its trailing
+ * newlines: a library's log callback (libmicrohttpd) made one toa line. */
+void toa_log_vline (char *out, size_t size, const char *fmt, va_list args)
+    __attribute__ ((format (printf, 3, 0)));
 
 void toa_log (toa_log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));

@@ -54,10 +54,7 @@ s_mhd_log (void *arg, const char *fmt, va_list args)
 {
     (void) arg;
     char line[512];
-    vsnprintf (line, sizeof line, fmt, args);
-    size_t length = strlen (line);
-    while (length > 0 && line[length - 1] == '\n')
-        line[--length] = '\0';
+    toa_log_vline (line, sizeof line, fmt, args);
     /* a hang fault closes its connection on purpose: not worth a warning */
     if (strstr (line, "Application reported internal error"))
         toa_debug ("libmicrohttpd: %s", line);
