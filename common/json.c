@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+
 const char *
 toa_json_type_name (const json_t *value)
 {
@@ -193,15 +195,7 @@ void
 toa_json_int (toa_json_writer_t *w, int64_t value)
 {
     char digits[24];
-    size_t at = sizeof digits;
-    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
-    do {
-        digits[--at] = (char) ('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude);
-    if (value < 0)
-        digits[--at] = '-';
-    toa_json_raw (w, digits + at, sizeof digits - at);
+    toa_json_raw (w, digits, toa_format_int64 (digits, value));
 }
 
 void

@@ -128,6 +128,22 @@ toa_format_reason (char *out, size_t size, const char *fmt, ...)
     va_end (args);
 }
 
+size_t
+toa_format_int64 (char *out, int64_t value)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
+    do {
+        digits[--at] = (char) ('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        digits[--at] = '-';
+    memcpy (out, digits + at, sizeof digits - at);
+    return sizeof digits - at;
+}
+
 char *
 toa_strdup (const char *text)
 {

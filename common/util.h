@@ -32,6 +32,10 @@ double toa_random_uniform (uint64_t *state);
 void toa_format_reason (char *out, size_t size, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* Writes the decimal digits of VALUE at OUT (room for 20; no NUL) and
+ * returns how many: the integer formatting of hot paths, without printf. */
+size_t toa_format_int64 (char *out, int64_t value);
+
 /* strdup that returns NULL for NULL. */
 char *toa_strdup (const char *text);
 

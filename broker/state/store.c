@@ -43,23 +43,6 @@ struct toa_store_s {
 
 /* --- keys ------------------------------------------------------------------ */
 
-/* Writes the decimal digits of VALUE at OUT (room for 21); returns how many. */
-static size_t
-s_digits (char *out, int64_t value)
-{
-    char digits[24];
-    size_t at = sizeof digits;
-    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
-    do {
-        digits[--at] = (char) ('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude);
-    if (value < 0)
-        digits[--at] = '-';
-    memcpy (out, digits + at, sizeof digits - at);
-    return sizeof digits - at;
-}
-
 /* Appends TEXT at *AT within OUT (SIZE bytes, NUL kept); cut when full. */
 static void
 s_put (char *out, size_t size, size_t *at, const char *text, size_t length)
@@ -87,7 +70,7 @@ static void
 s_key_prompt (char *out, size_t size, const char *job, int64_t index)
 {
     char number[24];
-    size_t at = 0, digits = s_digits (number, index);
+    size_t at = 0, digits = toa_format_int64 (number, index);
     s_put (out, size, &at, "toa:prompt:{", 12);
     s_put (out, size, &at, job, strlen (job));
     s_put (out, size, &at, "/", 1);
@@ -148,7 +131,7 @@ s_cmd_arg (s_cmd_t *cmd, const char *arg, size_t length)
         return;
     char *out = cmd->data + cmd->length;
     *out++ = '$';
-    out += s_digits (out, (int64_t) length);
+    out += toa_format_int64 (out, (int64_t) length);
     *out++ = '\r';
     *out++ = '\n';
     memcpy (out, arg, length);
@@ -172,7 +155,7 @@ s_cmd_int (s_cmd_t *cmd, const char *prefix, int64_t value)
     char text[64];
     size_t length = strlen (prefix);
     memcpy (text, prefix, length);
-    length += s_digits (text + length, value);
+    length += toa_format_int64 (text + length, value);
     s_cmd_arg (cmd, text, length);
 }
 
@@ -194,7 +177,7 @@ s_append (toa_store_t *self, s_cmd_t *cmd)
     char head[S_HEAD];
     size_t length = 0;
     head[length++] = '*';
-    length += s_digits (head + length, cmd->argc);
+    length += toa_format_int64 (head + length, cmd->argc);
     head[length++] = '\r';
     head[length++] = '\n';
     if (cmd->data && !cmd->nomem)
@@ -471,7 +454,7 @@ s_increments_queue (toa_store_t *self)
     for (size_t i = 0; i < self->n_increments; i++) {
         char key[S_KEY], number[32];
         s_key_job (key, sizeof key, self->increments[i].job, "");
-        number[s_digits (number, self->increments[i].delta)] = '\0';
+        number[toa_format_int64 (number, self->increments[i].delta)] = '\0';
         s_simple (self, "HINCRBY", key, self->increments[i].field, number, NULL);
     }
     self->n_increments = 0;
@@ -602,7 +585,7 @@ toa_store_job_add (toa_store_t *self, const char *job, const char *field, int64_
         || strlen (field) >= sizeof self->increments->field || s_increments_room (self) != 0) {
         char key[S_KEY], number[32];
         s_key_job (key, sizeof key, job, "");
-        number[s_digits (number, delta)] = '\0';
+        number[toa_format_int64 (number, delta)] = '\0';
         s_simple (self, "HINCRBY", key, field, number, NULL);
         return;
     }
