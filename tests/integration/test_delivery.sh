@@ -14,7 +14,9 @@
 #      exit 1 with what is stored; attach with a good path fetches the rest;
 #   4. two clients attach to one job at once: the second is refused (error
 #      423) while the first holds the job; one file gets every result;
-#   5. the output throttled (a slow pipe reading --output -).
+#   5. the output throttled (a slow pipe reading --output -);
+#   6. the broker killed and restarted while a searched job's results wait
+#      for a paused client: the client resumes, re-attaches, gets them all.
 # Short by default (`make test`: 2,000 prompts in case 1, 5: 2,000);
 # TOA_DELIVERY_LONG=1 makes case 5 a 10,000-prompt job.
 source "$(dirname "$0")/../lib.sh"
@@ -197,6 +199,25 @@ if case_start 4 1000 '.simllm.models[].latency_ms = 200 | .broker.max_active_pro
     done
     check_eq "case 4: together the two files hold all 1000 prompts" 1000 \
         "$(cat "$CASE_DIR/a.jsonl" "$CASE_DIR/b.jsonl" | jq -r '.id' | sort -u | wc -l)"
+    fleet_down
+fi
+
+# --- 6. the broker restarts while the searched job's results wait ---------
+if case_start 6 1000 '.'; then
+    submit job-restart "$CASE_DIR/out.jsonl"
+    check "case 6: the client writes" wait_for 120 lines_at_least "$CASE_DIR/out.jsonl" 200
+    kill -STOP "$CLIENT"
+    wait_for 60 field_in job-restart state "searched done"
+    check_eq "case 6: the job is searched while the client is paused" searched \
+        "$(job_field job-restart state)"
+    kill -9 "$(cat "$CASE_DIR/run/broker.pid")"
+    sleep 0.5
+    check "case 6: the broker starts again" fleet up >>"$CASE_DIR/fleet.log" 2>&1
+    kill -CONT "$CLIENT"
+    wait "$CLIENT"; rc=$?
+    check_eq "case 6: the client re-attaches to the new broker and exits 0" 0 "$rc"
+    check "case 6: every prompt once, its whole budget" history "$CASE_DIR/out.jsonl"
+    check_eq "case 6: the job is done" done "$(job_field job-restart state)"
     fleet_down
 fi
 
