@@ -94,20 +94,15 @@ toa_exporter_t *
 toa_exporter_new (const char *listen, toa_exporter_render_fn *render, void *arg, char *err,
                   size_t err_size)
 {
-    char host[256], port[16];
-    if (!render || toa_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
-        snprintf (err, err_size, "metrics_listen: \"%s\" is not host:port",
-                  listen ? listen : "");
+    struct addrinfo *address = NULL;
+    char why[400];
+    int port = 0;
+    if (!render) {
+        snprintf (err, err_size, "metrics_listen: no page to serve");
         return NULL;
     }
-    struct addrinfo hints, *address = NULL;
-    memset (&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo (host, port, &hints, &address);
-    if (gai != 0) {
-        snprintf (err, err_size, "metrics_listen: %s: %s", listen, gai_strerror (gai));
+    if (toa_resolve_listen (listen, &address, &port, why, sizeof why) != 0) {
+        snprintf (err, err_size, "metrics_listen: %s", why);
         return NULL;
     }
     toa_exporter_t *self = calloc (1, sizeof *self);
@@ -138,7 +133,7 @@ toa_exporter_new (const char *listen, toa_exporter_render_fn *render, void *arg,
     }
     self->epoll_fd = info->epoll_fd;
     info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : atoi (port);
+    self->port = info ? info->port : port;
     return self;
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -256,4 +258,29 @@ toa_split_listen (const char *listen, char *host, size_t host_size, char *port, 
         if (*c < '0' || *c > '9')
             return -1;
     return atoi (port) <= 65535 ? 0 : -1;
+}
+
+int
+toa_resolve_listen (const char *listen, struct addrinfo **address, int *port, char *why,
+                    size_t why_size)
+{
+    char host[256], service[16];
+    *address = NULL;
+    if (!listen || toa_split_listen (listen, host, sizeof host, service, sizeof service) != 0) {
+        toa_format_reason (why, why_size, "\"%s\" is not host:port", listen ? listen : "");
+        return -1;
+    }
+    struct addrinfo hints;
+    memset (&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo (host, service, &hints, address);
+    if (gai != 0) {
+        *address = NULL;
+        toa_format_reason (why, why_size, "%s: %s", listen, gai_strerror (gai));
+        return -1;
+    }
+    *port = atoi (service);
+    return 0;
 }

@@ -53,4 +53,11 @@ char *toa_template_render (const char *template_text, const char *const *names,
 int toa_split_listen (const char *listen, char *host, size_t host_size, char *port,
                       size_t port_size);
 
+/* Resolves LISTEN "host:port" into the address to bind a TCP server to
+ * (*ADDRESS, freeaddrinfo() it) and its port number (*PORT). Returns 0, or -1 with WHY ("\"x\" is not
+ * host:port", or the resolver's message); the caller names the setting. */
+struct addrinfo;
+int toa_resolve_listen (const char *listen, struct addrinfo **address, int *port, char *why,
+                        size_t why_size);
+
 #endif

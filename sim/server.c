@@ -236,19 +236,11 @@ toa_sim_server_t *
 toa_sim_server_new (toa_sim_service_t *service, const char *listen, int threads,
                     size_t n_models, const int *slots, toa_errors_t *errors)
 {
-    char host[256], port[16];
-    if (!listen || toa_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
-        toa_errors_add (errors, "listen: \"%s\" is not host:port", listen ? listen : "");
-        return NULL;
-    }
-    struct addrinfo hints, *address = NULL;
-    memset (&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo (host, port, &hints, &address);
-    if (gai != 0) {
-        toa_errors_add (errors, "listen: %s: %s", listen, gai_strerror (gai));
+    struct addrinfo *address = NULL;
+    char why[400];
+    int port = 0;
+    if (toa_resolve_listen (listen, &address, &port, why, sizeof why) != 0) {
+        toa_errors_add (errors, "listen: %s", why);
         return NULL;
     }
     toa_sim_server_t *self = calloc (1, sizeof *self);
@@ -290,7 +282,7 @@ toa_sim_server_new (toa_sim_service_t *service, const char *listen, int threads,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon,
                                                             MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : atoi (port);
+    self->port = info ? info->port : port;
     return self;
 }
 
