@@ -23,8 +23,12 @@ toa_owners_of (const toa_peer_id_t *from, const char *token, char *owner, char *
         snprintf (owner, TOA_OWNER_SIZE, "%s", from->user_id);
         return 0;
     }
-    if (!token)
-        return 0;
+    if (!token || !*token) {
+        /* A job nobody owns could be read, acknowledged or cancelled by anyone. */
+        snprintf (reason, reason_size, "token: required without CURVE (16 to 64 letters and "
+                  "digits that own the job; toa submit makes one)");
+        return -1;
+    }
     size_t length = strlen (token);
     bool valid = length >= 16 && length <= 64;
     for (size_t k = 0; valid && k < length; k++)

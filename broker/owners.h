@@ -19,8 +19,8 @@
 #define TOA_OWNER_SIZE 80
 
 /* The owner of a job FROM submits with TOKEN (may be NULL): FROM's CURVE key,
- * else "t:TOKEN", else "" (no owner). Returns -1 when TOKEN is not 16 to 64
- * letters and digits (REASON says so), else 0. */
+ * else "t:TOKEN". Returns -1 when FROM has no key and TOKEN is missing or not
+ * 16 to 64 letters and digits (REASON says so): every job has an owner. */
 int toa_owners_of (const toa_peer_id_t *from, const char *token, char *owner,
                    char *reason, size_t reason_size);
 

@@ -13,6 +13,8 @@ case "$TOA_BIN" in /*) ;; *) TOA_BIN=$TOA_ROOT/$TOA_BIN ;; esac
 TOA_SHARED=${TOA_SHARED:-$(cd "$TOA_ROOT/../shared" 2>/dev/null && pwd)}
 TOA_TMP=$(mktemp -d "${TMPDIR:-/tmp}/toa-test.XXXXXX")
 TOA_PIDS=()
+# Job tokens (client/tokens.c) go to the test's own folder, not the user's home.
+export TOA_TOKEN_DIR=$TOA_TMP/tokens
 TOA_FAILED=0
 
 toa_cleanup () {

@@ -9,6 +9,10 @@ usage:
   toa_client.py attach --endpoint E --job ID --output O
   toa_client.py status --endpoint E [--job ID]
   toa_client.py cancel --endpoint E --job ID
+Without CURVE a job belongs to a token (docs/jobs.md "Ownership"): submit
+makes one, keeps it in the token directory ($TOA_TOKEN_DIR, else
+$XDG_STATE_HOME/toa/tokens, else ~/.local/state/toa/tokens; a file per job,
+mode 0600, as `toa` keeps them) and every request about the job sends it.
 common options: --heartbeat-ms N (the broker's broker.heartbeat_ms, default 1000),
                 --timeout-s N (give up when the broker is silent that long, default 30)
 
@@ -37,6 +41,38 @@ CHUNK_BYTES = 1 << 20              # a submit-chunk holds about 1 MiB at most
 IN_FLIGHT = 4                      # submit-chunks sent and not yet acknowledged
 
 
+TOKEN_COMMANDS = {"submit", "submit-begin", "result-ack", "attach", "status-request", "cancel"}
+
+
+def token_dir():
+    for base, tail in ((os.environ.get("TOA_TOKEN_DIR"), ""),
+                       (os.environ.get("XDG_STATE_HOME"), "/toa/tokens"),
+                       (os.environ.get("HOME"), "/.local/state/toa/tokens")):
+        if base:
+            return base + tail
+    raise SystemExit("toa_client: no token directory (set TOA_TOKEN_DIR)")
+
+
+def make_token(job):
+    """A new token for JOB, kept in its file (mode 0600)."""
+    token = os.urandom(16).hex()
+    directory = token_dir()
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(directory, job), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def load_token(job):
+    """JOB's token from its file, or None (the broker then refuses with 403)."""
+    try:
+        with open(os.path.join(token_dir(), job), encoding="ascii") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
 def log(text):
     print(f"toa_client: {text}", file=sys.stderr, flush=True)
 
@@ -49,6 +85,7 @@ class Broker:
         self.endpoint = endpoint
         self.socket = None
         self.last_sent = 0.0
+        self.token = None                  # sent with every request about a job
         self.connect()
 
     def connect(self):
@@ -62,6 +99,8 @@ class Broker:
     def send(self, cmd, **fields):
         message = {"v": VERSION, "cmd": cmd}
         message.update(fields)
+        if self.token and cmd in TOKEN_COMMANDS:
+            message["token"] = self.token
         self.socket.send(msgpack.packb(message, use_bin_type=True))
         self.last_sent = time.monotonic()
 
@@ -300,6 +339,7 @@ def submit(args):
         args.settings_text = json.dumps(json.load(f))
     output = Output(args.output)
     broker = Broker(args.endpoint)
+    broker.token = make_token(job)
     if args.single_message:
         broker.send("submit", job=job, method=args.method, settings=args.settings_text,
                     prompts=list(read_prompts(args.input)))
@@ -327,6 +367,7 @@ def submit(args):
 def attach(args):
     output = Output(args.output)
     broker = Broker(args.endpoint)
+    broker.token = load_token(args.job)
     broker.send("attach", job=args.job)
     try:
         return follow(broker, args.job, output, args.heartbeat_ms / 1000, args.timeout_s)
@@ -336,6 +377,7 @@ def attach(args):
 
 def status(args):
     broker = Broker(args.endpoint)
+    broker.token = load_token(args.job) if args.job else None
     broker.send("status-request", job=args.job or "")
     answer = wait_answer(broker, {"status", "error"}, args.timeout_s)
     if answer is None or answer["cmd"] == "error":
@@ -348,6 +390,7 @@ def status(args):
 
 def cancel(args):
     broker = Broker(args.endpoint)
+    broker.token = load_token(args.job)
     broker.send("cancel", job=args.job)
     answer = wait_answer(broker, {"status", "error"}, args.timeout_s)
     if answer is None or answer["cmd"] == "error":

@@ -62,6 +62,10 @@
 #include "proto/proto.h"
 #include "proto/transport.h"
 
+/* The token that owns every job this harness submits (a broker without CURVE
+ * refuses a job without one); every request about a job sends it. */
+#define S_TOKEN "toaBrokerPeersHarnessToken0001"
+
 static volatile sig_atomic_t s_interrupted = 0;
 static int64_t s_start_ms;
 
@@ -268,6 +272,7 @@ s_submit (void *socket, const s_options_t *o)
     submit->job = (char *) o->job;
     submit->method = (char *) o->method;
     submit->settings = settings;
+    submit->token = S_TOKEN;
     size_t capacity = 16;
     submit->prompts = calloc (capacity, sizeof *submit->prompts);
     int64_t line_no = 0;
@@ -299,6 +304,7 @@ s_send_job_ref (void *socket, toa_msg_type_t type, const char *job)
 {
     toa_msg_t msg = {.type = type};
     msg.u.job_ref.job = (char *) job;
+    msg.u.job_ref.token = S_TOKEN;
     toa_transport_send (socket, NULL, &msg);
 }
 
@@ -387,6 +393,7 @@ s_client (void *zmq, const s_options_t *o)
                 toa_msg_t ack = {.type = TOA_MSG_RESULT_ACK};
                 ack.u.result_ack.job = (char *) o->job;
                 ack.u.result_ack.seq = msg.u.result.seq;
+                ack.u.result_ack.token = S_TOKEN;
                 toa_transport_send (socket, NULL, &ack);
             }
         }

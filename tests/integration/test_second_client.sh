@@ -127,4 +127,22 @@ check_eq "the submitting client hears it and exits 3" 3 $?
 check "... saying the job was cancelled" grep -q 'was cancelled' "$TOA_TMP/cancelled.err"
 py status --job py-cancel >/dev/null 2>&1
 check_eq "a cancelled job is gone (status: error)" 1 $?
+
+# 4. Without CURVE every job has an owner: a submit without a token is refused.
+answer=$(/usr/bin/python3 - "$ENDPOINT" <<'PY'
+import sys, msgpack, zmq
+s = zmq.Context.instance().socket(zmq.DEALER)
+s.setsockopt(zmq.LINGER, 0)
+s.connect(sys.argv[1])
+s.send(msgpack.packb({"v": 1, "cmd": "submit", "job": "py-nobody", "method": "toa",
+                      "settings": "{}", "prompts": [{"line": 1, "text": '{"id": 1, "instruction": "hi"}'}]}))
+if s.poll(10000):
+    m = msgpack.unpackb(s.recv(), raw=False)
+    print(m.get("cmd"), m.get("code"), m.get("message"))
+PY
+)
+check "a submit without a token is refused (400, says token)" \
+    eval '[[ "$answer" == "error 400 "*token* ]]'
+py status --job py-nobody >/dev/null 2>&1
+check_eq "... and no job was made" 1 $?
 toa_done
