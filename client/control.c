@@ -92,8 +92,13 @@ toa_control_status (const toa_control_options_t *options)
         free (text);
         json_decref (json);
     }
-    else
+    else {
         toa_status_write_table (stdout, reply.u.status.jobs, reply.u.status.n_jobs);
+        if (reply.u.status.n_jobs == 0 && !(options->job && *options->job))
+            /* without CURVE the broker knows a caller only by a job's token */
+            fprintf (stderr, "toa status: no jobs of yours listed; without CURVE name the job "
+                     "(toa status JOB sends the token kept for it by toa submit)\n");
+    }
     toa_msg_clear (&reply);
     return code;
 }

@@ -142,6 +142,9 @@ TOA_TOKEN_DIR=$T/bob-tokens "$TOA_BIN/toa" cancel alice-2 "${plain[@]}" >"$T/bob
 check_eq "toa cancel from another user's token directory exits 1" 1 $?
 TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" status alice-2 "${plain[@]}" >"$T/alice2-status.log" 2>&1
 check "toa status with the token lists the job" grep -q alice-2 "$T/alice2-status.log"
+TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" status "${plain[@]}" >"$T/alice-all.log" 2>"$T/alice-all.err"
+check "toa status without a job id (no CURVE) says to name the job" \
+    grep -q "without CURVE name the job" "$T/alice-all.err"
 kill -KILL "$ALICE" 2>/dev/null; wait "$ALICE" 2>/dev/null
 TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" attach alice-2 "${plain[@]}" --output "$T/alice2.jsonl" \
     --quiet 2>"$T/alice2-attach.log"
