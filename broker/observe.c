@@ -72,8 +72,8 @@ static const toa_metric_family_t s_families[S_FAMILIES] = {
     [S_TASKS_BACKOFF] = {"toa_tasks_backoff", "Tasks waiting out a retry delay",
                          TOA_METRIC_GAUGE, NULL, 0},
     [S_PEERS] = {"toa_peers", "Connected workers and scorers", TOA_METRIC_GAUGE, NULL, 0},
-    [S_PEER_CREDIT] = {"toa_peer_credit", "Credit a connected peer announced (tasks it takes "
-                       "at once)", TOA_METRIC_GAUGE, NULL, 0},
+    [S_PEER_CREDIT] = {"toa_peer_credit", "Credit a connected peer has now (what it announced, "
+                       "capped by the config, halved while it stalls)", TOA_METRIC_GAUGE, NULL, 0},
     [S_PEER_HELD] = {"toa_peer_tasks_held", "Tasks a connected peer holds against its credit",
                      TOA_METRIC_GAUGE, NULL, 0},
     [S_MODEL_UP] = {"toa_model_up", "0 while a model is down (failing), else 1",
