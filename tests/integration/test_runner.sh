@@ -79,7 +79,7 @@ rc=$(run)
 check_eq "only skips: exit 1 (nothing passed)" 1 "$rc"
 check_eq "... 0 passed, 0 failed, 1 skipped" "0 passed, 0 failed, 1 skipped" "$(tail -1 "$TOA_TMP/run.out")"
 
-outside=$(cd "$TOA_ROOT" && grep -lE 'TOA_SHA[R]ED|\.\./sha[r]ed' tests/unit/*.c tests/unit/support/*.c \
-    tests/harness/*.c tests/integration/*.sh tests/integration/*/* 2>/dev/null | tr '\n' ' ')
+outside=$(cd "$TOA_ROOT" && grep -rlIE 'TOA_SHA[R]ED|\.\./sha[r]ed' tests/unit tests/harness \
+    tests/integration tests/clients tests/data 2>/dev/null | tr '\n' ' ')
 check_eq "no unit or integration test names the data folder beside the repository" "" "$outside"
 toa_done

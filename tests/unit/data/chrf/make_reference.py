@@ -18,8 +18,9 @@ Strings are handled as bytes decoded with errors="surrogateescape", so a
 byte that is not valid UTF-8 is one code point of its own.
 
 Usage: python3 make_reference.py [OUTPUT]   (default: reference.tsv beside
-this script). The WMT lines come from $TOA_SHARED/data/wmt22-de-en-100.jsonl,
-TOA_SHARED defaulting to ../shared beside the repository root.
+this script). The translation pairs come from the repository's own
+examples/prompts-translate.jsonl (German source, English reference), so the
+table can be remade from a clone alone.
 """
 import json
 import os
@@ -159,20 +160,19 @@ def fixed_pairs():
     ]
 
 
-def wmt_pairs():
+def example_pairs():
     root = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.normpath(os.path.join(root, "..", "..", "..", ".."))
-    shared = os.environ.get("TOA_SHARED", os.path.join(repo, "..", "shared"))
-    path = os.path.join(shared, "data", "wmt22-de-en-100.jsonl")
+    path = os.path.join(repo, "examples", "prompts-translate.jsonl")
     with open(path, encoding="utf-8") as f:
         lines = [json.loads(line) for line in f if line.strip()]
     rng = random.Random(20240601)
     pairs = []
     longest = max(range(len(lines)), key=lambda i: len(lines[i]["en"]))
-    picks = [0, 1, 7, 23, 42, 77, longest]
+    picks = sorted({0, 1, 3, 5, 7, len(lines) - 1, longest})
     for k, i in enumerate(picks):
         en, de = lines[i]["en"], lines[i]["de"]
-        tag = "wmt22 line %d" % (i + 1)
+        tag = "examples/prompts-translate line %d" % (i + 1)
         pairs.append((tag + " en vs corrupted en", corrupt(en, rng).encode(), en.encode()))
         if k % 2 == 0 or i == longest:
             pairs.append((tag + " en vs de", en.encode(), de.encode()))
@@ -184,7 +184,7 @@ def main():
     output = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "reference.tsv")
     real, version = sacrebleu_chrf()
     rows = []
-    for note, hyp_b, ref_b in fixed_pairs() + wmt_pairs():
+    for note, hyp_b, ref_b in fixed_pairs() + example_pairs():
         hyp = hyp_b.decode("utf-8", "surrogateescape")
         ref = ref_b.decode("utf-8", "surrogateescape")
         value = reference_chrf(hyp, ref)
