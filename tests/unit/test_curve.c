@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "proto/curve.h"
 #include "proto/transport.h"
+#include "tests/unit/support/scratch.h"
 
 static char s_dir[64];
 
@@ -34,17 +35,14 @@ static int
 s_setup (void **state)
 {
     (void) state;
-    snprintf (s_dir, sizeof s_dir, "/tmp/toa-curve-XXXXXX");
-    return mkdtemp (s_dir) ? 0 : -1;
+    return toa_test_scratch_make (s_dir, sizeof s_dir, "toa-curve");
 }
 
 static int
 s_teardown (void **state)
 {
     (void) state;
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    return system (command) == 0 ? 0 : -1;
+    return toa_test_scratch_remove (s_dir);
 }
 
 static void

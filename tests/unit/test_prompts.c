@@ -15,6 +15,7 @@
 
 #include "common/prompts.h"
 #include "sim/problems.h"
+#include "tests/unit/support/scratch.h"
 
 static char s_dir[64];
 
@@ -22,17 +23,14 @@ static int
 s_setup (void **state)
 {
     (void) state;
-    snprintf (s_dir, sizeof s_dir, "/tmp/toa-test-prompts.XXXXXX");
-    return mkdtemp (s_dir) ? 0 : -1;
+    return toa_test_scratch_make (s_dir, sizeof s_dir, "toa-test-prompts");
 }
 
 static int
 s_teardown (void **state)
 {
     (void) state;
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    return system (command) == 0 ? 0 : -1;
+    return toa_test_scratch_remove (s_dir);
 }
 
 /* Writes TEXT to a file in the test directory; returns its path (static). */
