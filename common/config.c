@@ -142,14 +142,27 @@ s_one_of (const char *value, const char *const *names, size_t n)
  * WHY. SHOWN is the value as messages may show it, NULL when it must not be
  * repeated (a field that names a secret). */
 
+/* True when VALUE is one of LIST; else WHY says "unknown WHAT SHOWN; VALID:
+ * a, b, ..." with LIST's names. */
+static bool
+s_check_listed (const char *value, const char *shown, const char *const *list, size_t n,
+                const char *what, const char *valid, char *why, size_t size)
+{
+    if (s_one_of (value, list, n))
+        return true;
+    char names[256] = "";
+    for (size_t i = 0; i < n; i++)
+        toa_format_reason (names + strlen (names), sizeof names - strlen (names), "%s%s",
+                           i ? ", " : "", list[i]);
+    toa_format_reason (why, size, "unknown %s %s; %s: %s", what, shown, valid, names);
+    return false;
+}
+
 static bool
 s_check_method (const char *value, const char *shown, char *why, size_t size)
 {
-    if (s_one_of (value, s_methods, sizeof s_methods / sizeof *s_methods))
-        return true;
-    toa_format_reason (why, size, "unknown method %s; valid methods: toa, best-of-n, prs, "
-             "ensemble, seq-refine, moa", shown);
-    return false;
+    return s_check_listed (value, shown, s_methods, sizeof s_methods / sizeof *s_methods,
+                           "method", "valid methods", why, size);
 }
 
 /* The servers toa-simllm can answer like (sim/personality.h). */
@@ -158,21 +171,16 @@ static const char *const s_personalities[] = {"openai", "vllm", "sglang", "llama
 static bool
 s_check_personality (const char *value, const char *shown, char *why, size_t size)
 {
-    if (s_one_of (value, s_personalities, sizeof s_personalities / sizeof *s_personalities))
-        return true;
-    toa_format_reason (why, size, "unknown personality %s; valid: openai, vllm, sglang, "
-                       "llamacpp, tgi", shown);
-    return false;
+    return s_check_listed (value, shown, s_personalities,
+                           sizeof s_personalities / sizeof *s_personalities, "personality",
+                           "valid", why, size);
 }
 
 static bool
 s_check_backend (const char *value, const char *shown, char *why, size_t size)
 {
-    if (s_one_of (value, s_backends, sizeof s_backends / sizeof *s_backends))
-        return true;
-    toa_format_reason (why, size, "unknown reward backend %s; valid backends: http-reward, "
-             "vllm-classify, vllm-pooling, llm-judge, math-verify, chrf", shown);
-    return false;
+    return s_check_listed (value, shown, s_backends, sizeof s_backends / sizeof *s_backends,
+                           "reward backend", "valid backends", why, size);
 }
 
 static bool
