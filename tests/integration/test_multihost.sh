@@ -134,8 +134,15 @@ check_eq "every prompt's result once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')
 
 # A worker with a key the broker does not list.
 run_in w2 rogue "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/rogue.key"
-for _ in $(seq 60); do grep -q "curve.peer_keys_dir" "$T/rogue.log" 2>/dev/null && break; sleep 0.1; done
 rogue_key=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$K/rogue.key")
+# Wait for each side on its own: the worker may give up on a silent broker
+# before the broker's loop has logged the refusal (seen on a loaded CI host).
+for _ in $(seq 100); do
+    grep 'refused a connection to the peers endpoint' "$T/broker.log" 2>/dev/null \
+        | grep -qF "$rogue_key" && break
+    sleep 0.1
+done
+for _ in $(seq 100); do grep -q "curve.peer_keys_dir" "$T/rogue.log" 2>/dev/null && break; sleep 0.1; done
 check "the broker refused the unlisted worker's key" \
     bash -c "grep 'refused a connection to the peers endpoint from ${ADDR[w2]}' '$T/broker.log' | grep -qF '$rogue_key'"
 check_eq "... which never registered" 3 "$(grep -c ' ready: serves' "$T/broker.log")"
