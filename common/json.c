@@ -206,27 +206,7 @@ toa_json_real (toa_json_writer_t *w, double value, int precision)
         return;
     }
     char text[40];
-    int length = snprintf (text, sizeof text, "%.*g", precision > 0 ? precision : 17, value);
-    if (length <= 0 || (size_t) length >= sizeof text - 2)
-        return;
-    if (!strpbrk (text, ".eE")) {
-        memcpy (text + length, ".0", 3);
-        length += 2;
-    }
-    /* As jansson: no '+' and no leading zeros in the exponent. */
-    char *e = strchr (text, 'e');
-    if (e) {
-        char *from = e + 1, *to = e + 1;
-        if (*from == '-')
-            *to++ = *from++;
-        else if (*from == '+')
-            from++;
-        while (*from == '0' && from[1])
-            from++;
-        memmove (to, from, strlen (from) + 1);
-        length = (int) strlen (text);
-    }
-    toa_json_raw (w, text, (size_t) length);
+    toa_json_raw (w, text, toa_format_real (text, value, precision > 0 ? precision : 17));
 }
 
 void

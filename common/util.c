@@ -146,6 +146,143 @@ toa_format_int64 (char *out, int64_t value)
     return sizeof digits - at;
 }
 
+/* toa_format_real without the integer path: printf's "%.*g", then jansson's
+ * touches (".0" when integral, no '+' nor leading zeros in the exponent). */
+static size_t
+s_format_real_printf (char *out, double value, int precision)
+{
+    char text[40];
+    int length = snprintf (text, sizeof text, "%.*g", precision, value);
+    if (length <= 0 || (size_t) length >= sizeof text - 2)
+        return 0;
+    if (!strpbrk (text, ".eE")) {
+        memcpy (text + length, ".0", 3);
+        length += 2;
+    }
+    char *e = strchr (text, 'e');
+    if (e) {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '-')
+            *to++ = *from++;
+        else if (*from == '+')
+            from++;
+        while (*from == '0' && from[1])
+            from++;
+        memmove (to, from, strlen (from) + 1);
+        length = (int) strlen (text);
+    }
+    memcpy (out, text, (size_t) length);
+    return (size_t) length;
+}
+
+__extension__ typedef unsigned __int128 s_u128_t;
+
+static const uint64_t s_pow10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+size_t
+toa_format_real (char *out, double value, int precision)
+{
+    if (precision < 1)
+        precision = 17;
+    if (precision > 17)
+        return s_format_real_printf (out, value, precision);
+    uint64_t bits;
+    memcpy (&bits, &value, sizeof bits);
+    char *at = out;
+    if (bits >> 63)
+        *at++ = '-';
+    int field = (int) ((bits >> 52) & 0x7ff);
+    uint64_t m = bits & ((1ull << 52) - 1);
+    if (field == 0 && m == 0) {
+        memcpy (at, "0.0", 3);
+        return (size_t) (at + 3 - out);
+    }
+    /* value = m * 2^-shift exactly; outside the integer path's reach
+     * (subnormals, |value| >= 2^52, tiny values): printf. */
+    int shift = 1075 - field;
+    if (field == 0 || field == 0x7ff || shift <= 0 || shift >= 128)
+        return s_format_real_printf (out, value, precision);
+    m |= 1ull << 52;
+    /* x: the decimal exponent, estimated from the binary one and corrected
+     * until round(value * 10^(precision - 1 - x)) has precision digits. */
+    int e2 = field - 1023;
+    int x = e2 >= 0 ? (e2 * 78913) >> 18 : -(((-e2) * 78913 + (1 << 18) - 1) >> 18);
+    uint64_t low = s_pow10[precision - 1], high = s_pow10[precision], n = 0;
+    bool found = false;
+    for (int tries = 0; tries < 4 && !found; tries++) {
+        int k = precision - 1 - x;
+        if (k < 0 || k > 22)
+            return s_format_real_printf (out, value, precision);
+        s_u128_t scaled = (s_u128_t) m * s_pow10[k < 19 ? k : 19];
+        if (k > 19)
+            scaled *= s_pow10[k - 19];
+        s_u128_t q = scaled >> shift;
+        s_u128_t rest = scaled - (q << shift), half = (s_u128_t) 1 << (shift - 1);
+        if (rest > half || (rest == half && (q & 1)))
+            q++;
+        if (q >= high)
+            x++;
+        else if (q < low)
+            x--;
+        else {
+            n = (uint64_t) q;
+            found = true;
+        }
+    }
+    if (!found)
+        return s_format_real_printf (out, value, precision);
+    char digits[20];
+    for (int i = precision - 1; i >= 0; i--) {
+        digits[i] = (char) ('0' + n % 10);
+        n /= 10;
+    }
+    int nd = precision;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (x < -4 || x >= precision) {
+        *at++ = digits[0];
+        if (nd > 1) {
+            *at++ = '.';
+            memcpy (at, digits + 1, (size_t) nd - 1);
+            at += nd - 1;
+        }
+        *at++ = 'e';
+        at += toa_format_int64 (at, x);
+    }
+    else if (x >= 0) {
+        int whole = x + 1;
+        if (nd <= whole) {
+            memcpy (at, digits, (size_t) nd);
+            at += nd;
+            memset (at, '0', (size_t) (whole - nd));
+            at += whole - nd;
+            memcpy (at, ".0", 2);
+            at += 2;
+        }
+        else {
+            memcpy (at, digits, (size_t) whole);
+            at += whole;
+            *at++ = '.';
+            memcpy (at, digits + whole, (size_t) (nd - whole));
+            at += nd - whole;
+        }
+    }
+    else {
+        memcpy (at, "0.", 2);
+        at += 2;
+        memset (at, '0', (size_t) (-x - 1));
+        at += -x - 1;
+        memcpy (at, digits, (size_t) nd);
+        at += nd;
+    }
+    return (size_t) (at - out);
+}
+
 char *
 toa_strdup (const char *text)
 {

@@ -36,6 +36,15 @@ void toa_format_reason (char *out, size_t size, const char *fmt, ...)
  * returns how many: the integer formatting of hot paths, without printf. */
 size_t toa_format_int64 (char *out, int64_t value);
 
+/* Writes finite VALUE at OUT (room for 40; no NUL) as jansson writes a real
+ * with PRECISION (1..31; below 1: 17) significant digits: the text of printf's "%.*g",
+ * with ".0" added when it has no '.' or exponent, and the exponent without
+ * '+' or leading zeros ("1e-5"). Returns the length. Exact (the digits are
+ * the correctly rounded ones, ties to even, as glibc's printf); values
+ * between about 1e-8 and 1e15 (precision up to 17) take an integer path
+ * without printf. */
+size_t toa_format_real (char *out, double value, int precision);
+
 /* strdup that returns NULL for NULL. */
 char *toa_strdup (const char *text);
 
