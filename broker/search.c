@@ -134,10 +134,12 @@ s_process (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt)
     toa_prompt_work_t *work = &b->work;
     size_t n_persist = s_unique (work->persist, work->n_persist);
     if (n_persist > 0) {
+        /* A record's text is written once; its settling later writes s:<g>. */
         char **texts = calloc (n_persist, sizeof *texts);
+        bool *settle = calloc (n_persist, sizeof *settle);
         size_t count = 0;
-        for (size_t i = 0; texts && i < n_persist; i++) {
-            texts[count] = toa_prompt_record_json (prompt, work->persist[i]);
+        for (size_t i = 0; texts && settle && i < n_persist; i++) {
+            texts[count] = toa_prompt_record_update (prompt, work->persist[i], &settle[count]);
             if (texts[count])
                 work->persist[count++] = work->persist[i];
         }
@@ -145,8 +147,10 @@ s_process (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt)
             toa_error ("job %s prompt %" PRId64 ": out of memory encoding records", job->id,
                        toa_prompt_index (prompt));
         toa_store_records (b->store, job->id, toa_prompt_index (prompt),
-                           (int64_t) toa_prompt_n_records (prompt), work->persist, texts, count);
+                           (int64_t) toa_prompt_n_records (prompt), work->persist, settle,
+                           texts, count);
         toa_store_strings_free (texts, count);
+        free (settle);
     }
     for (size_t i = 0; i < work->n_score; i++)
         s_add_task (b, job, prompt, TOA_TASK_SCORE, NULL, work->score[i]);
@@ -239,10 +243,12 @@ s_finish_broken (toa_broker_t *b, toa_job_t *job, int64_t index, const char *lin
 }
 
 /* Creates prompt INDEX from LINE, adds it to JOB and starts it (or replays
- * RECORDS when N_RECORDS > 0, with the ALLOWANCE it was given, 0: its share). */
+ * RECORDS and their SETTLES parts when N_RECORDS > 0, with the ALLOWANCE it
+ * was given, 0: its share). */
 static void
 s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line,
-                bool planned, char **records, size_t n_records, int64_t allowance)
+                bool planned, char **records, char **settles, size_t n_records,
+                int64_t allowance)
 {
     char err[256];
     toa_prompt_t *prompt = line ? toa_prompt_new (job->settings, index, line, err, sizeof err)
@@ -261,16 +267,17 @@ s_start_prompt (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
     toa_prompt_work_reset (&b->work);
     s_sync (b, job, prompt, toa_now_ms ());
     if (n_records > 0
-        && toa_prompt_replay (prompt, (const char *const *) records, n_records,
-                              allowance > 0 && allowance <= job->settings->max_per_prompt
-                                  ? (int) allowance : 0,
-                              &b->work, err, sizeof err) != 0) {
+        && toa_prompt_replay_split (prompt, (const char *const *) records,
+                                    (const char *const *) settles, n_records,
+                                    allowance > 0 && allowance <= job->settings->max_per_prompt
+                                        ? (int) allowance : 0,
+                                    &b->work, err, sizeof err) != 0) {
         /* Records this policy cannot replay: start the prompt afresh. */
         toa_error ("job %s prompt %" PRId64 ": cannot replay its records (%s); restarting it",
                    job->id, index, err);
         toa_job_remove_prompt (b->jobs, job, prompt);
         toa_store_records_reset (b->store, job->id, index);
-        s_start_prompt (b, job, index, line, false, NULL, 0, 0);
+        s_start_prompt (b, job, index, line, false, NULL, NULL, 0, 0);
         return;
     }
     if (n_records == 0 && toa_prompt_start (prompt, &b->work) != 0)
@@ -348,7 +355,7 @@ toa_search_admit (toa_broker_t *b)
             if (plan[k].job == job) {
                 handled[k] = true;
                 toa_store_admit (b->store, job->id, plan[k].index, plan[k].index + 1);
-                s_start_prompt (b, job, plan[k].index, lines[at++], true, NULL, 0, 0);
+                s_start_prompt (b, job, plan[k].index, lines[at++], true, NULL, NULL, 0, 0);
             }
         toa_store_strings_free (lines, count);
     }
@@ -695,18 +702,22 @@ s_reload_prompts (toa_broker_t *b, toa_job_t *job)
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        char **records = NULL;
+        char **records = NULL, **settles = NULL;
         size_t n_records = 0;
         int64_t allowance = 0;
-        if (toa_store_records_load (b->store, job->id, active[i], &records, &n_records) != 0
+        if (toa_store_records_load (b->store, job->id, active[i], &records, &settles,
+                                    &n_records) != 0
             || (job->settings->job_budget
                 && toa_store_allowance (b->store, job->id, active[i], &allowance) != 0)) {
             toa_store_strings_free (records, n_records);
+            toa_store_strings_free (settles, n_records);
             rc = -1;
             break;
         }
-        s_start_prompt (b, job, active[i], lines[i], false, records, n_records, allowance);
+        s_start_prompt (b, job, active[i], lines[i], false, records, settles, n_records,
+                        allowance);
         toa_store_strings_free (records, n_records);
+        toa_store_strings_free (settles, n_records);
     }
     toa_store_strings_free (lines, n);
     free (active);

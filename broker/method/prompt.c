@@ -436,8 +436,8 @@ s_next_to_apply (const toa_prompt_t *self, const bool *replayed)
 }
 
 static int
-s_decode_all (toa_prompt_t *self, const char *const *texts, size_t n, char *err,
-              size_t err_size)
+s_decode_all (toa_prompt_t *self, const char *const *texts, const char *const *settles,
+              size_t n, char *err, size_t err_size)
 {
     for (size_t g = 0; g < n; g++) {
         toa_gen_plan_t none = {0};
@@ -454,6 +454,13 @@ s_decode_all (toa_prompt_t *self, const char *const *texts, size_t n, char *err,
             snprintf (err, err_size, "record g:%zu: %s", g, texts[g] ? why : "missing");
             return -1;
         }
+        if (settles && settles[g]
+            && toa_gen_record_decode_settle (settles[g], &self->records[g], why,
+                                             sizeof why) != 0) {
+            snprintf (err, err_size, "record s:%zu: %s", g, why);
+            return -1;
+        }
+        self->records[g].stored = true;
     }
     return 0;
 }
@@ -554,7 +561,15 @@ int
 toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
                    int allowance, toa_prompt_work_t *work, char *err, size_t err_size)
 {
-    if (s_decode_all (self, texts, n, err, err_size) != 0)
+    return toa_prompt_replay_split (self, texts, NULL, n, allowance, work, err, err_size);
+}
+
+int
+toa_prompt_replay_split (toa_prompt_t *self, const char *const *texts,
+                         const char *const *settles, size_t n, int allowance,
+                         toa_prompt_work_t *work, char *err, size_t err_size)
+{
+    if (s_decode_all (self, texts, settles, n, err, err_size) != 0)
         return -1;
     if (self->ops->restore) {
         /* TOA's restore puts records back by their actions: its budget
@@ -757,6 +772,22 @@ toa_prompt_record_json (const toa_prompt_t *self, int g)
         return NULL;
     return toa_gen_record_encode (&self->records[g],
                                   (const char *const *) self->settings->models);
+}
+
+char *
+toa_prompt_record_update (toa_prompt_t *self, int g, bool *settle)
+{
+    if (g < 0 || (size_t) g >= self->n_records)
+        return NULL;
+    toa_gen_record_t *record = &self->records[g];
+    *settle = record->stored;
+    char *text = record->stored
+                     ? toa_gen_record_encode_settle (record)
+                     : toa_gen_record_encode (record,
+                                              (const char *const *) self->settings->models);
+    if (text)
+        record->stored = true;
+    return text;
 }
 
 int

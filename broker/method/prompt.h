@@ -64,6 +64,12 @@ int toa_prompt_start (toa_prompt_t *self, toa_prompt_work_t *work);
 int toa_prompt_replay (toa_prompt_t *self, const char *const *texts, size_t n,
                        int allowance, toa_prompt_work_t *work, char *err, size_t err_size);
 
+/* toa_prompt_replay with the records' settle parts: SETTLES[g] (may be
+ * NULL, as SETTLES itself), field s:<g>, is applied over record g. */
+int toa_prompt_replay_split (toa_prompt_t *self, const char *const *texts,
+                             const char *const *settles, size_t n, int allowance,
+                             toa_prompt_work_t *work, char *err, size_t err_size);
+
 /* PLAN's generation came back with N OUTPUTS: records are appended (fewer
  * outputs than plan->n: the missing ones are failed records), persisted, and
  * queued for scoring. Returns 0 or -1 (out of memory, or PLAN not in flight). */
@@ -146,8 +152,14 @@ int toa_prompt_extend (toa_prompt_t *self, int extra, toa_prompt_work_t *work);
  * and (job-wide) `allowance`. */
 char *toa_prompt_result_line (const toa_prompt_t *self);
 
-/* The persisted JSON of record G (malloc'd), or NULL. */
+/* The persisted JSON of record G (malloc'd), or NULL: the whole record. */
 char *toa_prompt_record_json (const toa_prompt_t *self, int g);
+
+/* What to write for record G now (malloc'd, or NULL): its whole JSON the
+ * first time (field g:<g>, *SETTLE false), after that only its settle part
+ * (field s:<g>, *SETTLE true: applied, raw, a scoring failure, tau), so a
+ * scored record does not write its text again. Marks the record written. */
+char *toa_prompt_record_update (toa_prompt_t *self, int g, bool *settle);
 
 /* Messages of PLAN's generation task into OUT. Returns 0 or -1 with ERR. */
 int toa_prompt_render (const toa_prompt_t *self, const toa_gen_plan_t *plan,

@@ -92,6 +92,28 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
     return toa_json_writer_take (&w);
 }
 
+char *
+toa_gen_record_encode_settle (const toa_gen_record_t *record)
+{
+    toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+    toa_json_lit (&w, "{\"applied\":");
+    toa_json_int (&w, record->applied);
+    if (record->scored) {
+        toa_json_lit (&w, ",\"raw\":");
+        toa_json_real (&w, record->raw, 17);
+    }
+    if (record->score_failed) {
+        toa_json_lit (&w, ",\"score_failed\":true,\"reason\":");
+        toa_json_string (&w, record->reason);
+    }
+    if (record->tau > 0) {
+        toa_json_lit (&w, ",\"tau\":");
+        toa_json_real (&w, record->tau, 17);
+    }
+    toa_json_lit (&w, "}");
+    return toa_json_writer_take (&w);
+}
+
 static int
 s_fail (char *err, size_t err_size, const char *reason, json_t *root)
 {
@@ -164,5 +186,40 @@ toa_gen_record_decode (const char *text, const char *const *models, size_t n_mod
         snprintf (err, err_size, "a generation that did not fail has no text");
         return -1;
     }
+    return 0;
+}
+
+int
+toa_gen_record_decode_settle (const char *text, toa_gen_record_t *record, char *err,
+                              size_t err_size)
+{
+    json_t *root = json_loads (text, 0, NULL);
+    if (!json_is_object (root))
+        return s_fail (err, err_size, "settle part: not a JSON object", root);
+    json_t *applied = json_object_get (root, "applied");
+    json_t *raw = json_object_get (root, "raw");
+    json_t *reason = json_object_get (root, "reason");
+    json_t *tau = json_object_get (root, "tau");
+    if (!json_is_integer (applied) || (raw && !json_is_number (raw))
+        || (reason && !json_is_string (reason)) || (tau && !json_is_number (tau)))
+        return s_fail (err, err_size, "settle part: a field of the wrong type", root);
+    record->applied = (int) json_integer_value (applied);
+    if (raw) {
+        record->scored = true;
+        record->raw = json_number_value (raw);
+    }
+    if (json_is_true (json_object_get (root, "score_failed"))) {
+        record->score_failed = true;
+        if (reason) {
+            char *copy = strdup (json_string_value (reason));
+            if (!copy)
+                return s_fail (err, err_size, "out of memory", root);
+            free (record->reason);
+            record->reason = copy;
+        }
+    }
+    if (tau && json_number_value (tau) > 0)
+        record->tau = json_number_value (tau);
+    json_decref (root);
     return 0;
 }

@@ -1,8 +1,9 @@
 /* record.h - one generation of a prompt as the broker records it in Redis
  * (field g:<g> of toa:prompt:{J/I}, see docs/jobs.md): what was asked (kind,
  * model, depth, inputs), what came back (text, tokens), its raw reward, and
- * when it was applied to the policy. Encoding to and decoding from that JSON.
- * Pure: no I/O. */
+ * when it was applied to the policy. Encoding to and decoding from that JSON,
+ * and from its settle part (field s:<g>: what scoring adds later, so a
+ * scored record does not write its text again). Pure: no I/O. */
 #ifndef TOA_BROKER_RECORD_H
 #define TOA_BROKER_RECORD_H
 
@@ -31,6 +32,9 @@ typedef struct {
     int applied;             /* order of its apply to the policy, -1 = not yet */
     double tau;              /* TOA, tau auto: the temperature its reward was
                                 normalized with (0: not kept) */
+    bool stored;             /* its whole JSON was handed out to be written
+                                (g:<g>); later changes go to s:<g>. Not part
+                                of the JSON */
 } toa_gen_record_t;
 
 /* Frees what RECORD owns and zeroes it (applied = -1); safe twice. */
@@ -47,6 +51,17 @@ char *toa_gen_record_encode (const toa_gen_record_t *record, const char *const *
  * MODELS (N_MODELS of them). Returns 0, or -1 with a reason in ERR. */
 int toa_gen_record_decode (const char *text, const char *const *models, size_t n_models,
                            toa_gen_record_t *record, char *err, size_t err_size);
+
+/* JSON text of what settling RECORD set (malloc'd, free(); NULL when out of
+ * memory): {applied, raw (when scored), score_failed and reason (when its
+ * scoring failed), tau (when kept)}. */
+char *toa_gen_record_encode_settle (const toa_gen_record_t *record);
+
+/* Applies settle TEXT (toa_gen_record_encode_settle) to a decoded RECORD:
+ * those fields replace the record's. Returns 0, or -1 with a reason in ERR
+ * (RECORD is then unchanged). */
+int toa_gen_record_decode_settle (const char *text, toa_gen_record_t *record, char *err,
+                                  size_t err_size);
 
 /* "answer", "refine", "aggregate". */
 const char *toa_gen_kind_name (toa_gen_kind_t kind);

@@ -611,7 +611,7 @@ toa_store_admit (toa_store_t *self, const char *job, int64_t index, int64_t admi
 
 void
 toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
-                   const int *g, char *const *texts, size_t count)
+                   const int *g, const bool *settle, char *const *texts, size_t count)
 {
     char key[S_KEY];
     s_key_prompt (key, sizeof key, job, index);
@@ -621,7 +621,7 @@ toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
     s_cmd_str (&cmd, "n");
     s_cmd_int (&cmd, "", n);
     for (size_t i = 0; i < count; i++) {
-        s_cmd_int (&cmd, "g:", g[i]);
+        s_cmd_int (&cmd, settle && settle[i] ? "s:" : "g:", g[i]);
         s_cmd_str (&cmd, texts[i]);
     }
     s_append (self, &cmd);
@@ -1038,7 +1038,7 @@ toa_store_results (toa_store_t *self, const char *job, int64_t from, size_t n, c
 
 int
 toa_store_records_load (toa_store_t *self, const char *job, int64_t index, char ***texts,
-                        size_t *n)
+                        char ***settles, size_t *n)
 {
     s_increments_queue (self);
     char key[S_KEY];
@@ -1055,20 +1055,26 @@ toa_store_records_load (toa_store_t *self, const char *job, int64_t index, char 
         count = 0;
     *n = (size_t) count;
     *texts = calloc (*n + 1, sizeof **texts);
-    if (!*texts) {
+    *settles = calloc (*n + 1, sizeof **settles);
+    if (!*texts || !*settles) {
+        free (*texts);
+        free (*settles);
+        *texts = *settles = NULL;
         freeReplyObject (reply);
         return -1;
     }
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         const redisReply *field = reply->element[i], *value = reply->element[i + 1];
-        if (field->type != REDIS_REPLY_STRING || strncmp (field->str, "g:", 2) != 0)
+        if (field->type != REDIS_REPLY_STRING
+            || (strncmp (field->str, "g:", 2) != 0 && strncmp (field->str, "s:", 2) != 0))
             continue;
         char *end;
         long long g = strtoll (field->str + 2, &end, 10);
         if (*end || g < 0 || g >= count || value->type != REDIS_REPLY_STRING)
             continue;
-        free ((*texts)[g]);
-        (*texts)[g] = strndup (value->str, value->len);
+        char **into = field->str[0] == 'g' ? *texts : *settles;
+        free (into[g]);
+        into[g] = strndup (value->str, value->len);
     }
     freeReplyObject (reply);
     return 0;

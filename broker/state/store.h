@@ -85,10 +85,12 @@ void toa_store_job_add (toa_store_t *self, const char *job, const char *field, i
 /* Prompt INDEX enters search: added to the active set, admitted = ADMITTED. */
 void toa_store_admit (toa_store_t *self, const char *job, int64_t index, int64_t admitted);
 
-/* Writes COUNT generation records (G[i] -> TEXTS[i]) of prompt INDEX and
- * its record count N, in one HSET. */
+/* Writes COUNT generation records of prompt INDEX and its record count N,
+ * in one HSET: TEXTS[i] to field g:<G[i]> (a whole record), or to field
+ * s:<G[i]> when SETTLE[i] (its settle part; SETTLE may be NULL: none). */
 void toa_store_records (toa_store_t *self, const char *job, int64_t index, int64_t n,
-                        const int *g, char *const *texts, size_t count);
+                        const int *g, const bool *settle, char *const *texts,
+                        size_t count);
 
 /* Deletes the records of prompt INDEX (it restarts from scratch). */
 void toa_store_records_reset (toa_store_t *self, const char *job, int64_t index);
@@ -169,9 +171,11 @@ int toa_store_lines (toa_store_t *self, const char *job, const int64_t *indexes,
                      char ***lines);
 
 /* The records of prompt INDEX in g order (*N = its count field; a missing
- * record is NULL). Returns 0 with *TEXTS (toa_store_strings_free) or -1. */
+ * record is NULL) and their settle parts (fields s:<g>; NULL where none).
+ * Returns 0 with *TEXTS and *SETTLES (toa_store_strings_free each, N
+ * entries) or -1. */
 int toa_store_records_load (toa_store_t *self, const char *job, int64_t index,
-                            char ***texts, size_t *n);
+                            char ***texts, char ***settles, size_t *n);
 
 /* Results FROM .. FROM+N-1 (NULL for a missing one). Returns 0 with *LINES
  * (toa_store_strings_free, N entries) or -1. */

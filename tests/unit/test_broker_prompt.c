@@ -61,11 +61,34 @@ typedef struct {
     int scores[256];
     int n_scores;
     int events;
+    /* When set: plays the broker's Redis for this prompt, fields g:<g> in
+     * gen[g] and s:<g> in settle[g] (toa_prompt_record_update). */
+    toa_prompt_t *stored;
+    char *gen[256], *settle[256];
 } s_world_t;
+
+static void
+s_world_free (s_world_t *world)
+{
+    for (int g = 0; g < 256; g++) {
+        free (world->gen[g]);
+        free (world->settle[g]);
+    }
+}
 
 static void
 s_take (s_world_t *world, toa_prompt_work_t *work)
 {
+    for (size_t i = 0; world->stored && i < work->n_persist; i++) {
+        int g = work->persist[i];
+        bool settle;
+        char *text = toa_prompt_record_update (world->stored, g, &settle);
+        assert_non_null (text);
+        assert_true (g < 256);
+        char **field = settle ? &world->settle[g] : &world->gen[g];
+        free (*field);
+        *field = text;
+    }
     for (size_t i = 0; i < work->n_plans; i++)
         world->plans[world->n_plans++] = work->plans[i];
     for (size_t i = 0; i < work->n_score; i++)
@@ -387,6 +410,59 @@ test_record_round_trip (void **state)
     assert_int_equal (toa_gen_record_decode ("[1]", models, 2, &back, err, sizeof err), -1);
 }
 
+/* A record written before it was scored, then its settle part (s:<g>):
+ * together they decode to the whole record, exact reals included. */
+static void
+test_record_settle_part (void **state)
+{
+    (void) state;
+    const char *models[] = {"a", "b"};
+    toa_gen_record_t record = {.kind = TOA_GEN_ANSWER, .model = 0, .text = "x",
+                               .applied = -1, .layer = 1, .parent_g = -1};
+    char *generation = toa_gen_record_encode (&record, models);
+    record.scored = true;
+    record.raw = 1.0 / 3.0;
+    record.tau = 0.1 + 0.2;
+    record.applied = 7;
+    char *settle = toa_gen_record_encode_settle (&record);
+    char *whole = toa_gen_record_encode (&record, models);
+    assert_non_null (generation);
+    assert_non_null (settle);
+    assert_null (strstr (settle, "\"x\""));     /* no text in it */
+    toa_gen_record_t back;
+    memset (&back, 0, sizeof back);
+    char err[128];
+    assert_int_equal (toa_gen_record_decode (generation, models, 2, &back, err, sizeof err), 0);
+    assert_false (back.scored);
+    assert_int_equal (toa_gen_record_decode_settle (settle, &back, err, sizeof err), 0);
+    char *joined = toa_gen_record_encode (&back, models);
+    assert_string_equal (joined, whole);
+    assert_true (back.raw == record.raw && back.tau == record.tau);
+    free (joined);
+    free (settle);
+    /* A scoring that failed carries its reason; the record's text stays. */
+    record.scored = false;
+    record.score_failed = true;
+    record.reason = "scorer said no";
+    record.tau = 0;
+    settle = toa_gen_record_encode_settle (&record);
+    assert_int_equal (toa_gen_record_decode_settle (settle, &back, err, sizeof err), 0);
+    assert_true (back.score_failed);
+    assert_string_equal (back.reason, "scorer said no");
+    assert_string_equal (back.text, "x");
+    free (settle);
+    /* Bad settle parts are refused and change nothing. */
+    assert_int_equal (toa_gen_record_decode_settle ("[1]", &back, err, sizeof err), -1);
+    assert_int_equal (toa_gen_record_decode_settle ("{\"applied\": \"7\"}", &back, err,
+                                                    sizeof err), -1);
+    assert_int_equal (toa_gen_record_decode_settle ("{\"applied\": 1, \"raw\": \"x\"}", &back,
+                                                    err, sizeof err), -1);
+    assert_int_equal (back.applied, 7);
+    toa_gen_record_clear (&back);
+    free (generation);
+    free (whole);
+}
+
 static void
 test_render_messages (void **state)
 {
@@ -575,19 +651,38 @@ s_check_replay (const char *settings_text, int cut, int fail_every)
     toa_prompt_t *live = s_prompt (s, S_LINE);
     toa_prompt_work_t work = {0};
     assert_int_equal (toa_prompt_start (live, &work), 0);
-    s_world_t world = {0};
+    s_world_t world = {.stored = live};
     s_run (live, &world, &work, cut, fail_every);
     size_t n = toa_prompt_n_records (live);
     char **texts = calloc (n + 1, sizeof *texts);
     for (size_t g = 0; g < n; g++)
         texts[g] = toa_prompt_record_json (live, (int) g);
+    /* Replayed from the records as the broker writes them (a text once, its
+     * settle part apart), the prompt wants the same as from whole records. */
+    toa_prompt_t *split = s_prompt (s, S_LINE);
+    toa_prompt_work_t split_work = {0};
+    char err[256] = "";
+    int rc = toa_prompt_replay_split (split, (const char *const *) world.gen,
+                                      (const char *const *) world.settle, n, 0, &split_work,
+                                      err, sizeof err);
+    if (rc != 0)
+        print_error ("split replay: %s\n", err);
+    assert_int_equal (rc, 0);
+    for (size_t g = 0; g < n; g++) {
+        char *whole = toa_prompt_record_json (split, (int) g);
+        assert_string_equal (whole, texts[g]);
+        free (whole);
+    }
     toa_prompt_t *copy = s_prompt (s, S_LINE);
     toa_prompt_work_t copy_work = {0};
-    char err[256] = "";
-    int rc = toa_prompt_replay (copy, (const char *const *) texts, n, 0, &copy_work, err, sizeof err);
+    rc = toa_prompt_replay (copy, (const char *const *) texts, n, 0, &copy_work, err, sizeof err);
     if (rc != 0)
         print_error ("replay: %s\n", err);
     assert_int_equal (rc, 0);
+    assert_int_equal (split_work.n_plans, copy_work.n_plans);
+    assert_int_equal (split_work.n_score, copy_work.n_score);
+    toa_prompt_destroy (&split);
+    toa_prompt_work_clear (&split_work);
     /* The copy wants exactly what is in flight for the original. */
     assert_int_equal (copy_work.n_plans, world.n_plans);
     for (int p = 0; p < world.n_plans; p++) {
@@ -613,6 +708,7 @@ s_check_replay (const char *settings_text, int cut, int fail_every)
     for (size_t g = 0; g < n; g++)
         free (texts[g]);
     free (texts);
+    s_world_free (&world);
     toa_prompt_destroy (&live);
     toa_prompt_destroy (&copy);
     toa_prompt_work_clear (&work);
@@ -938,6 +1034,7 @@ main (void)
         cmocka_unit_test (test_best_of_n_plan_counts),
         cmocka_unit_test (test_toa_policy_sequential),
         cmocka_unit_test (test_record_round_trip),
+        cmocka_unit_test (test_record_settle_part),
         cmocka_unit_test (test_render_messages),
         cmocka_unit_test (test_result_line),
         cmocka_unit_test (test_prompt_best_of_n_lifecycle),
