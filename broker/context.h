@@ -73,7 +73,6 @@ struct toa_broker_s {
     size_t n_saved;
     toa_task_t **deferred;        /* tasks that failed while dispatching */
     size_t n_deferred, deferred_capacity;
-    int dispatch_start;           /* queue the next dispatch starts from */
     toa_broker_stats_t stats;
     void *observe;                /* metrics (broker/observe.c); NULL when off */
     uint64_t stats_logged_hash;   /* to log stats only when they change */

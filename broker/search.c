@@ -371,6 +371,7 @@ toa_search_generated (toa_broker_t *b, toa_task_t *task, const toa_msg_gen_resul
     toa_prompt_t *prompt = task->prompt;
     toa_gen_plan_t plan = task->plan;
     toa_tasks_applied (b->tasks, task);
+    toa_router_unlink (b->router, task);
     toa_tasks_remove (b->tasks, task);
     const char *model = job->settings->models[plan.model];
     if (toa_health_success (b->health, model) == TOA_HEALTH_CAME_UP)
@@ -397,6 +398,7 @@ toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward)
     toa_prompt_t *prompt = task->prompt;
     int g = task->response;
     toa_tasks_applied (b->tasks, task);
+    toa_router_unlink (b->router, task);
     toa_tasks_remove (b->tasks, task);
     s_sync (b, job, prompt, toa_now_ms ());
     if (toa_prompt_scored (prompt, g, reward, &b->work) != 0)
@@ -556,6 +558,7 @@ toa_search_failed (toa_broker_t *b, toa_task_t *task, bool permanent, const char
     }
     b->stats.retries++;
     int64_t delay = (int64_t) S_BACKOFF_FIRST_MS << (task->retries - 1 < 6 ? task->retries - 1 : 6);
+    toa_router_unlink (b->router, task);
     task->state = TOA_TASK_BACKOFF;
     task->peer = -1;
     task->ready_ms = now + (delay < S_BACKOFF_MAX_MS ? delay : S_BACKOFF_MAX_MS);

@@ -443,6 +443,7 @@ s_send_task (toa_broker_t *b, toa_task_t *task, int slot, int64_t now)
                                                                 : S_BUILD_FAILED;
     }
     toa_tasks_lease (b->tasks, task, slot, now);
+    toa_router_leased (b->router, task);
     peer->held++;
     peer->tasks_sent++;
     peer->last_sent_ms = now;
@@ -466,22 +467,13 @@ s_defer (toa_broker_t *b, toa_task_t *task)
     b->deferred[b->n_deferred++] = task;
 }
 
-/* Sends the head of ROUTE's queue to a peer with credit. Returns true if
- * the route may have more to send now, false when it is empty, no peer can
- * take its tasks, or the chosen peer's socket is full. */
+/* Sends the head of ROUTE's queue to peer SLOT. Returns false when the
+ * route should be left out for the rest of this pass (the peer's socket is
+ * full). */
 static bool
-s_dispatch_one (toa_broker_t *b, int route, int64_t now)
+s_dispatch_one (toa_broker_t *b, int route, int slot, int64_t now)
 {
     toa_task_t *task = toa_router_head (b->router, route);
-    if (!task)
-        return false;
-    if (toa_router_kind (b->router, route) == TOA_PEER_WORKER
-        && toa_health_blocked (b->health, toa_router_name (b->router, route), now))
-        return false;        /* the model is down (or its probe is out): tasks wait */
-    int slot = toa_router_pick (b->peers, toa_router_kind (b->router, route),
-                                toa_router_name (b->router, route), now);
-    if (slot < 0)
-        return false;
     toa_router_unlink (b->router, task);
     switch (s_send_task (b, task, slot, now)) {
     case S_SENT:
@@ -508,38 +500,32 @@ toa_workers_dispatch (toa_broker_t *b, int64_t now)
 {
     if (!b->state_ok || b->stopping)
         return;
-    /* One task per queue in turn, so that a peer serving several models
-     * spends its credit on all of them rather than on the first queue's
-     * backlog (its per-model concurrency would leave that credit idle).
-     * The next pass starts after the last model queue served: a fixed
-     * rotation of the start would give the queue after one that spends
-     * other credit (scoring) two turns in every cycle, and that model's
-     * tasks would fill the workers' credit beyond what they can send
-     * (best-of-n ran 1.5x its bound so). */
+    /* Each send goes to the peer with the most free credit, from the route
+     * it holds fewest tasks of (router.h): a worker's credit beyond what it
+     * runs at once is spread over its models, so each model has its next
+     * task waiting in the worker when a request ends. (Handing out tasks by
+     * queue in turn left that spare to chance: a model whose tasks ran out
+     * in a worker waited a round trip for the next, its slots idle.) */
     int n_routes = toa_router_routes (b->router);
-    int start = b->dispatch_start, next = start;
     bool on_stack[64];
-    bool *open = n_routes <= 64 ? on_stack : calloc ((size_t) n_routes, sizeof *open);
-    int n_open = n_routes;
-    for (int i = 0; open && i < n_routes; i++)
-        open[i] = true;
-    for (int i = 0; open && n_open > 0; i = (i + 1) % n_routes) {
-        int route = (start + i) % n_routes;
-        if (!open[route])
-            continue;
-        if (s_dispatch_one (b, route, now)) {
-            /* Scoring spends scorers' credit: it does not take a turn. */
-            if (toa_router_kind (b->router, route) == TOA_PEER_WORKER)
-                next = (route + 1) % n_routes;
-        }
-        else {
-            open[route] = false;
-            n_open--;
-        }
+    bool *closed = n_routes <= 64 ? on_stack : calloc ((size_t) n_routes, sizeof *closed);
+    if (!closed)
+        return;              /* out of memory: the next pass tries again */
+    for (int r = 0; r < n_routes; r++)
+        closed[r] = toa_router_kind (b->router, r) == TOA_PEER_WORKER
+                    && toa_router_queued (b->router, r) > 0
+                    && toa_health_blocked (b->health, toa_router_name (b->router, r), now);
+    int route, slot;
+    while ((slot = toa_router_next (b->router, b->peers, closed, now, &route)) >= 0) {
+        if (!s_dispatch_one (b, route, slot, now))
+            closed[route] = true;
+        else if (toa_router_kind (b->router, route) == TOA_PEER_WORKER
+                 && toa_health_any_out (b->health))   /* its probe may be out now */
+            closed[route] = toa_health_blocked (b->health, toa_router_name (b->router, route),
+                                                now);
     }
-    if (open != on_stack)
-        free (open);
-    b->dispatch_start = n_routes ? next % n_routes : 0;
+    if (closed != on_stack)
+        free (closed);
     size_t n = b->n_deferred;
     b->n_deferred = 0;
     for (size_t i = 0; i < n; i++)

@@ -18,6 +18,8 @@ typedef struct {
     s_list_t *levels;        /* S_LEVELS lists, allocated with the queue */
     int top;                 /* no task above this level */
     size_t count;
+    int *held;               /* tasks of this route each peer slot holds */
+    int n_held;              /* slots in held */
 } s_queue_t;
 
 static int
@@ -46,6 +48,7 @@ toa_router_destroy (toa_router_t **self_p)
     for (int i = 0; i < self->count; i++) {
         free (self->queues[i].name);
         free (self->queues[i].levels);
+        free (self->queues[i].held);
     }
     free (self->queues);
     free (self);
@@ -93,6 +96,7 @@ s_enqueue (toa_router_t *self, toa_task_t *task, bool front)
     s_queue_t *queue = s_queue (self, task->route);
     if (!queue || task->in_queue)
         return;
+    toa_router_release (self, task);
     task->state = TOA_TASK_QUEUED;
     task->peer = -1;
     task->in_queue = true;
@@ -136,6 +140,7 @@ toa_router_push_front (toa_router_t *self, toa_task_t *task)
 void
 toa_router_unlink (toa_router_t *self, toa_task_t *task)
 {
+    toa_router_release (self, task);
     s_queue_t *queue = s_queue (self, task->route);
     if (!queue || !task->in_queue)
         return;
@@ -191,22 +196,74 @@ toa_router_kind (const toa_router_t *self, int route)
     return queue ? queue->kind : TOA_PEER_WORKER;
 }
 
-int
-toa_router_pick (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name,
-                 int64_t now)
+void
+toa_router_leased (toa_router_t *self, toa_task_t *task)
 {
-    int best = -1;
+    s_queue_t *queue = s_queue (self, task->route);
+    toa_router_release (self, task);
+    if (!queue || task->peer < 0)
+        return;
+    if (task->peer >= queue->n_held) {
+        int n_held = task->peer + 16;
+        int *held = realloc (queue->held, (size_t) n_held * sizeof *held);
+        if (!held)
+            return;          /* out of memory: not counted, dispatch a little less even */
+        memset (held + queue->n_held, 0, (size_t) (n_held - queue->n_held) * sizeof *held);
+        queue->held = held;
+        queue->n_held = n_held;
+    }
+    queue->held[task->peer]++;
+    task->counted_peer = task->peer;
+}
+
+void
+toa_router_release (toa_router_t *self, toa_task_t *task)
+{
+    s_queue_t *queue = s_queue (self, task->route);
+    int slot = task->counted_peer;
+    task->counted_peer = -1;
+    if (queue && slot >= 0 && slot < queue->n_held && queue->held[slot] > 0)
+        queue->held[slot]--;
+}
+
+int
+toa_router_held (const toa_router_t *self, int route, int slot)
+{
+    s_queue_t *queue = s_queue (self, route);
+    return queue && slot >= 0 && slot < queue->n_held ? queue->held[slot] : 0;
+}
+
+int
+toa_router_next (const toa_router_t *self, const toa_peers_t *peers, const bool *closed,
+                 int64_t now, int *route)
+{
+    int best = -1, best_route = -1;
     int64_t best_free = 0;
     for (int slot = 0; slot < toa_peers_slots (peers); slot++) {
         const toa_broker_peer_t *peer = toa_peers_get (peers, slot);
-        if (!peer || toa_broker_peer_is_dead (peer, now) || !toa_broker_peer_serves (peer, kind, name))
+        int64_t free_credit = peer ? toa_broker_peer_free_credit (peer) : 0;
+        if (free_credit <= best_free || toa_broker_peer_is_dead (peer, now))
             continue;
-        int64_t free_credit = toa_broker_peer_free_credit (peer);
-        if (free_credit > best_free) {
+        int pick = -1, pick_held = 0;
+        for (int r = 0; r < self->count; r++) {
+            const s_queue_t *queue = &self->queues[r];
+            if (queue->count == 0 || queue->kind != peer->kind || (closed && closed[r]))
+                continue;
+            int held = toa_router_held (self, r, slot);
+            if ((pick < 0 || held < pick_held)
+                && toa_broker_peer_serves (peer, queue->kind, queue->name)) {
+                pick = r;
+                pick_held = held;
+            }
+        }
+        if (pick >= 0) {
             best = slot;
+            best_route = pick;
             best_free = free_credit;
         }
     }
+    if (route)
+        *route = best_route;
     return best;
 }
 

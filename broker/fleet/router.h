@@ -5,10 +5,17 @@
  * hands out its highest task->priority first (0..255; the broker gives a
  * task its prompt's remaining generations, so the longest chains go first
  * and a batch's last prompts do not run alone at its end), FIFO within a
- * priority. A task goes
- * to a live peer of the right kind that serves its route and has free credit,
- * the one with the most free credit first; never beyond a peer's credit. A
- * route no live peer serves keeps its tasks waiting. Pure: no I/O. */
+ * priority.
+ *
+ * The router also counts the tasks each peer holds of each route (its
+ * leases), and the next task goes to the live peer of the right kind with
+ * the most free credit (the lowest slot on ties), from the route it serves
+ * that it holds fewest tasks of (the lowest route on ties); never beyond a
+ * peer's credit. A worker's credit exceeds what it runs at once (its
+ * per-model max_concurrent): this spreads the tasks it holds beyond that
+ * evenly over its models, so a request that ends finds the next one of the
+ * same model waiting in the worker, not a round trip away. A route no live
+ * peer serves keeps its tasks waiting. Pure: no I/O. */
 #ifndef TOA_BROKER_ROUTER_H
 #define TOA_BROKER_ROUTER_H
 
@@ -37,7 +44,9 @@ void toa_router_push (toa_router_t *self, toa_task_t *task);
 /* Puts TASK first in its queue (a send that failed keeps its turn). */
 void toa_router_push_front (toa_router_t *self, toa_task_t *task);
 
-/* Takes TASK out of its queue when it is in one (state unchanged). */
+/* Takes TASK out of its queue when it is in one, and out of the counts of
+ * held tasks (toa_router_release); state unchanged. Call it before a task
+ * leaves the table or its lease ends. */
 void toa_router_unlink (toa_router_t *self, toa_task_t *task);
 
 /* The first task of ROUTE, or NULL. */
@@ -50,11 +59,22 @@ int toa_router_routes (const toa_router_t *self);
 const char *toa_router_name (const toa_router_t *self, int route);
 toa_peer_kind_t toa_router_kind (const toa_router_t *self, int route);
 
-/* The peer slot that should get the next task of (KIND, NAME) at NOW: live,
- * serving it, with free credit, the most free credit first (the lowest slot
- * on ties); -1 when none. */
-int toa_router_pick (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name,
-                     int64_t now);
+/* TASK was just leased to TASK->peer: counted as held by that peer in its
+ * route until toa_router_release (or its next push). */
+void toa_router_leased (toa_router_t *self, toa_task_t *task);
+
+/* TASK's lease ended (answered, failed, dropped): no longer counted. Safe
+ * on a task that is not counted. */
+void toa_router_release (toa_router_t *self, toa_task_t *task);
+
+/* Tasks of ROUTE counted as held by peer SLOT. */
+int toa_router_held (const toa_router_t *self, int route, int slot);
+
+/* The next send at NOW: sets *ROUTE and returns the peer slot (see the top
+ * of this file), or -1 when no queued task can go anywhere. CLOSED (NULL:
+ * none) marks routes to leave out (a model that is down, a full socket). */
+int toa_router_next (const toa_router_t *self, const toa_peers_t *peers, const bool *closed,
+                     int64_t now, int *route);
 
 /* True when some live peer of KIND serves NAME (with or without credit). */
 bool toa_router_served (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name,

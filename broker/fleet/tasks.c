@@ -92,6 +92,7 @@ toa_tasks_add (toa_tasks_t *self, toa_task_kind_t kind)
     task->kind = kind;
     task->state = TOA_TASK_QUEUED;
     task->peer = -1;
+    task->counted_peer = -1;
     task->route = -1;
     task->response = -1;
     size_t b = s_bucket (self, task->id);

@@ -43,6 +43,8 @@ struct toa_task_s {
     int64_t ready_ms;        /* BACKOFF: when it may be queued again */
     int64_t deadline_ms;     /* LEASED: lease expiry */
     int peer;                /* LEASED: peer slot, else -1 */
+    int counted_peer;        /* the peer slot its lease is counted against in
+                              * its route (toa_router_leased), else -1 */
     bool in_queue;           /* linked in its router queue */
     toa_task_t *queue_prev, *queue_next; /* router queue links */
     toa_task_t *hash_next;   /* table chain */

@@ -8,22 +8,33 @@
 # (TOA loads the models unevenly, so the bound is per model). Appends the
 # figures to bench/results.json. Never fails on speed. Each of the 2 workers
 # takes half of a model's slots (models[].max_concurrent = 16).
-#   BENCH_LATENCY_PROMPTS, BENCH_LATENCY_METHODS change the run.
+#   BENCH_LATENCY_PROMPTS, BENCH_LATENCY_METHODS change the run;
+#   BENCH_LATENCY_TRACE=1 samples the simulator's busy slots during each job
+#   and prints where the time above the bound went (trace_slots.py).
 set -u
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
 PROMPTS=${BENCH_LATENCY_PROMPTS:-300} SAMPLES=8 LATENCY=200 JITTER=50 SLOTS=32
 METHODS=${BENCH_LATENCY_METHODS:-toa best-of-n moa}
+TRACE=${BENCH_LATENCY_TRACE:-0}
 CONFIG=$TOA_TMP/latency.json INPUT=$TOA_TMP/prompts.jsonl
 python3 "$BENCH_DIR/fleet_config.py" "$CONFIG" "$INPUT" "$TOA_RUN_DIR" --prompts "$PROMPTS" \
-    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent $((SLOTS / 2)) >/dev/null
+    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent $((SLOTS / 2)) ${BENCH_LATENCY_FLEET_ARGS:-} >/dev/null
 bench_up "$CONFIG" || exit 0
 trap 'bench_down "$CONFIG"; toa_cleanup' EXIT
 echo "bench_latency: $(bench_load); 3 models x $SLOTS slots, ${LATENCY} +- ${JITTER} ms," \
      "$PROMPTS prompts x $SAMPLES samples per model, default settings"
 
+if [ "$TRACE" = 1 ]; then
+    python3 "$BENCH_DIR/trace_slots.py" sample "http://$(jq -r .simllm.listen "$CONFIG")" \
+        "$TOA_TMP/trace.jsonl" &
+    TRACER=$!
+    trap 'kill $TRACER 2>/dev/null; bench_down "$CONFIG"; toa_cleanup' EXIT
+fi
+
 for method in $METHODS; do
     out=$TOA_TMP/$method.jsonl
+    start_ms=$(date +%s%3N)
     ms=$(bench_submit "$CONFIG" "$INPUT" "$out" "$method" "$SAMPLES")
     gens=$(bench_generations "$out")
     # Per model: its generations x latency / slots; the chain: the deepest
@@ -38,6 +49,8 @@ for method in $METHODS; do
     ratio=$(awk "BEGIN {printf \"%.3f\", $ms / $bound}")
     echo "$method: $gens generations in $ms ms; bound $bound ms (busiest model $per_model" \
          "generations: $model_bound ms; chain $chain: $chain_bound ms); ratio $ratio"
+    [ "$TRACE" = 1 ] && python3 "$BENCH_DIR/trace_slots.py" summary "$TOA_TMP/trace.jsonl" \
+        "$start_ms" $((start_ms + ms)) "$SLOTS"
     bench_record "$(jq -n --arg m "$method" --argjson g "$gens" --argjson ms "$ms" \
         --argjson bound "$bound" --argjson ratio "$ratio" --argjson pm "$per_model" \
         --argjson chain "$chain" --argjson p "$PROMPTS" \

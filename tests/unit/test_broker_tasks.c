@@ -154,6 +154,28 @@ s_id (int n)
     return id;
 }
 
+/* The peer toa_router_next picks for a task of (KIND, NAME) at NOW, when
+ * that is the only route with a task queued; -1 when none. */
+static int
+s_pick (const toa_peers_t *peers, toa_peer_kind_t kind, const char *name, int64_t now)
+{
+    toa_router_t *router = toa_router_new ();
+    toa_tasks_t *tasks = toa_tasks_new (s_key, 500);
+    toa_router_route (router, TOA_PEER_WORKER, "a");   /* empty routes of other names */
+    toa_router_route (router, TOA_PEER_SCORER, "b");
+    toa_task_t *task = toa_tasks_add (tasks, kind == TOA_PEER_WORKER ? TOA_TASK_GEN
+                                                                     : TOA_TASK_SCORE);
+    task->route = toa_router_route (router, kind, name);
+    toa_router_push (router, task);
+    int route = -2;
+    int slot = toa_router_next (router, peers, NULL, now, &route);
+    assert_int_equal (route, slot >= 0 ? task->route : -1);
+    toa_router_unlink (router, task);
+    toa_router_destroy (&router);
+    toa_tasks_destroy (&tasks);
+    return slot;
+}
+
 static void
 test_pick_respects_credit_and_kind (void **state)
 {
@@ -169,25 +191,25 @@ test_pick_respects_credit_and_kind (void **state)
     int p2 = toa_peers_add (peers, &id2, &r2, 0, NULL);
     assert_int_equal (toa_peers_find (peers, &id1), p1);
     /* Most free credit first; scorers never get worker tasks. */
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), p1);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 10), p0);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_SCORER, "a", 10), p2);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "c", 10), -1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "a", 10), p1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "b", 10), p0);
+    assert_int_equal (s_pick (peers, TOA_PEER_SCORER, "a", 10), p2);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "c", 10), -1);
     /* Never beyond credit. */
     toa_peers_get (peers, p1)->held = 3;
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), p0);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "a", 10), p0);
     toa_peers_get (peers, p0)->held = 1;
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 10), -1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "b", 10), -1);
     assert_true (toa_router_served (peers, TOA_PEER_WORKER, "b", 10));
     /* A peer silent for 3 heartbeats (100 ms) is dead: neither picked nor serving. */
     toa_peers_get (peers, p0)->held = 0;
     assert_false (toa_broker_peer_is_dead (toa_peers_get (peers, p0), 300));
     assert_true (toa_broker_peer_is_dead (toa_peers_get (peers, p0), 301));
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 301), -1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "b", 301), -1);
     assert_false (toa_router_served (peers, TOA_PEER_WORKER, "b", 301));
     toa_peers_seen (peers, p0, 301);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "b", 350), p0);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "b", 350), p0);
     toa_peers_remove (peers, p0);
     assert_int_equal (toa_peers_find (peers, &id0), -1);
     assert_int_equal (toa_peers_count (peers), 2);
@@ -208,7 +230,7 @@ test_charges_hold_credit_until_answer (void **state)
     peer->held = 1;                       /* a lease */
     assert_int_equal (toa_peers_keep_charge (peers, slot, 42, 1, 1000), 0);
     assert_int_equal (toa_broker_peer_free_credit (peer), 0);
-    assert_int_equal (toa_router_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
+    assert_int_equal (s_pick (peers, TOA_PEER_WORKER, "a", 10), -1);
     assert_false (toa_peers_release_charge (peers, slot, 42, 2));
     assert_true (toa_peers_release_charge (peers, slot, 42, 1));
     assert_false (toa_peers_release_charge (peers, slot, 42, 1));
