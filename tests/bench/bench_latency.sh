@@ -29,6 +29,7 @@ if [ "$TRACE" = 1 ]; then
     python3 "$BENCH_DIR/trace_slots.py" sample "http://$(jq -r .simllm.listen "$CONFIG")" \
         "$TOA_TMP/trace.jsonl" &
     TRACER=$!
+    for _ in $(seq 100); do [ -s "$TOA_TMP/trace.jsonl" ] && break; sleep 0.1; done
     trap 'kill $TRACER 2>/dev/null; bench_down "$CONFIG"; toa_cleanup' EXIT
 fi
 

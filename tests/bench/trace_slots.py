@@ -44,20 +44,22 @@ def sample(url, out):
 
 
 def summary(path, start, end, slots):
-    samples = []
+    samples, before = [], None
     with open(path) as f:
         for line in f:
             try:
                 s = json.loads(line)
             except ValueError:
                 continue
-            if start <= s["t"] <= end:
+            if s["t"] < start:
+                before = s   # the requests counted before the job began
+            elif s["t"] <= end:
                 samples.append(s)
-    if len(samples) < 2:
+    if len(samples) < 2 or before is None:
         print("trace: too few samples")
         return
     models = sorted(samples[0]["m"])
-    base = {m: samples[0]["m"][m][2] for m in models}
+    base = {m: before["m"][m][2] for m in models}
     wall = end - start
     print(f"trace: {len(samples)} samples over {wall} ms; idle slot-time / {slots} slots, in ms:")
     for m in models:
