@@ -17,6 +17,8 @@
 
 #define S_MAX_REPLICAS 64
 #define S_EASY_POOL_MAX 256
+#define S_URLS_PER_REPLICA 4         /* parsed URLs kept per replica (paths) */
+#define S_HEADER_SETS 16             /* header lists kept for reuse */
 
 typedef enum { S_QUEUED, S_DELAYED, S_RUNNING } s_state_t;
 
@@ -33,7 +35,8 @@ struct s_request_s {
     char *url_path;
     char *body;
     size_t body_size;
-    struct curl_slist *headers;
+    struct curl_slist *headers;  /* shared (self->header_sets) unless own_headers */
+    bool own_headers;
     long timeout_ms;
     int max_retries;
     uint64_t replica_mask;
@@ -57,7 +60,14 @@ struct s_request_s {
 };
 
 typedef struct {
+    char *path;
+    CURLU *url;                  /* base URL + path, parsed once */
+} s_url_t;
+
+typedef struct {
     char *base_url;              /* without a trailing '/' */
+    s_url_t urls[S_URLS_PER_REPLICA];
+    size_t n_urls;
     int in_flight;
     int consecutive_failures;
     int64_t cool_until_ms;       /* cooling while now < this */
@@ -80,6 +90,14 @@ typedef struct {
 
 #define S_AFFINITY_SLOTS 4096    /* keys remembered per group (prompts in search) */
 
+/* A request's header lines as curl takes them, kept for the next request
+ * with the same lines (every request of a model has the same). */
+typedef struct {
+    char **lines;
+    size_t n;
+    struct curl_slist *list;
+} s_header_set_t;
+
 typedef struct {
     curl_socket_t fd;
     int what;                    /* CURL_POLL_IN / OUT / INOUT */
@@ -99,8 +117,10 @@ struct toa_http_s {
     s_socket_t **sockets;        /* curl's sockets, each also curl_multi_assign()ed */
     size_t n_sockets, sockets_capacity;
     int64_t timer_deadline_ms;   /* curl's timer, -1 = none */
-    CURL *easy_pool[S_EASY_POOL_MAX];
+    CURL *easy_pool[S_EASY_POOL_MAX]; /* idle handles, their fixed options set */
     size_t n_easy_pool;
+    s_header_set_t header_sets[S_HEADER_SETS];
+    size_t n_header_sets;
     toa_http_stats_t stats;
 };
 
@@ -453,6 +473,16 @@ toa_http_new (const toa_http_options_t *options)
     return self;
 }
 
+/* Frees LIST after zeroing its lines (an Authorization line is a secret). */
+static void
+s_slist_free_wiped (struct curl_slist *list)
+{
+    for (struct curl_slist *node = list; node; node = node->next)
+        if (node->data)
+            memset (node->data, 0, strlen (node->data));
+    curl_slist_free_all (list);
+}
+
 static void
 s_request_free (s_request_t *request)
 {
@@ -460,12 +490,15 @@ s_request_free (s_request_t *request)
         return;
     free (request->url_path);
     free (request->body);
-    curl_slist_free_all (request->headers);
+    if (request->own_headers)
+        s_slist_free_wiped (request->headers);
     free (request->reply);
     free (request);
 }
 
-/* Takes REQUEST's easy handle off the multi handle and keeps it for reuse. */
+/* Takes REQUEST's easy handle off the multi handle and keeps it for reuse,
+ * options and all: the next request sets every option that varies (no
+ * curl_easy_reset, which would make it set them all again). */
 static void
 s_release_easy (toa_http_t *self, s_request_t *request)
 {
@@ -473,7 +506,8 @@ s_release_easy (toa_http_t *self, s_request_t *request)
         return;
     curl_multi_remove_handle (self->multi, request->easy);
     if (self->n_easy_pool < S_EASY_POOL_MAX) {
-        curl_easy_reset (request->easy);
+        curl_easy_setopt (request->easy, CURLOPT_ERRORBUFFER, NULL);  /* the request goes */
+        curl_easy_setopt (request->easy, CURLOPT_PRIVATE, NULL);
         self->easy_pool[self->n_easy_pool++] = request->easy;
     }
     else
@@ -493,9 +527,22 @@ toa_http_destroy (toa_http_t **self_p)
     curl_multi_cleanup (self->multi);
     for (size_t i = 0; i < self->n_sockets; i++)
         free (self->sockets[i]);             /* sockets curl did not remove */
+    for (size_t i = 0; i < self->n_header_sets; i++) {
+        s_header_set_t *set = &self->header_sets[i];
+        for (size_t j = 0; j < set->n; j++)
+            toa_http_secret_free (&set->lines[j]);
+        free (set->lines);
+        s_slist_free_wiped (set->list);
+    }
     for (size_t g = 0; g < self->n_groups; g++) {
-        for (size_t r = 0; r < self->groups[g].n_replicas; r++)
-            free (self->groups[g].replicas[r].base_url);
+        for (size_t r = 0; r < self->groups[g].n_replicas; r++) {
+            s_replica_t *replica = &self->groups[g].replicas[r];
+            for (size_t u = 0; u < replica->n_urls; u++) {
+                free (replica->urls[u].path);
+                curl_url_cleanup (replica->urls[u].url);
+            }
+            free (replica->base_url);
+        }
         free (self->groups[g].replicas);
         free (self->groups[g].name);
         free (self->groups[g].affinity_keys);
@@ -638,42 +685,88 @@ s_affine_remember (s_group_t *group, const s_request_t *request, int replica)
     group->affinity_replicas[slot] = (uint8_t) replica;
 }
 
-static int
-s_start (toa_http_t *self, s_request_t *request, int replica_index, int64_t now)
+/* A new easy handle with the options every request shares. */
+static CURL *
+s_easy_new (toa_http_t *self)
 {
-    s_group_t *group = &self->groups[request->group];
-    s_replica_t *replica = &group->replicas[replica_index];
-    CURL *easy = self->n_easy_pool ? self->easy_pool[--self->n_easy_pool] : curl_easy_init ();
+    CURL *easy = curl_easy_init ();
     if (!easy)
-        return -1;
-    size_t url_size = strlen (replica->base_url) + strlen (request->url_path) + 1;
-    char *url = malloc (url_size);
-    if (!url) {
-        curl_easy_cleanup (easy);
-        return -1;
-    }
-    snprintf (url, url_size, "%s%s", replica->base_url, request->url_path);
-    request->reply_size = 0;
-    request->reply_too_large = false;
-    request->curl_error[0] = 0;
-    long connect_timeout = request->timeout_ms < 10000 ? request->timeout_ms : 10000;
-    curl_easy_setopt (easy, CURLOPT_URL, url);   /* curl copies it */
-    free (url);
+        return NULL;
     curl_easy_setopt (easy, CURLOPT_POST, 1L);
-    curl_easy_setopt (easy, CURLOPT_POSTFIELDS, request->body);
-    curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) request->body_size);
-    curl_easy_setopt (easy, CURLOPT_HTTPHEADER, request->headers);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_write_callback);
-    curl_easy_setopt (easy, CURLOPT_WRITEDATA, request);
-    curl_easy_setopt (easy, CURLOPT_PRIVATE, request);
-    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, request->curl_error);
-    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, request->timeout_ms);
-    curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt (easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) self->options.max_body_bytes);
     curl_easy_setopt (easy, CURLOPT_VERBOSE, 0L);   /* headers hold secrets */
+    return easy;
+}
+
+/* REPLICA's URL for PATH, parsed once and kept (curl reads it, never
+ * changes it), or NULL when it cannot be kept or parsed: the caller then
+ * passes the text, and curl says what is wrong with it. */
+static CURLU *
+s_replica_url (s_replica_t *replica, const char *path)
+{
+    for (size_t i = 0; i < replica->n_urls; i++)
+        if (strcmp (replica->urls[i].path, path) == 0)
+            return replica->urls[i].url;
+    if (replica->n_urls == S_URLS_PER_REPLICA)
+        return NULL;
+    size_t size = strlen (replica->base_url) + strlen (path) + 1;
+    char *text = malloc (size);
+    CURLU *url = curl_url ();
+    char *copy = strdup (path);
+    bool ok = text && url && copy;
+    if (ok) {
+        snprintf (text, size, "%s%s", replica->base_url, path);
+        /* as CURLOPT_URL parses it */
+        ok = curl_url_set (url, CURLUPART_URL, text,
+                           CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK;
+    }
+    free (text);
+    if (!ok) {
+        curl_url_cleanup (url);
+        free (copy);
+        return NULL;
+    }
+    replica->urls[replica->n_urls++] = (s_url_t) {copy, url};
+    return url;
+}
+
+static int
+s_start (toa_http_t *self, s_request_t *request, int replica_index, int64_t now)
+{
+    s_group_t *group = &self->groups[request->group];
+    s_replica_t *replica = &group->replicas[replica_index];
+    CURL *easy = self->n_easy_pool ? self->easy_pool[--self->n_easy_pool] : s_easy_new (self);
+    if (!easy)
+        return -1;
+    CURLU *url = s_replica_url (replica, request->url_path);
+    curl_easy_setopt (easy, CURLOPT_CURLU, url);
+    if (!url) {
+        size_t url_size = strlen (replica->base_url) + strlen (request->url_path) + 1;
+        char *text = malloc (url_size);
+        if (!text) {
+            curl_easy_cleanup (easy);
+            return -1;
+        }
+        snprintf (text, url_size, "%s%s", replica->base_url, request->url_path);
+        curl_easy_setopt (easy, CURLOPT_URL, text);   /* curl copies it */
+        free (text);
+    }
+    request->reply_size = 0;
+    request->reply_too_large = false;
+    request->curl_error[0] = 0;
+    long connect_timeout = request->timeout_ms < 10000 ? request->timeout_ms : 10000;
+    curl_easy_setopt (easy, CURLOPT_POSTFIELDS, request->body);
+    curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) request->body_size);
+    curl_easy_setopt (easy, CURLOPT_HTTPHEADER, request->headers);
+    curl_easy_setopt (easy, CURLOPT_WRITEDATA, request);
+    curl_easy_setopt (easy, CURLOPT_PRIVATE, request);
+    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, request->curl_error);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, request->timeout_ms);
+    curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
     if (curl_multi_add_handle (self->multi, easy) != CURLM_OK) {
         curl_easy_cleanup (easy);
         return -1;
@@ -726,6 +819,64 @@ s_dispatch (toa_http_t *self, int group_index, int64_t now)
     }
 }
 
+/* The curl header list of LINES: the fixed lines, then LINES. */
+static struct curl_slist *
+s_header_list (const char *const *lines, size_t n)
+{
+    const char *fixed[] = {"Content-Type: application/json", "Expect:"};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < 2 + n; i++) {
+        const char *line = i < 2 ? fixed[i] : lines[i - 2];
+        struct curl_slist *longer = line ? curl_slist_append (list, line) : NULL;
+        if (!longer) {
+            s_slist_free_wiped (list);
+            return NULL;
+        }
+        list = longer;
+    }
+    return list;
+}
+
+/* Gives REQUEST the header list of LINES (N of them): a kept one with the
+ * same lines, else a new one, kept while there is room. 0 or -1. */
+static int
+s_headers_of (toa_http_t *self, s_request_t *request, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!lines[i])
+            return -1;
+    for (size_t i = 0; i < self->n_header_sets; i++) {
+        s_header_set_t *set = &self->header_sets[i];
+        bool same = set->n == n;
+        for (size_t j = 0; same && j < n; j++)
+            same = strcmp (set->lines[j], lines[j]) == 0;
+        if (same) {
+            request->headers = set->list;
+            return 0;
+        }
+    }
+    struct curl_slist *list = s_header_list (lines, n);
+    if (!list)
+        return -1;
+    request->headers = list;
+    request->own_headers = true;
+    if (self->n_header_sets == S_HEADER_SETS)
+        return 0;
+    s_header_set_t set = {n ? calloc (n, sizeof (char *)) : NULL, n, list};
+    bool ok = !n || set.lines;
+    for (size_t j = 0; ok && j < n; j++)
+        ok = (set.lines[j] = strdup (lines[j])) != NULL;
+    if (!ok) {
+        for (size_t j = 0; set.lines && j < n; j++)
+            toa_http_secret_free (&set.lines[j]);
+        free (set.lines);
+        return 0;                                /* not kept: the request owns it */
+    }
+    self->header_sets[self->n_header_sets++] = set;
+    request->own_headers = false;
+    return 0;
+}
+
 uint64_t
 toa_http_submit (toa_http_t *self, const toa_http_request_t *spec)
 {
@@ -743,14 +894,8 @@ toa_http_submit (toa_http_t *self, const toa_http_request_t *spec)
             memcpy (request->body, spec->body, spec->body_size);
         request->body[spec->body_size] = 0;
     }
-    const char *fixed[] = {"Content-Type: application/json", "Expect:"};
-    for (size_t i = 0; ok && i < 2 + spec->n_headers; i++) {
-        const char *line = i < 2 ? fixed[i] : spec->headers[i - 2];
-        struct curl_slist *headers = line ? curl_slist_append (request->headers, line) : NULL;
-        ok = headers != NULL;
-        if (ok)
-            request->headers = headers;
-    }
+    if (ok)
+        ok = s_headers_of (self, request, spec->headers, spec->n_headers) == 0;
     if (!ok) {
         s_request_free (request);
         return 0;

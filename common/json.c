@@ -237,3 +237,524 @@ toa_json_value (toa_json_writer_t *w, const json_t *value, size_t flags)
         != 0)
         w->nomem = true;
 }
+
+/* --- reader ---------------------------------------------------------------- */
+
+#define S_ONES UINT64_C (0x0101010101010101)
+#define S_HIGHS UINT64_C (0x8080808080808080)
+#define S_TEXT(x) #x
+#define S_NUMBER(x) S_TEXT (x)
+
+/* Whether any of the 8 bytes at P is a quote, a backslash, a control byte
+ * or >= 0x80: what stops the scan of a string (exact: a byte >= 0x80 is
+ * caught first, and without one no subtraction borrows across bytes). */
+static inline bool
+s_word_special (const char *p)
+{
+    uint64_t v;
+    memcpy (&v, p, 8);
+    uint64_t quote = v ^ (S_ONES * '"'), backslash = v ^ (S_ONES * '\\');
+    return ((v | (v - S_ONES * 0x20) | (quote - S_ONES) | (backslash - S_ONES)) & S_HIGHS) != 0;
+}
+
+static const char *
+s_space (const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+static bool
+s_digit (const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* The value of the 4 hex digits at P (4 bytes before END), or -1. */
+static long
+s_hex4 (const char *p, const char *end)
+{
+    if (end - p < 4)
+        return -1;
+    long value = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (digit < 0)
+            return -1;
+        value = value * 16 + digit;
+    }
+    return value;
+}
+
+typedef struct {
+    const char *start, *end;
+    const char *what;                /* the first error, NULL while none */
+    const char *where;
+    toa_json_doc_t *doc;
+} s_check_t;
+
+#define S_REMEMBER_DEPTH 4           /* levels whose values' ends are kept */
+#define S_REMEMBER_BYTES 24          /* strings shorter are scanned again */
+
+static size_t
+s_end_slot (const toa_json_doc_t *doc, const char *start)
+{
+    return (size_t) (((uint64_t) (start - doc->text) * UINT64_C (0x9e3779b97f4a7c15)) >> 58)
+           % TOA_JSON_READ_ENDS;
+}
+
+/* Keeps where the value at START ends (a later one may take its slot). */
+static void
+s_remember (toa_json_doc_t *doc, const char *start, const char *end)
+{
+    size_t slot = s_end_slot (doc, start);
+    doc->starts[slot] = start;
+    doc->ends[slot] = end;
+}
+
+static const char *
+s_fail (s_check_t *c, const char *p, const char *what)
+{
+    if (!c->what) {
+        c->what = what;
+        c->where = p;
+    }
+    return NULL;
+}
+
+/* Checks the escape at P (its backslash); returns what follows it. */
+static const char *
+s_check_escape (s_check_t *c, const char *p)
+{
+    if (p + 1 >= c->end)
+        return s_fail (c, p, "a string not closed");
+    if (p[1] && strchr ("\"\\/bfnrt", p[1]))
+        return p + 2;
+    if (p[1] != 'u')
+        return s_fail (c, p, "an invalid escape in a string");
+    long code = s_hex4 (p + 2, c->end);
+    if (code < 0)
+        return s_fail (c, p, "an invalid \\u escape in a string");
+    if (code == 0)
+        return s_fail (c, p, "\\u0000 in a string");
+    if (code >= 0xdc00 && code <= 0xdfff)
+        return s_fail (c, p, "a lone low surrogate \\u escape in a string");
+    if (code < 0xd800 || code > 0xdbff)
+        return p + 6;
+    long low = c->end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? s_hex4 (p + 8, c->end) : -1;
+    if (low < 0xdc00 || low > 0xdfff)
+        return s_fail (c, p, "a lone high surrogate \\u escape in a string");
+    return p + 12;
+}
+
+/* Checks a string whose opening quote is before P; returns what follows it. */
+static const char *
+s_check_string (s_check_t *c, const char *p)
+{
+    const char *end = c->end;
+    for (;;) {
+        while (end - p >= 8 && !s_word_special (p))
+            p += 8;
+        if (p >= end)
+            return s_fail (c, p, "a string not closed");
+        unsigned char ch = (unsigned char) *p;
+        if (ch == '"')
+            return p + 1;
+        if (ch == '\\') {
+            if (!(p = s_check_escape (c, p)))
+                return NULL;
+        }
+        else if (ch < 0x20)
+            return s_fail (c, p, "a control character in a string");
+        else if (ch >= 0x80) {
+            size_t length = s_utf8_length ((const unsigned char *) p, (size_t) (end - p));
+            if (!length)
+                return s_fail (c, p, "invalid UTF-8 in a string");
+            p += length;
+        }
+        else
+            p++;
+    }
+}
+
+static const char *
+s_check_number (s_check_t *c, const char *p)
+{
+    const char *end = c->end, *start = p;
+    if (p < end && *p == '-')
+        p++;
+    if (!s_digit (p, end))
+        return s_fail (c, start, "an invalid number");
+    if (*p == '0')
+        p++;
+    else
+        while (s_digit (p, end))
+            p++;
+    if (p < end && *p == '.') {
+        if (!s_digit (++p, end))
+            return s_fail (c, start, "an invalid number");
+        while (s_digit (p, end))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!s_digit (p, end))
+            return s_fail (c, start, "an invalid number");
+        while (s_digit (p, end))
+            p++;
+    }
+    return p;
+}
+
+static const char *s_check_value (s_check_t *c, const char *p, int depth);
+
+/* Checks the object or array at P; returns what follows it. */
+static const char *
+s_check_container (s_check_t *c, const char *p, int depth)
+{
+    if (depth >= TOA_JSON_READ_MAX_DEPTH)
+        return s_fail (c, p, "arrays or objects nested deeper than "
+                             S_NUMBER (TOA_JSON_READ_MAX_DEPTH) " levels");
+    const char *end = c->end;
+    bool object = *p == '{';
+    char close = object ? '}' : ']';
+    p = s_space (p + 1, end);
+    if (p < end && *p == close)
+        return p + 1;
+    for (;;) {
+        if (object) {
+            if (p >= end || *p != '"')
+                return s_fail (c, p, "a member name (a string) expected");
+            if (!(p = s_check_string (c, p + 1)))
+                return NULL;
+            p = s_space (p, end);
+            if (p >= end || *p != ':')
+                return s_fail (c, p, "':' expected");
+            p = s_space (p + 1, end);
+        }
+        if (!(p = s_check_value (c, p, depth + 1)))
+            return NULL;
+        p = s_space (p, end);
+        if (p < end && *p == ',')
+            p = s_space (p + 1, end);
+        else if (p < end && *p == close)
+            return p + 1;
+        else
+            return s_fail (c, p, object ? "',' or '}' expected" : "',' or ']' expected");
+    }
+}
+
+static const char *
+s_check_value (s_check_t *c, const char *p, int depth)
+{
+    const char *end = c->end, *after;
+    if (p >= end)
+        return s_fail (c, p, "a value expected");
+    switch (*p) {
+    case '{':
+    case '[':
+        after = s_check_container (c, p, depth);
+        if (after && depth <= S_REMEMBER_DEPTH)
+            s_remember (c->doc, p, after);
+        return after;
+    case '"':
+        after = s_check_string (c, p + 1);
+        if (after && depth <= S_REMEMBER_DEPTH && after - p >= S_REMEMBER_BYTES)
+            s_remember (c->doc, p, after);
+        return after;
+    case 't':
+        return end - p >= 4 && memcmp (p, "true", 4) == 0 ? p + 4
+                                                            : s_fail (c, p, "a value expected");
+    case 'f':
+        return end - p >= 5 && memcmp (p, "false", 5) == 0 ? p + 5
+                                                             : s_fail (c, p, "a value expected");
+    case 'n':
+        return end - p >= 4 && memcmp (p, "null", 4) == 0 ? p + 4
+                                                            : s_fail (c, p, "a value expected");
+    default:
+        return *p == '-' || (*p >= '0' && *p <= '9') ? s_check_number (c, p)
+                                                    : s_fail (c, p, "a value expected");
+    }
+}
+
+int
+toa_json_read_check (toa_json_doc_t *doc, const char *text, size_t size, char *why,
+                     size_t why_size)
+{
+    memset (doc, 0, sizeof *doc);
+    if (!text || size == 0) {
+        toa_format_reason (why, why_size, "empty text");
+        return -1;
+    }
+    doc->text = text;
+    doc->size = size;
+    s_check_t c = {text, text + size, NULL, NULL, doc};
+    const char *p = s_check_value (&c, s_space (text, c.end), 0);
+    if (p && s_space (p, c.end) != c.end)
+        s_fail (&c, s_space (p, c.end), "text after the value");
+    if (!c.what)
+        return 0;
+    if (c.where >= c.end)
+        toa_format_reason (why, why_size, "%s, but the text ends (byte %zu)", c.what, size);
+    else
+        toa_format_reason (why, why_size, "%s at byte %zu", c.what, (size_t) (c.where - text));
+    return -1;
+}
+
+/* What follows the string whose opening quote is before P (text checked). */
+static const char *
+s_skip_string (const char *p, const char *end)
+{
+    while (p < end) {
+        while (end - p >= 8 && !s_word_special (p))
+            p += 8;
+        if (p >= end)
+            break;
+        if (*p == '"')
+            return p + 1;
+        p += *p == '\\' && end - p >= 2 ? 2 : 1;
+    }
+    return end;
+}
+
+/* What follows the value at P of DOC (text checked). */
+static const char *
+s_skip (const toa_json_doc_t *doc, const char *p, const char *end)
+{
+    if (p >= end)
+        return end;
+    size_t slot = s_end_slot (doc, p);
+    if (doc->starts[slot] == p)
+        return doc->ends[slot];
+    if (*p == '"')
+        return s_skip_string (p + 1, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' && *p != '\n'
+               && *p != '\r' && *p != '\t')
+            p++;
+        return p;
+    }
+    size_t depth = 0;
+    while (p < end) {
+        char ch = *p;
+        if (ch == '"') {
+            p = s_skip_string (p + 1, end);
+            continue;
+        }
+        if (ch == '{' || ch == '[')
+            depth++;
+        else if ((ch == '}' || ch == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return end;
+}
+
+toa_json_read_t
+toa_json_read_root (const toa_json_doc_t *doc)
+{
+    toa_json_read_t value = {NULL, doc->text ? doc->text + doc->size : NULL, doc};
+    if (doc->text && doc->size) {
+        const char *p = s_space (doc->text, value.end);
+        value.at = p < value.end ? p : NULL;
+    }
+    return value;
+}
+
+char
+toa_json_read_kind (toa_json_read_t value)
+{
+    if (!value.at || value.at >= value.end)
+        return 0;
+    char c = *value.at;
+    return c == '-' || (c >= '0' && c <= '9') ? '0' : c;
+}
+
+/* Decodes the string text [P, STOP) (escapes checked) into OUT, which has
+ * room for STOP - P bytes; returns the decoded length. */
+static size_t
+s_decode (const char *p, const char *stop, char *out)
+{
+    char *o = out;
+    while (p < stop) {
+        const char *run = p;
+        p = memchr (p, '\\', (size_t) (stop - p));
+        if (!p)
+            p = stop;
+        memcpy (o, run, (size_t) (p - run));
+        o += p - run;
+        if (p >= stop)
+            break;
+        char escape = p + 1 < stop ? p[1] : 0, plain = 0;
+        switch (escape) {
+        case '"': case '\\': case '/': plain = escape; break;
+        case 'b': plain = '\b'; break;
+        case 'f': plain = '\f'; break;
+        case 'n': plain = '\n'; break;
+        case 'r': plain = '\r'; break;
+        case 't': plain = '\t'; break;
+        default: break;
+        }
+        if (plain) {
+            *o++ = plain;
+            p += 2;
+            continue;
+        }
+        long code = escape == 'u' ? s_hex4 (p + 2, stop) : -1;
+        if (code < 0)
+            break;                           /* not checked text: stop */
+        p += 6;
+        if (code >= 0xd800 && code <= 0xdbff && stop - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+            long low = s_hex4 (p + 2, stop);
+            if (low >= 0xdc00 && low <= 0xdfff) {
+                code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                p += 6;
+            }
+        }
+        if (code < 0x80)
+            *o++ = (char) code;
+        else if (code < 0x800) {
+            *o++ = (char) (0xc0 | (code >> 6));
+            *o++ = (char) (0x80 | (code & 0x3f));
+        }
+        else if (code < 0x10000) {
+            *o++ = (char) (0xe0 | (code >> 12));
+            *o++ = (char) (0x80 | ((code >> 6) & 0x3f));
+            *o++ = (char) (0x80 | (code & 0x3f));
+        }
+        else {
+            *o++ = (char) (0xf0 | (code >> 18));
+            *o++ = (char) (0x80 | ((code >> 12) & 0x3f));
+            *o++ = (char) (0x80 | ((code >> 6) & 0x3f));
+            *o++ = (char) (0x80 | (code & 0x3f));
+        }
+    }
+    return (size_t) (o - out);
+}
+
+/* Whether the member name [P, STOP) (raw, between its quotes) is KEY. */
+static bool
+s_name_is (const char *p, const char *stop, const char *key, size_t key_length)
+{
+    size_t raw = (size_t) (stop - p);
+    if (!memchr (p, '\\', raw))
+        return raw == key_length && memcmp (p, key, raw) == 0;
+    if (raw > 6 * key_length)            /* an escape is at most 6 bytes per byte */
+        return false;
+    char small[256];
+    char *buffer = raw <= sizeof small ? small : malloc (raw);
+    if (!buffer)
+        return false;
+    size_t length = s_decode (p, stop, buffer);
+    bool same = length == key_length && memcmp (buffer, key, length) == 0;
+    if (buffer != small)
+        free (buffer);
+    return same;
+}
+
+void
+toa_json_read_members (toa_json_read_t object, const char *const *keys, size_t n,
+                       toa_json_read_t *values)
+{
+    for (size_t k = 0; k < n; k++)
+        values[k] = (toa_json_read_t) {NULL, object.end, object.doc};
+    if (toa_json_read_kind (object) != '{')
+        return;
+    const char *end = object.end;
+    const char *p = s_space (object.at + 1, end);
+    while (p < end && *p == '"') {
+        const char *name = p + 1;
+        p = s_skip_string (name, end);
+        const char *name_end = p > name ? p - 1 : name;
+        p = s_space (p, end);
+        if (p >= end || *p != ':')
+            break;
+        p = s_space (p + 1, end);
+        if (p >= end)
+            break;
+        for (size_t k = 0; k < n; k++)
+            if (keys[k] && s_name_is (name, name_end, keys[k], strlen (keys[k])))
+                values[k].at = p;            /* the last one counts */
+        p = s_space (s_skip (object.doc, p, end), end);
+        if (p >= end || *p != ',')
+            break;
+        p = s_space (p + 1, end);
+    }
+}
+
+toa_json_read_t
+toa_json_read_member (toa_json_read_t object, const char *key)
+{
+    toa_json_read_t value;
+    toa_json_read_members (object, &key, 1, &value);
+    return value;
+}
+
+bool
+toa_json_read_item (toa_json_read_t array, const char **cursor, toa_json_read_t *item)
+{
+    if (toa_json_read_kind (array) != '[' || !cursor)
+        return false;
+    const char *end = array.end;
+    const char *p = *cursor ? *cursor : s_space (array.at + 1, end);
+    if (p >= end || *p == ']')
+        return false;
+    item->at = p;
+    item->end = end;
+    item->doc = array.doc;
+    p = s_space (s_skip (array.doc, p, end), end);
+    if (p < end && *p == ',')
+        p = s_space (p + 1, end);
+    else
+        p = end;                             /* after the last item */
+    *cursor = p;
+    return true;
+}
+
+char *
+toa_json_read_string_dup (toa_json_read_t value, size_t *length)
+{
+    if (toa_json_read_kind (value) != '"')
+        return NULL;
+    const char *start = value.at + 1;
+    const char *stop = s_skip (value.doc, value.at, value.end);
+    if (stop > start && stop[-1] == '"' && stop <= value.end)
+        stop--;
+    char *text = malloc ((size_t) (stop - start) + 1);
+    if (!text)
+        return NULL;
+    size_t n = s_decode (start, stop, text);
+    text[n] = 0;
+    if (length)
+        *length = n;
+    return text;
+}
+
+bool
+toa_json_read_int (toa_json_read_t value, int64_t *out)
+{
+    if (toa_json_read_kind (value) != '0')
+        return false;
+    const char *p = value.at, *end = value.end;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    uint64_t magnitude = 0, limit = negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    if (!s_digit (p, end))
+        return false;
+    while (s_digit (p, end)) {
+        unsigned digit = (unsigned) (*p++ - '0');
+        if (magnitude > (limit - digit) / 10)
+            return false;
+        magnitude = magnitude * 10 + digit;
+    }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return false;
+    *out = negative ? (int64_t) (0 - magnitude) : (int64_t) magnitude;
+    return true;
+}

@@ -89,50 +89,67 @@ toa_openai_chat_body (const toa_openai_chat_request_t *request)
 }
 
 static int64_t
-s_usage_field (json_t *usage, const char *key)
+s_usage_field (toa_json_read_t field)
 {
-    json_t *value = json_object_get (usage, key);
-    return json_is_integer (value) && json_integer_value (value) >= 0
-               ? (int64_t) json_integer_value (value) : -1;
+    int64_t value;
+    return toa_json_read_int (field, &value) && value >= 0 ? value : -1;
 }
+
+/* A choice in the reply's order: its "index" (0 when it has none, as
+ * before) and its place, so that equal indices keep the reply's order. */
+typedef struct {
+    int64_t index;
+    size_t place;
+    toa_json_read_t message;
+    toa_json_read_t finish_reason;
+} s_choice_ref_t;
 
 static int
 s_compare_index (const void *a, const void *b)
 {
-    const json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
-    json_int_t ix = json_integer_value (json_object_get ((json_t *) x, "index"));
-    json_int_t iy = json_integer_value (json_object_get ((json_t *) y, "index"));
-    return (ix > iy) - (ix < iy);
+    const s_choice_ref_t *x = a, *y = b;
+    if (x->index != y->index)
+        return (x->index > y->index) - (x->index < y->index);
+    return (x->place > y->place) - (x->place < y->place);
 }
 
-/* Fills REPLY's choices from the "choices" array. 0, or -1 with WHY. */
+/* Fills REPLY's choices from the "choices" array (N items). 0, or -1 with WHY. */
 static int
-s_parse_choices (json_t *choices, toa_openai_reply_t *reply, char *why, size_t why_size)
+s_parse_choices (toa_json_read_t choices, size_t n, toa_openai_reply_t *reply, char *why,
+                 size_t why_size)
 {
-    size_t n = json_array_size (choices);
-    json_t **sorted = malloc (n * sizeof *sorted);
+    s_choice_ref_t *sorted = malloc (n * sizeof *sorted);
     reply->choices = calloc (n, sizeof *reply->choices);
     if (!sorted || !reply->choices) {
         free (sorted);
         snprintf (why, why_size, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        sorted[i] = json_array_get (choices, i);
+    const char *cursor = NULL;
+    toa_json_read_t item;
+    static const char *const keys[] = {"index", "message", "finish_reason"};
+    toa_json_read_t fields[3];
+    for (size_t i = 0; i < n && toa_json_read_item (choices, &cursor, &item); i++) {
+        toa_json_read_members (item, keys, 3, fields);
+        int64_t index = 0;
+        if (!toa_json_read_int (fields[0], &index))
+            index = 0;
+        sorted[i] = (s_choice_ref_t) {index, i, fields[1], fields[2]};
+    }
     qsort (sorted, n, sizeof *sorted, s_compare_index);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        json_t *message = json_object_get (sorted[i], "message");
-        json_t *content = json_object_get (message, "content");
-        json_t *finish = json_object_get (sorted[i], "finish_reason");
-        if (!json_is_object (sorted[i]) || !json_is_string (content)) {
+        toa_json_read_t content = toa_json_read_member (sorted[i].message, "content");
+        toa_json_read_t finish = sorted[i].finish_reason;
+        if (toa_json_read_kind (content) != '"') {
             snprintf (why, why_size, "choice %zu has no message content", i);
             rc = -1;
             break;
         }
         toa_openai_choice_t *choice = &reply->choices[reply->n_choices++];
-        choice->content = strdup (json_string_value (content));
-        choice->finish_reason = strdup (json_is_string (finish) ? json_string_value (finish) : "");
+        choice->content = toa_json_read_string_dup (content, NULL);
+        choice->finish_reason = toa_json_read_kind (finish) == '"'
+                              ? toa_json_read_string_dup (finish, NULL) : strdup ("");
         if (!choice->content || !choice->finish_reason) {
             snprintf (why, why_size, "out of memory");
             rc = -1;
@@ -146,35 +163,47 @@ int
 toa_openai_parse_reply (const char *body, size_t size, toa_openai_reply_t *reply,
                         char *why, size_t why_size)
 {
+    /* Read in place (common/json.h's reader), not as a jansson tree: a
+     * reply is parsed per generation on the worker's hot path. The check
+     * is as strict as json_loadb was. */
     memset (reply, 0, sizeof *reply);
-    json_error_t error;
-    json_t *root = body ? json_loadb (body, size, 0, &error) : NULL;
-    if (!root) {
-        snprintf (why, why_size, "reply is not JSON%s%s", body ? ": " : "",
-                  body ? error.text : "");
-        toa_redact_scrub (why);      /* jansson quotes the bytes it stopped at */
+    char error[160];
+    toa_json_doc_t doc;
+    if (toa_json_read_check (&doc, body, size, error, sizeof error) != 0) {
+        snprintf (why, why_size, "reply is not JSON: %s", error);
         return -1;
     }
+    toa_json_read_t root = toa_json_read_root (&doc);
+    static const char *const keys[] = {"choices", "usage"};
+    toa_json_read_t fields[2];
+    toa_json_read_members (root, keys, 2, fields);
+    toa_json_read_t choices = fields[0];
+    size_t n = 0;
+    const char *cursor = NULL;
+    toa_json_read_t item;
+    while (toa_json_read_item (choices, &cursor, &item))
+        n++;
     int rc = -1;
-    json_t *choices = json_object_get (root, "choices");
-    if (!json_is_object (root))
+    if (toa_json_read_kind (root) != '{')
         snprintf (why, why_size, "reply is not a JSON object");
-    else if (!json_is_array (choices) || json_array_size (choices) == 0)
+    else if (n == 0)
         snprintf (why, why_size, "reply has no choices");
     else
-        rc = s_parse_choices (choices, reply, why, why_size);
+        rc = s_parse_choices (choices, n, reply, why, why_size);
     if (rc == 0) {
-        json_t *usage = json_object_get (root, "usage");
-        int64_t prompt = s_usage_field (usage, "prompt_tokens");
-        int64_t completion = s_usage_field (usage, "completion_tokens");
-        int64_t total = s_usage_field (usage, "total_tokens");
+        static const char *const names[] = {"prompt_tokens", "completion_tokens",
+                                            "total_tokens"};
+        toa_json_read_t usage[3];
+        toa_json_read_members (fields[1], names, 3, usage);
+        int64_t prompt = s_usage_field (usage[0]);
+        int64_t completion = s_usage_field (usage[1]);
+        int64_t total = s_usage_field (usage[2]);
         reply->prompt_tokens = prompt < 0 ? 0 : prompt;
         reply->completion_tokens = completion < 0 ? 0 : completion;
         reply->total_tokens = total < 0 ? reply->prompt_tokens + reply->completion_tokens : total;
     }
     else
         toa_openai_reply_clear (reply);
-    json_decref (root);
     return rc;
 }
 
