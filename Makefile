@@ -39,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_SUPPORT := $(wildcard tests/unit/support/*.c)
 
-.PHONY: all deps deps-check test asan demo bench fuzz chaos clean unit-tests
+.PHONY: all deps deps-check test asan demo bench fuzz chaos clean unit-tests compose-test
 all: deps-check $(PROG_BINS) $(UNIT_BINS)
 
 deps-check:
@@ -95,6 +95,18 @@ asan:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# make compose-test: deploy/docker-compose.yml run for real with podman on an
+# image built here, a job through it (tests/compose/compose_test.sh; not part
+# of make test). Installs podman and debootstrap first (install-deps --compose).
+# Exit 77 from the script means skipped (this machine cannot run containers):
+# reported as SKIPPED, not as passed; make itself then succeeds.
+compose-test: $(PROG_BINS)
+	@deploy/install-deps.sh --check --compose >/dev/null 2>&1 || deploy/install-deps.sh --compose || true
+	@TOA_BIN=$(BIN) bash tests/compose/compose_test.sh; rc=$$?; \
+	  case $$rc in 0) echo "compose-test: passed" ;; \
+	    77) echo "compose-test: SKIPPED (not passed; the reason is above)" ;; \
+	    *) echo "compose-test: FAILED (exit $$rc)"; exit 1 ;; esac
 
 demo: all
 	@deploy/demo.sh

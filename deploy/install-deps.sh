@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs the Debian packages toa needs to build, test and run.
 # Idempotent: prints nothing and changes nothing when every package is present.
-# Usage: deploy/install-deps.sh [--check] [--bench]
+# Usage: deploy/install-deps.sh [--check] [--bench] [--compose] [--build]
 #   --check: exit 1 if something is missing, install nothing
 #   --bench: also the benchmark tools (wrk, the plain load generator of make bench)
+#   --compose: also what `make compose-test` needs to run deploy/docker-compose.yml
+#              for real: podman (runc, netavark, aardvark-dns for service names)
+#              and debootstrap (the base image is made locally, nothing is pulled)
+#   --build: only what compiling the programs needs (deploy/Dockerfile's build stage)
+# TOA_DEPS_ARGS, when set, is read as more options before the command line's
+# (the Dockerfile sets --build there so that make's own check asks for no more).
 # TOA_DEPS_INSTALLER, when set, is the command run with the missing packages
 # as arguments instead of sudo/apt-get (tests/integration/test_deploy.sh uses it).
 set -euo pipefail
@@ -17,15 +23,30 @@ PACKAGES=(
   iproute2 tcpdump
   clang libclang-rt-14-dev
 )
+BUILD_PACKAGES=(
+  build-essential pkg-config
+  libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libhiredis-dev
+  libcmocka-dev libjansson-dev libmicrohttpd-dev
+)
+COMPOSE_PACKAGES=(
+  podman runc crun netavark aardvark-dns slirp4netns uidmap fuse-overlayfs
+  debootstrap docker-compose iproute2
+)
 
 check=""
-for arg in "$@"; do
+extra=() more=()
+# shellcheck disable=SC2206 # TOA_DEPS_ARGS is a list of options
+[ -n "${TOA_DEPS_ARGS:-}" ] && extra=(${TOA_DEPS_ARGS})
+for arg in "${extra[@]}" "$@"; do
   case "$arg" in
     --check) check=1 ;;
-    --bench) PACKAGES+=(wrk) ;;
-    *) echo "install-deps: unknown option $arg (--check, --bench)" >&2; exit 2 ;;
+    --bench) more+=(wrk) ;;
+    --compose) more+=("${COMPOSE_PACKAGES[@]}") ;;
+    --build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+    *) echo "install-deps: unknown option $arg (--check, --bench, --compose, --build)" >&2; exit 2 ;;
   esac
 done
+PACKAGES+=("${more[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
