@@ -99,6 +99,9 @@ new_image=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null)
 if [ -n "$old_image" ] && [ "$old_image" != "$new_image" ]; then
     podman rmi "$old_image" >/dev/null 2>&1
 fi
+# Earlier runs' compile stages (the newest stays as the cache).
+podman images -q --filter label=org.toa.stage=build | tail -n +2 \
+    | while read -r id; do podman rmi "$id" >/dev/null 2>&1; done
 
 # Keys: the compose set, and a client key that is not listed.
 "$TOA_ROOT/deploy/compose-keys" "$T/keys" >/dev/null
