@@ -130,20 +130,38 @@ toa_format_reason (char *out, size_t size, const char *fmt, ...)
     va_end (args);
 }
 
+static const char s_two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 size_t
 toa_format_int64 (char *out, int64_t value)
 {
+    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
+    size_t sign = value < 0;
+    if (sign)
+        *out++ = '-';
+    if (magnitude < 10) {
+        out[0] = (char) ('0' + magnitude);
+        return sign + 1;
+    }
     char digits[24];
     size_t at = sizeof digits;
-    uint64_t magnitude = value < 0 ? (uint64_t) 0 - (uint64_t) value : (uint64_t) value;
-    do {
-        digits[--at] = (char) ('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude);
-    if (value < 0)
-        digits[--at] = '-';
+    while (magnitude >= 100) {
+        unsigned pair = (unsigned) (magnitude % 100);
+        magnitude /= 100;
+        at -= 2;
+        memcpy (digits + at, s_two_digits + 2 * pair, 2);
+    }
+    if (magnitude >= 10) {
+        at -= 2;
+        memcpy (digits + at, s_two_digits + 2 * magnitude, 2);
+    }
+    else
+        digits[--at] = (char) ('0' + magnitude);
     memcpy (out, digits + at, sizeof digits - at);
-    return sizeof digits - at;
+    return sign + sizeof digits - at;
 }
 
 /* toa_format_real without the integer path: printf's "%.*g", then jansson's
@@ -343,9 +361,15 @@ toa_template_render (const char *template_text, const char *const *names,
         return NULL;
     const char *cursor = template_text;
     while (*cursor) {
-        const char *value = NULL;
-        size_t skip = 0;
-        if (*cursor == '{') {
+        /* Text up to the next '{' goes as it is, in one piece. */
+        const char *brace = strchr (cursor, '{');
+        const char *value = NULL, *piece = cursor;
+        size_t skip = 0, piece_length;
+        if (brace != cursor) {
+            piece_length = brace ? (size_t) (brace - cursor) : strlen (cursor);
+            skip = piece_length;
+        }
+        else {
             for (size_t i = 0; i < n; i++) {
                 size_t name_length = strlen (names[i]);
                 if (strncmp (cursor + 1, names[i], name_length) == 0
@@ -355,9 +379,11 @@ toa_template_render (const char *template_text, const char *const *names,
                     break;
                 }
             }
+            piece = value ? value : cursor;
+            piece_length = value ? strlen (value) : 1;
+            if (!value)
+                skip = 1;
         }
-        const char *piece = value ? value : cursor;
-        size_t piece_length = value ? strlen (value) : 1;
         if (used + piece_length + 1 > capacity) {
             capacity = (used + piece_length + 1) * 2;
             char *bigger = realloc (out, capacity);
@@ -369,7 +395,7 @@ toa_template_render (const char *template_text, const char *const *names,
         }
         memcpy (out + used, piece, piece_length);
         used += piece_length;
-        cursor += value ? skip : 1;
+        cursor += skip;
     }
     out[used] = '\0';
     return out;

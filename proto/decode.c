@@ -58,7 +58,8 @@ s_load_signed (const uint8_t *p, size_t bytes)
 static int
 s_item_read (const uint8_t *p, size_t avail, s_item_t *item)
 {
-    memset (item, 0, sizeof *item);
+    item->length = 0;        /* the value fields are set for their types only */
+    item->u = 0;
     if (avail < 1)
         return -1;
     uint8_t byte = p[0];
@@ -334,15 +335,28 @@ s_read_str (s_ctx_t *ctx, const uint8_t **text, size_t *len)
 }
 
 /* True when LEN bytes at TEXT are well-formed UTF-8 (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
+ * surrogates, nothing above U+10FFFF) without a NUL byte. ASCII goes eight
+ * bytes at a time. */
 static bool
-s_utf8_valid (const uint8_t *text, size_t len)
+s_text_valid (const uint8_t *text, size_t len)
 {
+    const uint64_t ones = UINT64_C (0x0101010101010101), highs = UINT64_C (0x8080808080808080);
     size_t k = 0;
     while (k < len) {
+        if (len - k >= 8) {
+            uint64_t word;
+            memcpy (&word, text + k, sizeof word);
+            /* No byte >= 0x80 and no zero byte: eight ASCII characters. */
+            if (!(word & highs) && !((word - ones) & ~word & highs)) {
+                k += 8;
+                continue;
+            }
+        }
         uint8_t c = text[k];
         size_t more;
         uint32_t min, code;
+        if (c == 0)
+            return false;
         if (c < 0x80) {
             k++;
             continue;
@@ -395,7 +409,7 @@ s_take_string (s_ctx_t *ctx, size_t limit, unsigned flags, char **out)
         return status;
     if (len > limit)
         return s_fail (ctx, TOA_PROTO_ERR_STRING_TOO_LONG);
-    if (memchr (text, '\0', len) || !s_utf8_valid (text, len))
+    if (!s_text_valid (text, len))
         return s_fail (ctx, TOA_PROTO_ERR_BAD_VALUE);
     if ((flags & TOA_SCHEMA_NONEMPTY) && len == 0)
         return s_fail (ctx, TOA_PROTO_ERR_BAD_VALUE);
@@ -549,10 +563,15 @@ s_key_compare (const void *a, const void *b)
     return (x->len > y->len) - (x->len < y->len);
 }
 
+static bool s_key_is (const uint8_t *key, size_t len, const char *name);
+
 /* Checks the PAIRS keys of the map whose pairs start at ctx->pos: every key
- * a string, none twice. Leaves ctx->pos where it was. */
+ * a string, none twice. With VERSION_AT and COMMAND_AT (the message map):
+ * where the values of "v" and "cmd" are, NULL when absent. Leaves ctx->pos
+ * where it was. */
 static toa_proto_status_t
-s_check_keys (s_ctx_t *ctx, size_t pairs)
+s_check_keys (s_ctx_t *ctx, size_t pairs, const uint8_t **version_at,
+              const uint8_t **command_at)
 {
     const uint8_t *first = ctx->pos;
     s_key_t local[16];
@@ -565,6 +584,12 @@ s_check_keys (s_ctx_t *ctx, size_t pairs)
     toa_proto_status_t status = TOA_PROTO_OK;
     for (size_t k = 0; k < pairs && status == TOA_PROTO_OK; k++) {
         status = s_read_str (ctx, &keys[k].text, &keys[k].len);
+        if (status == TOA_PROTO_OK && version_at) {
+            if (s_key_is (keys[k].text, keys[k].len, "v"))
+                *version_at = ctx->pos;
+            else if (s_key_is (keys[k].text, keys[k].len, "cmd"))
+                *command_at = ctx->pos;
+        }
         if (status == TOA_PROTO_OK)
             status = s_skip (ctx);
     }
@@ -697,7 +722,7 @@ s_decode_map (s_ctx_t *ctx, const toa_schema_table_t *table, void *base, bool to
         return status;
     if (item.type != S_MAP)
         return s_fail (ctx, TOA_PROTO_ERR_WRONG_TYPE);
-    if (!top && (status = s_check_keys (ctx, item.length)) != TOA_PROTO_OK)
+    if (!top && (status = s_check_keys (ctx, item.length, NULL, NULL)) != TOA_PROTO_OK)
         return status;
     uint32_t seen = 0;
     for (size_t k = 0; k < item.length; k++) {
@@ -728,45 +753,41 @@ s_decode_map (s_ctx_t *ctx, const toa_schema_table_t *table, void *base, bool to
     return TOA_PROTO_OK;
 }
 
-/* Finds "v" and "cmd" in the message map (keys already checked) and sets
- * *TYPE. Leaves ctx->pos at the map's header. */
+/* Checks "v" (the version) at VERSION_AT and "cmd" at COMMAND_AT (NULL:
+ * absent; the one first in the map is checked first) and sets *TYPE. */
 static toa_proto_status_t
-s_decode_header (s_ctx_t *ctx, toa_msg_type_t *type)
+s_check_header (s_ctx_t *ctx, const uint8_t *version_at, const uint8_t *command_at,
+                toa_msg_type_t *type)
 {
-    const uint8_t *map_at = ctx->pos;
-    s_item_t map;
-    bool have_version = false;
-    toa_proto_status_t status = s_next (ctx, &map);
     *type = TOA_MSG_NONE;
-    for (size_t k = 0; k < map.length && status == TOA_PROTO_OK; k++) {
-        const uint8_t *key = NULL, *text = NULL;
-        size_t key_len = 0, len = 0;
-        if ((status = s_read_str (ctx, &key, &key_len)) != TOA_PROTO_OK)
-            break;
-        const uint8_t *value_at = ctx->pos;
-        s_item_t value;
-        if (s_key_is (key, key_len, "v")) {
-            if ((status = s_next (ctx, &value)) != TOA_PROTO_OK)
-                break;
+    for (int turn = 0; turn < 2; turn++) {
+        bool version_first = !command_at || (version_at && version_at < command_at);
+        bool version = turn == 0 ? version_first : !version_first;
+        const uint8_t *at = version ? version_at : command_at;
+        if (!at)
+            continue;
+        ctx->pos = at;
+        if (version) {
+            s_item_t value;
+            toa_proto_status_t status = s_next (ctx, &value);
+            if (status != TOA_PROTO_OK)
+                return status;
             if (!((value.type == S_UINT && value.u == TOA_PROTO_VERSION)
                   || (value.type == S_INT && value.i == TOA_PROTO_VERSION)))
-                return s_fail_key (ctx, TOA_PROTO_ERR_VERSION, key, key_len);
-            have_version = true;
-        } else if (s_key_is (key, key_len, "cmd")) {
+                return s_fail_key (ctx, TOA_PROTO_ERR_VERSION, (const uint8_t *) "v", 1);
+        }
+        else {
+            const uint8_t *text = NULL;
+            size_t len = 0;
             if (s_read_str (ctx, &text, &len) != TOA_PROTO_OK
                 || (*type = toa_schema_type_by_name ((const char *) text, len)) == TOA_MSG_NONE)
-                return s_fail_key (ctx, TOA_PROTO_ERR_COMMAND, key, key_len);
+                return s_fail_key (ctx, TOA_PROTO_ERR_COMMAND, (const uint8_t *) "cmd", 3);
         }
-        ctx->pos = value_at;
-        status = s_skip (ctx);
     }
-    if (status != TOA_PROTO_OK)
-        return status;
-    if (!have_version)
+    if (!version_at)
         return s_fail_key (ctx, TOA_PROTO_ERR_VERSION, (const uint8_t *) "v", 1);
     if (*type == TOA_MSG_NONE)
         return s_fail_key (ctx, TOA_PROTO_ERR_COMMAND, (const uint8_t *) "cmd", 3);
-    ctx->pos = map_at;
     return TOA_PROTO_OK;
 }
 
@@ -778,13 +799,15 @@ s_decode_message (s_ctx_t *ctx, toa_msg_t *msg)
         || item.type != S_MAP)
         return s_fail (ctx, TOA_PROTO_ERR_NOT_MAP);
     ctx->pos = ctx->start + item.header;
-    toa_proto_status_t status = s_check_keys (ctx, item.length);
-    ctx->pos = ctx->start;
-    toa_msg_type_t type;
+    /* One pass over the message map: its keys, and where "v" and "cmd" are. */
+    const uint8_t *version_at = NULL, *command_at = NULL;
+    toa_proto_status_t status = s_check_keys (ctx, item.length, &version_at, &command_at);
+    toa_msg_type_t type = TOA_MSG_NONE;
     if (status == TOA_PROTO_OK)
-        status = s_decode_header (ctx, &type);
+        status = s_check_header (ctx, version_at, command_at, &type);
     if (status != TOA_PROTO_OK)
         return status;
+    ctx->pos = ctx->start;
     msg->type = type;
     return s_decode_map (ctx, toa_schema_message (type), &msg->u, true);
 }

@@ -320,7 +320,8 @@ toa_schema_type_by_name (const char *name, size_t len)
 {
     for (int type = TOA_MSG_NONE + 1; type < TOA_MSG_TYPE_COUNT; type++) {
         const char *candidate = s_messages[type].name;
-        if (strlen (candidate) == len && memcmp (candidate, name, len) == 0)
+        if (len > 0 && candidate[0] == name[0] && strlen (candidate) == len
+            && memcmp (candidate, name, len) == 0)
             return (toa_msg_type_t) type;
     }
     return TOA_MSG_NONE;

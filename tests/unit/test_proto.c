@@ -213,6 +213,29 @@ s_all_zero (const void *data, size_t size)
     return true;
 }
 
+/* DATA (SIZE bytes) is one msgpack object that msgpack-c reads and packs
+ * again to the same bytes: every header in its smallest form, as msgpack-c's
+ * packer writes it. */
+static void
+s_assert_canonical (const char *data, size_t size)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    assert_int_equal (msgpack_unpack_next (&unpacked, data, size, &offset),
+                      MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (offset, size);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (msgpack_pack_object (&packer, unpacked.data), 0);
+    assert_int_equal (buffer.size, size);
+    assert_memory_equal (buffer.data, data, size);
+    msgpack_sbuffer_destroy (&buffer);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 /* Encodes MSG, decodes it into *OUT and checks it decoded OK. */
 static void
 s_round_trip (const toa_msg_t *msg, toa_msg_t *out)
@@ -222,6 +245,7 @@ s_round_trip (const toa_msg_t *msg, toa_msg_t *out)
     toa_proto_error_t error;
     assert_int_equal (toa_proto_encode (msg, &data, &size), 0);
     assert_non_null (data);
+    s_assert_canonical (data, size);
     toa_proto_status_t status = toa_proto_decode (data, size, out, &error);
     if (status != TOA_PROTO_OK)
         fail_msg ("%s: %s at '%s'", toa_msg_type_name (msg->type),
@@ -279,6 +303,58 @@ test_round_trip_empty_arrays_and_extremes (void **state)
     assert_false (back.u.gen_task.has_seed);
     toa_msg_clear (&msg);
     toa_msg_clear (&back);
+}
+
+/* Strings, arrays and integers at every header size boundary encode as
+ * msgpack-c writes them, and decode back. */
+static void
+test_encoding_header_sizes (void **state)
+{
+    (void) state;
+    size_t lengths[] = {0, 1, 31, 32, 255, 256, 65535, 65536, 70000};
+    size_t counts[] = {0, 1, 15, 16, 17, 300};
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        toa_msg_t msg, back;
+        memset (&msg, 0, sizeof msg);
+        msg.type = TOA_MSG_GEN_RESULT;
+        toa_msg_gen_result_t *m = &msg.u.gen_result;
+        m->task = (uint64_t) 1 << (8 * c);
+        m->attempt = (int64_t) 1 << (7 * c + 1);
+        m->latency_ms = (int64_t) counts[c] * 1000;
+        m->n_outputs = counts[c];
+        m->outputs = calloc (counts[c] + 1, sizeof *m->outputs);
+        for (size_t i = 0; i < counts[c]; i++) {
+            size_t length = lengths[(i + c) % (sizeof lengths / sizeof *lengths)];
+            m->outputs[i].text = malloc (length + 1);
+            memset (m->outputs[i].text, 'a' + (int) (i % 26), length);
+            m->outputs[i].text[length] = '\0';
+            m->outputs[i].finish_reason = sample_text ("stop");
+            m->outputs[i].prompt_tokens = (int64_t) 1 << (i % 40);
+            m->outputs[i].completion_tokens = (int64_t) (i * 977);
+        }
+        s_round_trip (&msg, &back);
+        s_assert_msg_equal (&msg, &back);
+        toa_msg_clear (&msg);
+        toa_msg_clear (&back);
+    }
+    /* Negative integers (the decoder refuses this status; the bytes are
+     * still msgpack-c's). */
+    int64_t negatives[] = {-1, -32, -33, -128, -129, -32768, -32769, INT64_C (-2147483648),
+                           INT64_C (-2147483649), INT64_MIN};
+    for (size_t i = 0; i < sizeof negatives / sizeof *negatives; i++) {
+        toa_msg_t msg;
+        memset (&msg, 0, sizeof msg);
+        msg.type = TOA_MSG_TASK_FAILURE;
+        msg.u.task_failure.attempt = 1;
+        msg.u.task_failure.reason = sample_text ("x");
+        msg.u.task_failure.http_status = negatives[i];
+        char *data = NULL;
+        size_t size = 0;
+        assert_int_equal (toa_proto_encode (&msg, &data, &size), 0);
+        s_assert_canonical (data, size);
+        free (data);
+        toa_msg_clear (&msg);
+    }
 }
 
 static void
@@ -1033,6 +1109,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_round_trip_every_type),
         cmocka_unit_test (test_round_trip_empty_arrays_and_extremes),
+        cmocka_unit_test (test_encoding_header_sizes),
         cmocka_unit_test (test_optional_nil),
         cmocka_unit_test (test_optional_absent),
         cmocka_unit_test (test_valid_gen_task_variants),

@@ -1,4 +1,8 @@
-/* test_format_real.c - toa_format_real (common/util.h) writes exactly what
+/* test_format.c - the hot paths' formatting of common/util.h.
+ * toa_format_int64 writes what printf's "%" PRId64 writes (every digit
+ * count, both signs, the extremes). toa_template_render replaces {name}
+ * placeholders (repeated, unknown, unterminated, at either end).
+ * toa_format_real writes exactly what
  * jansson writes for a real at a given precision (JSON_REAL_PRECISION):
  * random bit patterns, random values in the range rewards take (0..1,
  * averages k/n), integers, powers of ten and their neighbours, exact decimal
@@ -10,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +140,72 @@ test_ties_round_to_even (void **state)
     assert_string_equal (text, "1e-5");
 }
 
+static void
+test_int64_matches_printf (void **state)
+{
+    (void) state;
+    int64_t cases[] = {0, 1, -1, 9, 10, 11, 99, 100, 101, -9, -10, -99, -100, 999, 1000,
+                       123456789, -123456789, INT64_MAX, INT64_MIN, INT64_MAX - 1,
+                       INT64_MIN + 1, 1000000000000000000, -1000000000000000000};
+    char ours[32], theirs[32];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t length = toa_format_int64 (ours, cases[i]);
+        ours[length] = '\0';
+        snprintf (theirs, sizeof theirs, "%" PRId64, cases[i]);
+        assert_string_equal (ours, theirs);
+    }
+    for (int i = 0; i < 100000; i++) {
+        int64_t value = (int64_t) s_random () >> (s_random () % 64);
+        size_t length = toa_format_int64 (ours, value);
+        ours[length] = '\0';
+        snprintf (theirs, sizeof theirs, "%" PRId64, value);
+        assert_string_equal (ours, theirs);
+    }
+}
+
+static void
+s_check_render (const char *template_text, const char *expected)
+{
+    const char *names[] = {"question", "response", "empty"};
+    const char *values[] = {"Q?", "the {question} R", NULL};
+    char *text = toa_template_render (template_text, names, values, 3);
+    assert_non_null (text);
+    assert_string_equal (text, expected);
+    free (text);
+}
+
+static void
+test_template_render (void **state)
+{
+    (void) state;
+    s_check_render ("", "");
+    s_check_render ("plain text", "plain text");
+    s_check_render ("{question}", "Q?");
+    s_check_render ("A {question} B {response} C {question}", "A Q? B the {question} R C Q?");
+    s_check_render ("{unknown} {question", "{unknown} {question");
+    s_check_render ("{{question}}", "{Q?}");
+    s_check_render ("x{empty}y{", "xy{");
+    s_check_render ("{", "{");
+    s_check_render ("}{question}{", "}Q?{");
+    /* Values larger than the template, repeated: the buffer grows. */
+    const char *names[] = {"v"};
+    char big[5000];
+    memset (big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    const char *values[] = {big};
+    char *text = toa_template_render ("{v}{v}{v}-", names, values, 1);
+    assert_non_null (text);
+    assert_int_equal (strlen (text), 3 * (sizeof big - 1) + 1);
+    assert_int_equal (text[3 * (sizeof big - 1)], '-');
+    free (text);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_int64_matches_printf),
+        cmocka_unit_test (test_template_render),
         cmocka_unit_test (test_random_bit_patterns),
         cmocka_unit_test (test_rewards_and_averages),
         cmocka_unit_test (test_integers_powers_and_edges),
