@@ -5,10 +5,15 @@
 # MoA. Prints each wall time next to the bound the servers allow:
 #   max(over models: its generations x mean latency / its slots,
 #       the longest chain of dependent generations of one prompt x latency)
-# (TOA loads the models unevenly, so the bound is per model). Appends the
-# figures to bench/results.json. Never fails on speed. Each of the 2 workers
-# takes half of a model's slots (models[].max_concurrent = 16).
-#   BENCH_LATENCY_PROMPTS, BENCH_LATENCY_METHODS change the run;
+# (TOA loads the models unevenly, so the bound is per model). The bound is
+# the simulated servers' time only: the chain counts generations (TOA: its 24
+# responses; MoA: 2 layers), not scoring (math-verify, on the scorer's CPU)
+# nor any of the fleet's own time; the wall time is the client's, submit to
+# last result. Appends the figures to bench/results.json. Never fails on
+# speed. Each of the 2 workers takes half of a model's slots
+# (models[].max_concurrent = 16, the default; worker.max_tasks 64, the default).
+#   BENCH_LATENCY_PROMPTS, BENCH_LATENCY_METHODS, BENCH_LATENCY_FLEET_ARGS
+#   (more fleet_config.py options) change the run;
 #   BENCH_LATENCY_TRACE=1 samples the simulator's busy slots during each job
 #   and prints where the time above the bound went (trace_slots.py).
 set -u
@@ -19,7 +24,8 @@ METHODS=${BENCH_LATENCY_METHODS:-toa best-of-n moa}
 TRACE=${BENCH_LATENCY_TRACE:-0}
 CONFIG=$TOA_TMP/latency.json INPUT=$TOA_TMP/prompts.jsonl
 python3 "$BENCH_DIR/fleet_config.py" "$CONFIG" "$INPUT" "$TOA_RUN_DIR" --prompts "$PROMPTS" \
-    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent $((SLOTS / 2)) ${BENCH_LATENCY_FLEET_ARGS:-} >/dev/null
+    --latency "$LATENCY" --jitter "$JITTER" --slots "$SLOTS" --max-concurrent $((SLOTS / 2)) \
+    ${BENCH_LATENCY_FLEET_ARGS:-} >/dev/null
 bench_up "$CONFIG" || exit 0
 trap 'bench_down "$CONFIG"; toa_cleanup' EXIT
 echo "bench_latency: $(bench_load); 3 models x $SLOTS slots, ${LATENCY} +- ${JITTER} ms," \

@@ -13,7 +13,7 @@ usage: trace_slots.py sample URL OUT        samples URL/stats every 20 ms
 
 The phases, in slot-time divided by the slots (ms of the whole fleet idle):
   start  - from the submit to the first request the simulator saw
-  ramp   - slots idle until every model first has all SLOTS busy
+  ramp   - slots idle until the model first has all SLOTS busy
   steady - slots idle from then until the first model's requests run out
            (the last new request of that model)
   tail   - slots idle from then to the end (the last chains, the last
@@ -67,6 +67,7 @@ def summary(path, start, end, slots):
         first = next((s["t"] for s in samples if s["m"][m][2] > base[m]), end)
         full = next((s["t"] for s in samples if s["t"] >= first and s["m"][m][0] >= slots), end)
         last = next((s["t"] for s in samples if s["m"][m][2] - base[m] >= total), end)
+        full = min(full, last)   # never all busy: the ramp ends with the requests
         lost = {"ramp": 0.0, "steady": 0.0, "tail": 0.0}
         for a, b in zip(samples, samples[1:]):
             if a["t"] < first:
