@@ -313,6 +313,8 @@ toa_prompt_generated (toa_prompt_t *self, const toa_gen_plan_t *plan,
             return -1;
         toa_gen_record_t *record = &self->records[g];
         record->text = strdup (outputs[i].text ? outputs[i].text : "");
+        if (record->text)      /* escaped once: the record and the result line copy it */
+            toa_gen_record_keep_text_json (record);
         record->finish_reason = toa_strdup (outputs[i].finish_reason);
         record->prompt_tokens = outputs[i].prompt_tokens;
         record->completion_tokens = outputs[i].completion_tokens;

@@ -22,6 +22,7 @@ void
 toa_gen_record_clear (toa_gen_record_t *record)
 {
     free (record->text);
+    free (record->text_json);
     free (record->finish_reason);
     free (record->reason);
     memset (record, 0, sizeof *record);
@@ -40,7 +41,8 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
     /* Written directly (no jansson tree): this runs twice per generation on
      * the broker's hot path. Same keys, order and number format as before. */
     toa_json_writer_t w = TOA_JSON_WRITER_INIT;
-    toa_json_writer_reserve (&w, 320 + (record->text ? strlen (record->text) : 0));
+    toa_json_writer_reserve (&w, 320 + (record->text_json ? record->text_json_length
+                                        : record->text ? strlen (record->text) : 0));
     toa_json_lit (&w, "{\"kind\":");
     toa_json_string (&w, toa_gen_kind_name (record->kind));
     toa_json_lit (&w, ",\"model\":");
@@ -59,7 +61,7 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
         toa_json_int (&w, record->inputs[i]);
     }
     toa_json_lit (&w, "],\"text\":");
-    toa_json_string (&w, record->text);
+    toa_gen_record_write_text (&w, record);
     toa_json_lit (&w, ",\"finish_reason\":");
     toa_json_string (&w, record->finish_reason);
     toa_json_lit (&w, ",\"prompt_tokens\":");
@@ -90,6 +92,31 @@ toa_gen_record_encode (const toa_gen_record_t *record, const char *const *models
     }
     toa_json_lit (&w, "}");
     return toa_json_writer_take (&w);
+}
+
+int
+toa_gen_record_keep_text_json (toa_gen_record_t *record)
+{
+    if (!record->text || record->text_json)
+        return 0;
+    toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+    toa_json_string (&w, record->text);
+    size_t length = w.length;
+    char *text = toa_json_writer_take (&w);
+    if (!text)
+        return -1;
+    record->text_json = text;
+    record->text_json_length = length;
+    return 0;
+}
+
+void
+toa_gen_record_write_text (toa_json_writer_t *w, const toa_gen_record_t *record)
+{
+    if (record->text_json)
+        toa_json_raw (w, record->text_json, record->text_json_length);
+    else
+        toa_json_string (w, record->text);
 }
 
 char *

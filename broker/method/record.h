@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "broker/method/policy.h"
+#include "common/json.h"
 
 typedef struct {
     toa_gen_kind_t kind;
@@ -32,6 +33,10 @@ typedef struct {
     int applied;             /* order of its apply to the policy, -1 = not yet */
     double tau;              /* TOA, tau auto: the temperature its reward was
                                 normalized with (0: not kept) */
+    char *text_json;         /* TEXT as a JSON string (quoted, escaped), kept
+                                so that records and the result line copy it
+                                instead of escaping it again; NULL: not kept */
+    size_t text_json_length;
     bool stored;             /* its whole JSON was handed out to be written
                                 (g:<g>); later changes go to s:<g>. Not part
                                 of the JSON */
@@ -51,6 +56,15 @@ char *toa_gen_record_encode (const toa_gen_record_t *record, const char *const *
  * MODELS (N_MODELS of them). Returns 0, or -1 with a reason in ERR. */
 int toa_gen_record_decode (const char *text, const char *const *models, size_t n_models,
                            toa_gen_record_t *record, char *err, size_t err_size);
+
+/* Keeps RECORD's text as a JSON string (text_json), for
+ * toa_gen_record_write_text. Returns 0, or -1 when out of memory (nothing
+ * kept; the text is then escaped where it is written). */
+int toa_gen_record_keep_text_json (toa_gen_record_t *record);
+
+/* Appends RECORD's text to W as a JSON string (null when it has none), from
+ * text_json when kept. */
+void toa_gen_record_write_text (toa_json_writer_t *w, const toa_gen_record_t *record);
 
 /* JSON text of what settling RECORD set (malloc'd, free(); NULL when out of
  * memory): {applied, raw (when scored), score_failed and reason (when its

@@ -88,7 +88,8 @@ toa_result_line_with (json_t *input, const char *method, const char *const *mode
     size_t bytes = 512;
     for (size_t i = 0; i < n; i++) {
         any_failure |= records[i].failed || records[i].score_failed;
-        bytes += 96 + (records[i].text ? strlen (records[i].text) : 0);
+        bytes += 96 + (records[i].text_json ? records[i].text_json_length
+                       : records[i].text ? strlen (records[i].text) : 0);
     }
     toa_json_writer_t w = TOA_JSON_WRITER_INIT;
     toa_json_writer_reserve (&w, bytes);
@@ -103,7 +104,7 @@ toa_result_line_with (json_t *input, const char *method, const char *const *mode
         toa_json_value (&w, value, JSON_REAL_PRECISION (15));
         toa_json_lit (&w, ",");
     }
-    S_LIST (&w, "\"responses\":[", n, toa_json_string (&w, records[i].text));
+    S_LIST (&w, "\"responses\":[", n, toa_gen_record_write_text (&w, &records[i]));
     S_LIST (&w, ",\"actions\":[", n, {
         toa_json_lit (&w, "{\"model\":");
         toa_json_string (&w, models[records[i].model]);
@@ -126,7 +127,10 @@ toa_result_line_with (json_t *input, const char *method, const char *const *mode
     s_failures (&w, records, n, models);
     int best = s_best (records, n);
     toa_json_lit (&w, ",\"best_response\":");
-    toa_json_string (&w, best >= 0 ? records[best].text : NULL);
+    if (best >= 0)
+        toa_gen_record_write_text (&w, &records[best]);
+    else
+        toa_json_lit (&w, "null");
     toa_json_lit (&w, ",\"best_model\":");
     toa_json_string (&w, best >= 0 ? models[records[best].model] : NULL);
     toa_json_lit (&w, ",\"best_reward\":");

@@ -376,6 +376,14 @@ test_record_round_trip (void **state)
                                .raw = 0.1 + 0.2, .applied = 4, .layer = 5, .parent_g = 3};
     char *text = toa_gen_record_encode (&record, models);
     assert_non_null (text);
+    /* With its text kept escaped (as a live record has it): the same JSON. */
+    assert_int_equal (toa_gen_record_keep_text_json (&record), 0);
+    assert_non_null (record.text_json);
+    char *kept = toa_gen_record_encode (&record, models);
+    assert_string_equal (kept, text);
+    free (kept);
+    free (record.text_json);
+    record.text_json = NULL;
     toa_gen_record_t back;
     memset (&back, 0, sizeof back);
     char err[128];
