@@ -26,6 +26,8 @@ typedef struct {
     int model_down_fail_ms;       /* a task of a method that cannot pick another
                                    * model fails for good once its model has been
                                    * down this long (60000) */
+    int submit_idle_ms;           /* a submission (in chunks) whose client sends
+                                   * nothing this long is dropped (0: 60000) */
     const char *metrics_listen;   /* host:port of GET /metrics; NULL: off */
     /* What a peer may claim (broker/fleet/peers.h; 0 takes the default). */
     int max_peers;                /* workers and scorers at once (1024) */

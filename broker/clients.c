@@ -564,12 +564,14 @@ s_submit_end (toa_broker_t *b, const toa_peer_id_t *from, const toa_msg_accept_t
 static void
 s_submissions_expire (toa_broker_t *b, int64_t now)
 {
+    int idle_ms = b->options.submit_idle_ms > 0 ? b->options.submit_idle_ms
+                                                : TOA_CLIENTS_SUBMIT_IDLE_MS;
     toa_submission_t *submission = b->submissions;
     while (submission) {
         toa_submission_t *next = submission->next;
-        if (now - submission->last_ms >= TOA_CLIENTS_SUBMIT_IDLE_MS) {
-            toa_warn ("job %s: its client sent nothing for %d s mid-submission; dropped",
-                      submission->job, TOA_CLIENTS_SUBMIT_IDLE_MS / 1000);
+        if (now - submission->last_ms >= idle_ms) {
+            toa_warn ("job %s: its client sent nothing for %.1f s mid-submission; dropped",
+                      submission->job, idle_ms / 1000.0);
             s_submission_end (b, submission, true);
         }
         submission = next;

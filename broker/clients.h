@@ -13,7 +13,8 @@
 /* Results sent and not yet acknowledged, at most. */
 #define TOA_CLIENTS_WINDOW 64
 
-/* A submission whose client sends nothing this long is dropped. */
+/* A submission whose client sends nothing this long is dropped, unless
+ * the broker's options say otherwise (toa-broker --submit-idle-ms). */
 #define TOA_CLIENTS_SUBMIT_IDLE_MS 60000
 
 /* Handles one message from client FROM (STATUS 1: undecodable, ERROR says why). */

@@ -16,6 +16,7 @@
 #include "broker/fleet/router.h"
 #include "broker/state/store.h"
 #include "broker/fleet/tasks.h"
+#include "common/log.h"
 
 typedef struct {
     uint64_t bad_messages;        /* undecodable or unexpected messages */
@@ -76,6 +77,8 @@ struct toa_broker_s {
     toa_broker_stats_t stats;
     void *observe;                /* metrics (broker/observe.c); NULL when off */
     uint64_t stats_logged_hash;   /* to log stats only when they change */
+    toa_log_limit_t dropped_log;  /* "dropped an answer" lines: a peer may send
+                                   * answers for unknown tasks at will */
 };
 
 #endif

@@ -32,7 +32,8 @@ s_usage (FILE *out)
              "                  [--metrics-listen HOST:PORT]\n"
              "                  [--log-level error|warn|info|debug]\n"
              "                  [--model-down-after N] [--model-down-ms MS]\n"
-             "                  [--model-down-max-ms MS] [--model-down-fail-ms MS] [--help]\n"
+             "                  [--model-down-max-ms MS] [--model-down-fail-ms MS]\n"
+             "                  [--submit-idle-ms MS] [--help]\n"
              "\n"
              "Runs the search for every job: admits prompts, sends generation tasks to\n"
              "workers and scoring tasks to scorers over ZeroMQ, keeps the state in Redis.\n"
@@ -48,7 +49,10 @@ s_usage (FILE *out)
              "--model-down-ms (30000), doubling up to --model-down-max-ms (300000);\n"
              "a success brings it back. TOA picks other models meanwhile; the other\n"
              "methods' tasks for it fail for good once it has been down for\n"
-             "--model-down-fail-ms (60000).\n");
+             "--model-down-fail-ms (60000).\n"
+             "\n"
+             "A batch submitted in chunks whose client sends nothing for\n"
+             "--submit-idle-ms (60000) is dropped, with what it had staged in Redis.\n");
 }
 
 typedef struct {
@@ -59,6 +63,7 @@ typedef struct {
     size_t n_owned;
     const char *log_level;
     long down_after, down_ms, down_max_ms, down_fail_ms; /* 0: default */
+    long submit_idle_ms;                                 /* 0: default */
 } s_args_t;
 
 /* Parses VALUE, a whole number in 1..INT_MAX, into *OUT. */
@@ -120,11 +125,13 @@ s_parse_args (int argc, char **argv, s_args_t *args)
         else if (strcmp (arg, "--model-down-after") == 0
                  || strcmp (arg, "--model-down-ms") == 0
                  || strcmp (arg, "--model-down-max-ms") == 0
-                 || strcmp (arg, "--model-down-fail-ms") == 0) {
+                 || strcmp (arg, "--model-down-fail-ms") == 0
+                 || strcmp (arg, "--submit-idle-ms") == 0) {
             long *out = strcmp (arg, "--model-down-after") == 0 ? &args->down_after
                         : strcmp (arg, "--model-down-ms") == 0 ? &args->down_ms
                         : strcmp (arg, "--model-down-max-ms") == 0 ? &args->down_max_ms
-                                                                   : &args->down_fail_ms;
+                        : strcmp (arg, "--submit-idle-ms") == 0 ? &args->submit_idle_ms
+                                                                : &args->down_fail_ms;
             if (s_parse_count (arg, value, out) != 0)
                 return 2;
         }
@@ -174,6 +181,7 @@ s_run (const toa_config_t *config, const s_args_t *args)
         .model_down_ms = (int) args->down_ms,
         .model_down_max_ms = (int) args->down_max_ms,
         .model_down_fail_ms = (int) args->down_fail_ms,
+        .submit_idle_ms = (int) args->submit_idle_ms,
         .metrics_listen = config->broker.metrics_listen,
         .max_peers = config->broker.max_peers,
         .max_serves = config->broker.max_serves,

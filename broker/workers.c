@@ -19,6 +19,7 @@
 #define S_DUE_EVERY_MS 50
 #define S_DUE_BATCH 256
 #define S_STALL_EVERY_MS 250
+#define S_DROPPED_LOG_EVERY_MS 1000   /* "dropped an answer" at most once a second */
 
 static const char *
 s_peer_text (const toa_peer_id_t *id, char *buffer, size_t size)
@@ -149,11 +150,19 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
                    "its lease", id);
         return;
     }
+    uint64_t unlogged;
     if (match != TOA_TASKS_CURRENT) {
         b->stats.dropped_results++;
-        if (slot >= 0)
-            toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64,
-                      match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt);
+        /* A registered peer can send these at will: rate-limited, counted. */
+        if (slot >= 0
+            && toa_log_limit_pass (&b->dropped_log, now, S_DROPPED_LOG_EVERY_MS, &unlogged)) {
+            char more[80] = "";
+            if (unlogged)
+                snprintf (more, sizeof more, " (and %" PRIu64 " such answers not logged since "
+                          "the last)", unlogged);
+            toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64 "%s",
+                      match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt, more);
+        }
         return;
     }
     toa_observe_answer (b, task, msg, now);

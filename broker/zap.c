@@ -29,8 +29,7 @@ struct toa_zap_s {
     s_domain_t domains[S_MAX_DOMAINS];
     size_t n_domains;
     toa_zap_stats_t stats;
-    int64_t next_log_ms;             /* refusals are logged at most once a second */
-    uint64_t unlogged;
+    toa_log_limit_t log_limit;       /* refusals are logged at most once a second */
 };
 
 toa_zap_t *
@@ -175,19 +174,15 @@ s_reply (void *socket, const s_request_t *request, const char *status, const cha
 static void
 s_log_refusal (toa_zap_t *self, const char *domain, const char *address, const char *key)
 {
-    int64_t now = toa_now_ms ();
-    if (now < self->next_log_ms) {
-        self->unlogged++;
+    uint64_t unlogged;
+    if (!toa_log_limit_pass (&self->log_limit, toa_now_ms (), S_LOG_EVERY_MS, &unlogged))
         return;
-    }
-    self->next_log_ms = now + S_LOG_EVERY_MS;
     char more[80] = "";
-    if (self->unlogged)
+    if (unlogged)
         snprintf (more, sizeof more, " (and %llu refusals not logged since the last)",
-                  (unsigned long long) self->unlogged);
+                  (unsigned long long) unlogged);
     toa_warn ("zap: refused a connection to the %s endpoint from %s: key %s is not in its "
               "directory%s", domain, address, key, more);
-    self->unlogged = 0;
 }
 
 /* Decides one request; replies to every request, even a malformed one, so

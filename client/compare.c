@@ -493,6 +493,7 @@ s_run_one (const toa_compare_options_t *options, const char *const *base_sets,
         .endpoint = options->endpoint,
         .timeout_ms = options->timeout_ms,
         .quiet = true,
+        .say_submitted = true,       /* each run's job id, for status or cancel */
         .interrupted = options->interrupted,
     };
     int64_t start = toa_now_ms ();

@@ -95,7 +95,21 @@ static const char *s_usage_submit =
     "  --job ID           job id (default: YYYYMMDD-HHMMSS-<6 hex>)\n"
     "  --timeout SECONDS  longest wait for the broker's answer (default 10)\n"
     "  --give-up SECONDS  leave a broker silent this long (default 600; exit 3)\n"
-    "  --quiet            no progress and no summary\n";
+    "  --quiet            errors and warnings only: no \"submitted\" line, no\n"
+    "                     progress, no summary\n"
+    "\n"
+    "exit status: 0 every result stored and acknowledged; 1 the job failed or was\n"
+    "cancelled, or a write failed; 2 bad command line, config or input, or the\n"
+    "broker rejected the batch (nothing runs); 3 no answer from the broker (or it\n"
+    "went silent past --give-up); 130 Ctrl-C, 143 SIGTERM (detached: the job goes\n"
+    "on; toa attach resumes).\n";
+
+/* The options every command that talks to the broker takes. */
+#define S_USAGE_BROKER_OPTIONS \
+    "  --config FILE      fleet config: the broker's endpoint and, with CURVE, the\n" \
+    "                     keys (default: built-in defaults, tcp://127.0.0.1:5555)\n" \
+    "  --endpoint E       broker client endpoint (config broker.client_endpoint)\n" \
+    "  --timeout SECONDS  longest wait for the broker's answer (default 10)\n"
 
 static const char *s_usage_attach =
     "usage: toa attach JOB --output RESULTS.jsonl [--config FILE] [--endpoint E]\n"
@@ -103,18 +117,48 @@ static const char *s_usage_attach =
     "\n"
     "Follows JOB again: the broker resends every result not yet acknowledged;\n"
     "prompts already in the output file are skipped (and acknowledged). A job\n"
-    "whose results are all acknowledged is done: attach says so and exits 0.\n";
+    "whose results are all acknowledged is done: attach says so and exits 0.\n"
+    "One client follows a job at a time: while another is heard, the broker\n"
+    "answers 423 and attach asks again until --timeout.\n"
+    "\n"
+    "  JOB                the job id toa submit printed (or --job)\n"
+    "  --output FILE      results, JSONL, appended (- = standard output); required\n"
+    S_USAGE_BROKER_OPTIONS
+    "  --give-up SECONDS  leave a broker silent this long (default 600; exit 3)\n"
+    "  --quiet            errors and warnings only: no progress, no summary\n"
+    "\n"
+    "exit status: 0 every result stored and acknowledged; 1 the job failed, was\n"
+    "cancelled, is unknown or belongs to another client, or a write failed; 2 bad\n"
+    "command line or config; 3 no answer from the broker (or it went silent past\n"
+    "--give-up); 130 Ctrl-C, 143 SIGTERM (detached: the job goes on).\n";
 
 static const char *s_usage_status =
     "usage: toa status [JOB] [--config FILE] [--endpoint E] [--json] [--timeout SECONDS]\n"
     "\n"
     "Shows every job (or JOB): state, method, prompts done/total, prompts in\n"
-    "search, generations, failed generations, and what the job waits for.\n";
+    "search, generations, failed generations, and what the job waits for.\n"
+    "With CURVE the broker lists the jobs of your client key; without it, name\n"
+    "the job (the token toa submit kept for it is sent).\n"
+    "\n"
+    "  JOB                one job's id (default: every job you may see)\n"
+    S_USAGE_BROKER_OPTIONS
+    "  --json             the status as JSON on standard output, not a table\n"
+    "\n"
+    "exit status: 0 shown; 1 unknown job (or another client's), or a broker\n"
+    "error; 2 bad command line or config; 3 no answer from the broker.\n";
 
 static const char *s_usage_cancel =
     "usage: toa cancel JOB [--config FILE] [--endpoint E] [--timeout SECONDS]\n"
     "\n"
-    "Stops JOB: no more tasks are issued and its state is dropped from Redis.\n";
+    "Stops JOB: no more tasks are issued and its state is dropped from Redis;\n"
+    "results not yet acknowledged are lost, and a client following the job\n"
+    "hears it was cancelled (exit 1).\n"
+    "\n"
+    "  JOB                the job's id; required\n"
+    S_USAGE_BROKER_OPTIONS
+    "\n"
+    "exit status: 0 cancelled; 1 unknown job (or another client's), or a broker\n"
+    "error; 2 bad command line or config; 3 no answer from the broker.\n";
 
 static const char *s_usage_export =
     "usage: toa export --input RESULTS.jsonl [--sft SFT.jsonl] [--dpo DPO.jsonl]\n"

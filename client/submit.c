@@ -291,7 +291,7 @@ s_run (const toa_submit_options_t *options, const toa_config_t *config, long n_p
         toa_conn_destroy (&conn);
         return code;
     }
-    if (code == 0)
+    if (code == 0 && (!options->quiet || options->say_submitted))
         fprintf (stderr, "job %s submitted: %ld prompts\n", job, n_prompts);
     char resume[2048];
     s_resume_flags (options, resume, sizeof resume);
@@ -351,7 +351,7 @@ s_prepare (const toa_submit_options_t *options, const toa_config_t *config, long
         if (toa_output_removed_tail (*output))
             fprintf (stderr, "toa: %s: cut off an incomplete last line (%zu bytes)\n",
                      options->output_path, toa_output_removed_tail (*output));
-        if (toa_output_count_at_open (*output))
+        if (toa_output_count_at_open (*output) && !options->quiet)
             fprintf (stderr, "toa: %s already holds %zu results; those prompts are not "
                      "written again\n", options->output_path,
                      toa_output_count_at_open (*output));

@@ -23,7 +23,8 @@ typedef struct {
     const char *job;             /* --job, or NULL: a new id */
     int timeout_ms;              /* longest wait for the broker's answer */
     int give_up_ms;              /* a broker silent this long is lost (0: default) */
-    bool quiet;
+    bool quiet;                  /* --quiet: errors and warnings only */
+    bool say_submitted;          /* "job J submitted" even when quiet (toa compare) */
     volatile sig_atomic_t *interrupted;
 } toa_submit_options_t;
 

@@ -102,3 +102,16 @@ toa_log (toa_log_level_t level, const char *fmt, ...)
     fprintf (stream, "%s.%03dZ %s[%d] %s %s\n", stamp, (int) (now.tv_usec / 1000),
              s_name, (int) getpid (), s_level_names[level], message);
 }
+
+bool
+toa_log_limit_pass (toa_log_limit_t *self, int64_t now, int64_t every_ms, uint64_t *dropped)
+{
+    if (now < self->next_ms) {
+        self->dropped++;
+        return false;
+    }
+    self->next_ms = now + every_ms;
+    *dropped = self->dropped;
+    self->dropped = 0;
+    return true;
+}

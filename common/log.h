@@ -5,7 +5,9 @@
 #define TOA_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     TOA_LOG_ERROR = 0,
@@ -34,6 +36,21 @@ void toa_log_vline (char *out, size_t size, const char *fmt, va_list args)
 
 void toa_log (toa_log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+
+/* A line a peer can cause at will (a refused key, an answer for a task it
+ * does not hold) is logged at most once per period; the lines dropped in
+ * between are counted and reported with the next one. Zero-initialise. */
+typedef struct {
+    int64_t next_ms;             /* no line before this */
+    uint64_t dropped;            /* lines dropped since the last one logged */
+} toa_log_limit_t;
+
+/* True when a line may be logged at NOW (milliseconds): the next one may
+ * come EVERY_MS later, *DROPPED gets the count of lines dropped since the
+ * last one logged (for the caller to say so) and the count restarts. False
+ * (the line is dropped and counted) otherwise. */
+bool toa_log_limit_pass (toa_log_limit_t *self, int64_t now, int64_t every_ms,
+                         uint64_t *dropped);
 
 #define toa_error(...) toa_log (TOA_LOG_ERROR, __VA_ARGS__)
 #define toa_warn(...)  toa_log (TOA_LOG_WARN, __VA_ARGS__)

@@ -510,9 +510,9 @@ s_take_nil (s_ctx_t *ctx)
     return false;
 }
 
-/* Reads an array header of at most TOA_PROTO_MAX_ITEMS items. */
+/* Reads an array header of at most MAX items (0: TOA_PROTO_MAX_ITEMS). */
 static toa_proto_status_t
-s_read_array (s_ctx_t *ctx, size_t *count)
+s_read_array (s_ctx_t *ctx, size_t max, size_t *count)
 {
     s_item_t item;
     toa_proto_status_t status = s_next (ctx, &item);
@@ -520,7 +520,7 @@ s_read_array (s_ctx_t *ctx, size_t *count)
         return status;
     if (item.type != S_ARRAY)
         return s_fail (ctx, TOA_PROTO_ERR_WRONG_TYPE);
-    if (item.length > TOA_PROTO_MAX_ITEMS)
+    if (item.length > (max ? max : TOA_PROTO_MAX_ITEMS))
         return s_fail (ctx, TOA_PROTO_ERR_ARRAY_TOO_LONG);
     *count = item.length;
     return TOA_PROTO_OK;
@@ -626,7 +626,7 @@ static toa_proto_status_t
 s_decode_structs (s_ctx_t *ctx, const toa_schema_field_t *field, void **items, size_t *count)
 {
     size_t total, capacity = 0;
-    toa_proto_status_t status = s_read_array (ctx, &total);
+    toa_proto_status_t status = s_read_array (ctx, field->max_items, &total);
     for (size_t k = 0; k < total && status == TOA_PROTO_OK; k++) {
         if (s_grow (items, &capacity, k, total, field->sub->size) != 0)
             return s_fail (ctx, TOA_PROTO_ERR_NOMEM);
@@ -642,7 +642,7 @@ static toa_proto_status_t
 s_decode_strings (s_ctx_t *ctx, const toa_schema_field_t *field, char ***items, size_t *count)
 {
     size_t total, capacity = 0;
-    toa_proto_status_t status = s_read_array (ctx, &total);
+    toa_proto_status_t status = s_read_array (ctx, field->max_items, &total);
     for (size_t k = 0; k < total && status == TOA_PROTO_OK; k++) {
         if (s_grow ((void **) items, &capacity, k, total, sizeof (char *)) != 0)
             return s_fail (ctx, TOA_PROTO_ERR_NOMEM);

@@ -21,6 +21,8 @@
 #define TOA_PROTO_MAX_TEXT (16u * 1024u * 1024u)     /* bytes, one prompt/response/result */
 #define TOA_PROTO_MAX_NAME 1024u                     /* bytes, ids, names, reasons' short fields */
 #define TOA_PROTO_MAX_ITEMS 1000000u                 /* elements of one array */
+#define TOA_PROTO_MAX_SERVES 1024u                   /* names in a ready's "serves" (a
+                                                      * broker keeps at most 64) */
 #define TOA_PROTO_MAX_DEPTH 8                        /* nesting of containers */
 
 typedef enum {

@@ -178,7 +178,9 @@ TABLE (s_error, toa_msg_error_t);
 static const toa_schema_field_t s_ready_fields[] = {
     { .key = "kind", .kind = TOA_SCHEMA_PEER_KIND, .offset = offsetof (toa_msg_ready_t, kind) },
     F_STRING ("name", toa_msg_ready_t, name, NAME, 0),
-    F_STRINGS ("serves", toa_msg_ready_t, serves, n_serves, NAME, NONEMPTY),
+    { .key = "serves", .kind = TOA_SCHEMA_STRINGS, .offset = offsetof (toa_msg_ready_t, serves),
+      .aux_offset = offsetof (toa_msg_ready_t, n_serves), .limit = NAME, .flags = NONEMPTY,
+      .max_items = TOA_PROTO_MAX_SERVES },
     F_INT ("credit", toa_msg_ready_t, credit, 1, INT64_MAX),
     F_INT ("heartbeat_ms", toa_msg_ready_t, heartbeat_ms, 1, INT64_MAX),
 };

@@ -40,6 +40,7 @@ typedef struct {
     size_t aux_offset;         /* count of an array; the seed of SEED */
     unsigned flags;
     size_t limit;              /* strings: TOA_PROTO_MAX_TEXT or TOA_PROTO_MAX_NAME */
+    size_t max_items;          /* arrays: 0 = TOA_PROTO_MAX_ITEMS */
     int64_t min, max;          /* INT */
     double dmin, dmax;         /* DOUBLE */
     const toa_schema_table_t *sub;  /* STRUCT, STRUCTS */

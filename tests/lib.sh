@@ -50,12 +50,33 @@ toa_free_port () {
 
 # toa_wait_port PORT [SECONDS]: wait until something listens on 127.0.0.1:PORT.
 toa_wait_port () {
-    local port=$1 seconds=${2:-10} i
+    local port=$1 seconds=${2:-30} i
     for i in $(seq $((seconds * 20))); do
         (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
         sleep 0.05
     done
     return 1
+}
+
+# toa_wait_until SECONDS COMMAND...: polls COMMAND (every 0.1 s) until it
+# succeeds; fails after SECONDS. The way to wait for something another
+# process does: never a fixed sleep, and wait for the very condition the
+# next check asserts (a broker's log line, not the peer's that precedes it).
+# On a loaded 2-core host a program can take seconds to start: give 30 s or
+# more to anything that follows a process start.
+toa_wait_until () {
+    local seconds=$1 end; shift
+    end=$(( $(date +%s) + seconds ))
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+
+# toa_wait_log FILE PATTERN [SECONDS]: waits (30 s by default) until FILE
+# has a line matching the extended regular expression PATTERN.
+toa_wait_log () {
+    toa_wait_until "${3:-30}" grep -Eqs -- "$2" "$1"
 }
 
 # toa_start NAME CMD...: start a program in the background, log to $TOA_TMP/NAME.log,
@@ -77,7 +98,7 @@ toa_start_redis () {
         --dir "$TOA_TMP/redis" --save '' --appendonly "${1:-no}" --appendfsync everysec \
         --daemonize no)
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-    toa_wait_port "$REDIS_PORT" 10
+    toa_wait_port "$REDIS_PORT" 30
 }
 
 # toa_done: exit status for the script.

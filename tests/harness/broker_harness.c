@@ -18,6 +18,9 @@
  *   --heartbeat-ms N      send HEARTBEAT every N ms (default 1000; 0: never)
  *   --run-ms N            exit after N ms (default 30000)
  *   --exit-when-done      exit once every task is answered
+ *   --exit-after-sent MS  exit MS ms after every task was sent (a broker
+ *                         that goes away with tasks out, whenever its peer
+ *                         came: no race with the peer's start)
  *   --readies N           exit after the N-th READY
  *   --after-ready ACTION  once, after the first READY: "disconnect" (send
  *                         DISCONNECT) or "garbage" (send bytes that are not
@@ -69,6 +72,7 @@ typedef struct {
     bool exit_on_disconnect;
     long stop_pid;
     long stop_early_ms;          /* -1: wait for the answers */
+    long exit_after_sent_ms;     /* -1: no */
 } s_options_t;
 
 typedef struct {
@@ -258,6 +262,7 @@ s_parse_options (int argc, char **argv, s_options_t *options)
     options->heartbeat_ms = 1000;
     options->run_ms = 30000;
     options->stop_early_ms = -1;
+    options->exit_after_sent_ms = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -289,6 +294,8 @@ s_parse_options (int argc, char **argv, s_options_t *options)
                 options->stop_pid = atol (value);
             else if (strcmp (arg, "--stop-early") == 0)
                 options->stop_early_ms = atol (value);
+            else if (strcmp (arg, "--exit-after-sent") == 0)
+                options->exit_after_sent_ms = atol (value);
             else {
                 fprintf (stderr, "broker_harness: unknown option %s\n", arg);
                 return -1;
@@ -578,9 +585,14 @@ main (int argc, char **argv)
     int64_t end_ms = s_start_ms + self.options.run_ms;
     int64_t next_heartbeat = s_start_ms + self.options.heartbeat_ms;
     bool stop_sent = false;
-    int64_t all_sent_ms = 0;
+    int64_t all_sent_ms = 0, exit_at_ms = 0;
     while (!self.stop && !s_interrupted && toa_now_ms () < end_ms) {
         if (self.options.exit_when_done && self.n_tasks && s_all_answered (&self))
+            break;
+        if (self.options.exit_after_sent_ms >= 0 && !exit_at_ms && self.sent > 0
+            && s_all_sent (&self))
+            exit_at_ms = toa_now_ms () + self.options.exit_after_sent_ms;
+        if (exit_at_ms && toa_now_ms () >= exit_at_ms)
             break;
         s_maybe_stop_peer (&self, &all_sent_ms, &stop_sent);
         zmq_pollitem_t item = {self.socket, 0, ZMQ_POLLIN, 0};

@@ -5,9 +5,12 @@
  * broker_peers client --endpoint E --job J --method M --settings FILE
  *                     --prompts FILE --out FILE [--attach] [--timeout-ms N]
  *                     [--reattach-ms N] [--exit-after-results N] [--chunk N]
+ *                     [--chunk-swap] [--chunk-stop K]
  *   Submits every non-blank line of FILE (as is, with its line number; with
  *   --chunk N streamed as submit-begin, submit-chunks of N lines, submit-end), or
- *   attaches to J with --attach; appends each result to --out unless its id
+ *   attaches to J with --attach; --chunk-swap sends the second chunk before
+ *   the first (out of order); --chunk-stop K sends only the first K chunks
+ *   and no submit-end (a client gone quiet mid-submission); appends each result to --out unless its id
  *   is there already, acknowledges it, and exits 0 when progress says done.
  *   Sends attach again when the broker is silent for --reattach-ms (it may
  *   have restarted); an error 503 (Redis away) is waited out the same way.
@@ -39,6 +42,11 @@
  *   generation, a reward of 1e308, a 503 failure; also for the ids next to
  *   it): unregistered, or with --ready as a registered peer holding no lease.
  *   Prints "disconnect" (the first one) and "forged" (counts) events.
+ * broker_peers stray --endpoint E [--models a,b] [--count N] [--run-ms N]
+ *   A registered peer (serving --models, default m-stray) that sends N
+ *   gen-results for task ids the broker never issued at once, then one
+ *   more every 200 ms until --run-ms (heartbeats meanwhile); prints a
+ *   "stray" event with the count sent.
  * broker_peers flood --endpoint E [--peers N] [--serves K] [--models FIRST]
  *                    [--credit C] [--heartbeat-ms H] [--run-ms N]
  *   N peers each send ready with K serves names (FIRST, then made-up ones),
@@ -98,9 +106,11 @@ typedef struct {
     bool attach, never_answer, ready_first;
     long timeout_ms, reattach_ms, exit_after_results;
     long chunk;                  /* client: lines per submit-chunk, 0 = one submit */
+    bool chunk_swap;             /* client: chunks 1 and 2 sent in the wrong order */
+    long chunk_stop;             /* client: send only this many chunks, no end (0: all) */
     long credit, heartbeat_ms, delay_ms, hold_first_ms, fail_first_transient;
     long broker_silence_ms, run_ms;
-    long peers, serves;
+    long peers, serves, count;
 } s_options_t;
 
 static int
@@ -119,8 +129,9 @@ s_parse (int argc, char **argv, s_options_t *o)
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp (arg, "--attach") == 0 || strcmp (arg, "--never-answer") == 0
-            || strcmp (arg, "--ready") == 0) {
+            || strcmp (arg, "--ready") == 0 || strcmp (arg, "--chunk-swap") == 0) {
             o->attach |= strcmp (arg, "--attach") == 0;
+            o->chunk_swap |= strcmp (arg, "--chunk-swap") == 0;
             o->never_answer |= strcmp (arg, "--never-answer") == 0;
             o->ready_first |= strcmp (arg, "--ready") == 0;
             continue;
@@ -144,6 +155,8 @@ s_parse (int argc, char **argv, s_options_t *o)
             {"--fail-first-transient", &o->fail_first_transient},
             {"--broker-silence-ms", &o->broker_silence_ms}, {"--run-ms", &o->run_ms},
             {"--peers", &o->peers}, {"--serves", &o->serves}, {"--chunk", &o->chunk},
+            {"--chunk-stop", &o->chunk_stop},
+            {"--count", &o->count},
         };
         bool known = false;
         for (size_t k = 0; k < sizeof strings / sizeof *strings; k++)
@@ -235,9 +248,11 @@ s_seen_ids (const char *path)
 }
 
 /* Sends SUBMIT as submit-begin, chunks of CHUNK lines, submit-end (the
- * submit-acks are read, and ignored, by the client loop). */
+ * submit-acks are read, and ignored, by the client loop); SWAP sends chunk 2
+ * before chunk 1, STOP > 0 only that many chunks and no submit-end. */
 static void
-s_submit_chunked (void *socket, const toa_msg_submit_t *submit, size_t chunk)
+s_submit_chunked (void *socket, const toa_msg_submit_t *submit, size_t chunk, bool swap,
+                  long stop)
 {
     toa_msg_t begin = {.type = TOA_MSG_SUBMIT_BEGIN};
     begin.u.submit = *submit;
@@ -245,6 +260,7 @@ s_submit_chunked (void *socket, const toa_msg_submit_t *submit, size_t chunk)
     begin.u.submit.n_prompts = 0;
     int failed = toa_transport_send (socket, NULL, &begin);
     int64_t seq = 0;
+    toa_msg_t held = {.type = TOA_MSG_NONE};
     for (size_t first = 0; first < submit->n_prompts; first += chunk) {
         toa_msg_t msg = {.type = TOA_MSG_SUBMIT_CHUNK};
         msg.u.submit_chunk.job = submit->job;
@@ -252,7 +268,19 @@ s_submit_chunked (void *socket, const toa_msg_submit_t *submit, size_t chunk)
         msg.u.submit_chunk.prompts = submit->prompts + first;
         msg.u.submit_chunk.n_prompts = submit->n_prompts - first < chunk
                                            ? submit->n_prompts - first : chunk;
+        if (swap && seq == 1) {
+            held = msg;              /* sent after chunk 2 */
+            continue;
+        }
         failed |= toa_transport_send (socket, NULL, &msg);
+        if (held.type != TOA_MSG_NONE) {
+            failed |= toa_transport_send (socket, NULL, &held);
+            held.type = TOA_MSG_NONE;
+        }
+        if (stop > 0 && seq >= stop) {
+            s_emit ("chunks-stopped", json_pack ("{s:I}", "sent", (json_int_t) seq));
+            return;
+        }
     }
     toa_msg_t end = {.type = TOA_MSG_SUBMIT_END};
     end.u.accept.job = submit->job;
@@ -291,7 +319,7 @@ s_submit (void *socket, const s_options_t *o)
         submit->prompts[submit->n_prompts++].text = line;
     }
     if (o->chunk > 0)
-        s_submit_chunked (socket, submit, (size_t) o->chunk);
+        s_submit_chunked (socket, submit, (size_t) o->chunk, o->chunk_swap, o->chunk_stop);
     else if (toa_transport_send (socket, NULL, &msg) != 0)
         s_emit ("send-failed", NULL);
     free (submit->prompts);
@@ -763,6 +791,57 @@ s_forge_one (void *socket, uint64_t id, int64_t attempt)
     return sent;
 }
 
+/* Sends a gen-result for task ID, attempt 1. Returns 1 when sent. */
+static int
+s_stray_one (void *socket, uint64_t id)
+{
+    toa_gen_output_t output = {.text = "an answer nobody asked for", .finish_reason = "stop",
+                               .prompt_tokens = 1, .completion_tokens = 1};
+    toa_msg_t gen = {.type = TOA_MSG_GEN_RESULT};
+    gen.u.gen_result.task = id;
+    gen.u.gen_result.attempt = 1;
+    gen.u.gen_result.outputs = &output;
+    gen.u.gen_result.n_outputs = 1;
+    return toa_transport_send (socket, NULL, &gen) == 0;
+}
+
+/* stray: a registered peer answering tasks that do not exist, at will. */
+static int
+s_stray (void *zmq, const s_options_t *o)
+{
+    s_peer_t peer = {.kind = TOA_PEER_WORKER, .socket = s_connect (zmq, o->endpoint)};
+    peer.serves = s_split (o->models ? o->models : "m-stray", &peer.n_serves);
+    s_ready (&peer, o);
+    const uint64_t base = 1000000000000000ull;     /* far above any id the broker issues */
+    uint64_t next = base;
+    long sent = 0;
+    for (long i = 0; i < o->count; i++)
+        sent += s_stray_one (peer.socket, next++);
+    int64_t end = toa_now_ms () + o->run_ms, last_heartbeat = 0, last_stray = toa_now_ms ();
+    while (!s_interrupted && toa_now_ms () < end) {
+        toa_msg_t msg;
+        while (s_recv (peer.socket, 0, &msg) == 0)
+            toa_msg_clear (&msg);
+        int64_t now = toa_now_ms ();
+        if (now - last_stray >= 200) {
+            sent += s_stray_one (peer.socket, next++);
+            last_stray = now;
+        }
+        if (now - last_heartbeat >= o->heartbeat_ms) {
+            toa_msg_t heartbeat = {.type = TOA_MSG_HEARTBEAT};
+            toa_transport_send (peer.socket, NULL, &heartbeat);
+            last_heartbeat = now;
+        }
+        zmq_poll (NULL, 0, 20);
+    }
+    s_emit ("stray", json_pack ("{s:I}", "sent", (json_int_t) sent));
+    for (size_t k = 0; k < peer.n_serves; k++)
+        free (peer.serves[k]);
+    free (peer.serves);
+    zmq_close (peer.socket);
+    return 0;
+}
+
 /* forge: reads the task ids an honest peer logged (--events, as a sniffer
  * would see them) and answers each with forgeries, unregistered or, with
  * --ready, as a registered peer that holds no lease on them. */
@@ -917,6 +996,8 @@ main (int argc, char **argv)
         rc = s_forge (zmq, &o);
     else if (strcmp (o.mode, "flood") == 0)
         rc = s_flood (zmq, &o);
+    else if (strcmp (o.mode, "stray") == 0)
+        rc = s_stray (zmq, &o);
     else
         fprintf (stderr, "broker_peers: bad mode or missing options\n");
     zmq_ctx_term (zmq);

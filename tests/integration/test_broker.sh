@@ -2,7 +2,8 @@
 # test_broker.sh - the real toa-broker with a real redis-server, driven over
 # real ZeroMQ by tests/harness/broker_peers (a client, and a worker + scorer
 # answering with deterministic texts and rewards): best-of-n and TOA jobs to
-# the end, rejected batches that leave no trace in Redis, credit never
+# the end, rejected batches that leave no trace in Redis (a chunk out of
+# order, a client gone quiet mid-submission too), credit never
 # exceeded, a model no worker serves, cancel, a late answer to a re-issued
 # task, garbage on both sockets, permanent and transient task failures,
 # kill -9 of the broker mid-job, a Redis restart mid-job, SIGTERM; a model
@@ -24,17 +25,18 @@ rcli () { redis-cli -p "$REDIS_PORT" "$@"; }
 
 # start_broker NAME: a broker with a 200 ms heartbeat and 1.5 s leases; a
 # model is down after 3 failures in a row for 1 s (doubling up to 4 s), and
-# best-of-n tasks of a model down for 1.5 s fail for good.
+# best-of-n tasks of a model down for 1.5 s fail for good; a submission in
+# chunks whose client sends no chunk for 4 s is dropped.
 # (Started here rather than with toa_start so that `wait` gets its status.)
 start_broker () {
     "$BROKER" --redis "$REDIS_URL" --client-endpoint "$CLIENT_EP" \
         --worker-endpoint "$WORKER_EP" --set broker.heartbeat_ms=200 \
         --set broker.task_timeout_ms=1500 --max-active 4 --model-down-after 3 \
         --model-down-ms 1000 --model-down-max-ms 4000 --model-down-fail-ms 1500 \
-        >"$T/$1.log" 2>&1 &
+        --submit-idle-ms 4000 >"$T/$1.log" 2>&1 &
     BROKER_PID=$!
     TOA_PIDS+=("$BROKER_PID")
-    toa_wait_port "$CPORT" 10 && toa_wait_port "$WPORT" 10
+    toa_wait_port "$CPORT" 30 && toa_wait_port "$WPORT" 30
 }
 
 # settings FILE METHOD MODELS SAMPLES [EXTRA]: job settings JSON.
@@ -105,24 +107,26 @@ retired () {
 
 # event_count NAME EVENT: lines of that event in $T/NAME.events (or .out).
 event_count () { grep -c "\"event\":\"$2\"" "$T/$1" 2>/dev/null; }
+# readies_at_least N: the first broker has logged N peers' READY.
+readies_at_least () { [ "$(grep -c ' ready: serves' "$T/broker1.log")" -ge "$1" ]; }
 
 start_broker broker1 || { not_ok "broker starts and listens"; toa_done; }
 ok "broker starts and listens"
 WORKER_PID=$(toa_start worker "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b,m-bad \
     --backends fake --credit 1 --delay-ms 15 --heartbeat-ms 200 --broker-silence-ms 1000 \
-    --fail-model m-bad --run-ms 120000)
+    --fail-model m-bad --run-ms 600000)
 
 # --- best-of-n and TOA to the end ------------------------------------------
 prompts "$T/p3.jsonl" 3
 settings "$T/bon.json" best-of-n '["m-a", "m-b"]' 2
-client bon job-bon best-of-n "$T/bon.json" "$T/p3.jsonl" --timeout-ms 20000
+client bon job-bon best-of-n "$T/bon.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "best-of-n job runs to the end" 0 $?
 check "best-of-n job was accepted with 3 prompts" grep -q '"event":"accept","n_prompts":3' "$T/bon.events"
 check "best-of-n: 3 results, 4 scored responses each, every field" check_results bon 3 4
 check "best-of-n: after the acks Redis holds only the done job's hash (with an expiry)" retired job-bon
 
 settings "$T/toa.json" toa '["m-a", "m-b"]' 2 ', "width": 2'
-client toa job-toa toa "$T/toa.json" "$T/p3.jsonl" --timeout-ms 20000
+client toa job-toa toa "$T/toa.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "toa job runs to the end" 0 $?
 check "toa: 3 results, 4 scored responses each, a tree, refinements" check_results toa 3 4 tree
 check "toa: after the acks Redis holds only the done job's hash (with an expiry)" retired job-toa
@@ -135,7 +139,7 @@ check "the worker is still running" kill -0 "$WORKER_PID"
 
 # --- task failures ------------------------------------------------------------
 settings "$T/fail.json" best-of-n '["m-a", "m-bad"]' 2
-client fail job-fail best-of-n "$T/fail.json" "$T/p3.jsonl" --timeout-ms 20000
+client fail job-fail best-of-n "$T/fail.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "a job with a model that always fails still runs to the end" 0 $?
 check "permanent failures are in each result (index, model, reason), rewards null" \
     python3 - "$T/fail.jsonl" <<'EOF'
@@ -152,10 +156,10 @@ for l in lines:
 EOF
 check "the job's failed count says 6" grep -q '"failed":6' "$T/fail.events"
 RETRY_PID=$(toa_start retry "$PEERS" worker --endpoint "$WORKER_EP" --models m-retry --credit 1 \
-    --fail-first-transient 2 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+    --fail-first-transient 2 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 600000)
 settings "$T/retry.json" best-of-n '["m-retry"]' 2
 prompts "$T/p1.jsonl" 1
-client retry job-retry best-of-n "$T/retry.json" "$T/p1.jsonl" --timeout-ms 20000
+client retry job-retry best-of-n "$T/retry.json" "$T/p1.jsonl" --timeout-ms 60000
 check_eq "transient failures are retried until the job is done" 0 $?
 check "retry: one result, 2 responses, no failures" check_results retry 1 2
 check_eq "retry: the worker saw 4 generation tasks (2 failed, 2 answered)" 4 \
@@ -171,7 +175,7 @@ this is not json
 {"instruction": "no id"}
 {"id": 5, "note": "neither instruction nor messages"}
 EOF
-client bad job-bad best-of-n "$T/bon.json" "$T/bad.jsonl" --timeout-ms 5000
+client bad job-bad best-of-n "$T/bon.json" "$T/bad.jsonl" --timeout-ms 60000
 check_eq "a bad batch is rejected" 3 $?
 for line in 2 3 5 6; do
     check "the reject names line $line" grep -q "\"line\":$line," "$T/bad.events"
@@ -180,37 +184,56 @@ check "the reject does not name the good line" bash -c "! grep -q '\"line\":1,' 
 check "the reject says duplicate" grep -q 'duplicate' "$T/bad.events"
 check "a rejected batch leaves no trace in Redis" no_keys job-bad
 : >"$T/empty.jsonl"
-client empty job-empty best-of-n "$T/bon.json" "$T/empty.jsonl" --timeout-ms 5000
+client empty job-empty best-of-n "$T/bon.json" "$T/empty.jsonl" --timeout-ms 60000
 check_eq "an empty batch is rejected" 3 $?
 check "the empty batch reject is about line 0" grep -q '"line":0,' "$T/empty.events"
 settings "$T/narrow.json" toa '["m-a", "m-b"]' 2 ', "width": 1'
-client narrow job-narrow toa "$T/narrow.json" "$T/p3.jsonl" --timeout-ms 5000
+client narrow job-narrow toa "$T/narrow.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "toa with width < models is rejected" 3 $?
 check "the settings reject names method.width on line 0" grep -q '"line":0,"reason":"settings: method.width' "$T/narrow.events"
 check "rejected settings leave no trace in Redis" no_keys job-narrow
 
 # a batch streamed in chunks (submit-begin, submit-chunk x N, submit-end)
-client chunked job-chunked best-of-n "$T/bon.json" "$T/p3.jsonl" --chunk 1 --timeout-ms 20000
+client chunked job-chunked best-of-n "$T/bon.json" "$T/p3.jsonl" --chunk 1 --timeout-ms 60000
 check_eq "a batch in chunks of one line runs to the end" 0 $?
 check "chunks: 3 results, 4 scored responses each" check_results chunked 3 4
 # a duplicate id in a later chunk: found through Redis, the whole batch rejected
 printf '%s\n' '{"id": 1, "instruction": "a"}' '{"id": 2, "instruction": "b"}' \
     '{"id": "1", "instruction": "c"}' >"$T/dup-chunks.jsonl"
-client dupchunks job-dupchunks best-of-n "$T/bon.json" "$T/dup-chunks.jsonl" --chunk 1 --timeout-ms 5000
+client dupchunks job-dupchunks best-of-n "$T/bon.json" "$T/dup-chunks.jsonl" --chunk 1 --timeout-ms 60000
 check_eq "a duplicate id across chunks: rejected" 3 $?
 check "the reject names line 3 and the first line of the id" \
     grep -q '"line":3,"reason":"id: duplicate id 1 (first on line 1)"' "$T/dupchunks.events"
 check "a rejected chunked batch leaves no trace in Redis" no_keys job-dupchunks
+# a chunk out of order (2 before 1): error 400, the submission is dropped
+client swap job-swap best-of-n "$T/bon.json" "$T/p3.jsonl" --chunk 1 --chunk-swap --timeout-ms 60000
+check_eq "a chunk out of order: an error (exit 4)" 4 $?
+check "... 400, saying which chunk came and which was expected" \
+    bash -c "grep '\"event\":\"error\"' '$T/swap.events' | head -1 | grep -q '\"code\":400' \
+             && grep -q 'chunk 2 out of order (expected 1); the submission is dropped' '$T/swap.events'"
+check "a submission dropped for a chunk out of order leaves no trace in Redis" no_keys job-swap
+# a client gone quiet mid-submission: one chunk, no submit-end; the broker
+# drops what it staged once no chunk came for 4 s (--submit-idle-ms)
+client quiet job-quiet best-of-n "$T/bon.json" "$T/p3.jsonl" --chunk 1 --chunk-stop 1 \
+    --timeout-ms 60000 --reattach-ms 600000 &
+QUIET_CLIENT=$!
+staged () { [ "$(rcli hget 'toa:job:{job-quiet}' state)" = loading ]; }
+check "a half-submitted batch is staged in Redis (state loading)" toa_wait_until 30 staged
+check "... and dropped once its client has sent no chunk for 4 s" toa_wait_log "$T/broker1.log" \
+    'job job-quiet: its client sent nothing for 4\.0 s mid-submission; dropped' 60
+check "a dropped submission leaves no trace in Redis" no_keys job-quiet
+kill "$QUIET_CLIENT" 2>/dev/null; wait "$QUIET_CLIENT" 2>/dev/null
 
 # --- a model no worker serves; cancel -----------------------------------------
 settings "$T/none.json" best-of-n '["m-none"]' 1
 client none job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 1500
-sleep 0.3
-"$PEERS" status --endpoint "$CLIENT_EP" --job job-none >"$T/none-status.events"
-check "status says no worker serves the model" \
+none_waits () {
+    "$PEERS" status --endpoint "$CLIENT_EP" --job job-none >"$T/none-status.events"
     grep -q '"waiting":"no worker serves model m-none"' "$T/none-status.events"
+}
+check "status says no worker serves the model" toa_wait_until 30 none_waits
 check "the job waits (nothing done)" grep -q '"done":0' "$T/none-status.events"
-client dup job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 3000
+client dup job-none best-of-n "$T/none.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "a second submit with the same job id gets an error" 4 $?
 check "that error is 409" grep -q '"code":409' "$T/dup.events"
 "$PEERS" cancel --endpoint "$CLIENT_EP" --job job-none >"$T/cancel.events"
@@ -228,21 +251,21 @@ check "a client that sends garbage gets error 400" grep -q '"code":400' "$T/garb
 check "the broker is still running after garbage" kill -0 "$BROKER_PID"
 
 # --- a late answer to a re-issued task is dropped -------------------------------
+# each worker's READY is waited for in the broker's log (not the worker's):
+# the slow one registers first
+readies=$(grep -c ' ready: serves' "$T/broker1.log")
 SLOW_PID=$(toa_start slow "$PEERS" worker --endpoint "$WORKER_EP" --models m-late --credit 1 \
-    --hold-first-ms 2500 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
-for _ in $(seq 50); do grep -q '"event":"ready"' "$T/slow.log" 2>/dev/null && break; sleep 0.1; done
-sleep 0.2
+    --hold-first-ms 2500 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 600000)
+toa_wait_until 30 readies_at_least $((readies + 1)) || not_ok "the slow worker registers"
 FAST_PID=$(toa_start fast "$PEERS" worker --endpoint "$WORKER_EP" --models m-late --credit 1 \
-    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
-sleep 0.3
+    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 600000)
+toa_wait_until 30 readies_at_least $((readies + 2)) || not_ok "the fast worker registers"
 settings "$T/late.json" best-of-n '["m-late"]' 2
-client late job-late best-of-n "$T/late.json" "$T/p1.jsonl" --timeout-ms 20000
+client late job-late best-of-n "$T/late.json" "$T/p1.jsonl" --timeout-ms 60000
 check_eq "the job with a held task runs to the end" 0 $?
 check "late: one result with 2 responses" check_results late 1 2
-for _ in $(seq 40); do grep -q '"event":"late-answer"' "$T/slow.log" && break; sleep 0.1; done
-sleep 0.3
-check "the slow worker answered late" grep -q '"event":"late-answer"' "$T/slow.log"
-check "the broker dropped the late answer and said so" grep -q 'dropped a late answer' "$T/broker1.log"
+check "the slow worker answered late" toa_wait_log "$T/slow.log" '"event":"late-answer"'
+check "the broker dropped the late answer and said so" toa_wait_log "$T/broker1.log" 'dropped a late answer'
 check "the re-issued task went to the other worker" grep -q '"event":"gen"' "$T/fast.log"
 check_eq "the slow worker got nothing while it held its task" 0 "$(event_count slow.log violation)"
 kill "$SLOW_PID" "$FAST_PID" 2>/dev/null
@@ -254,9 +277,9 @@ kill "$SLOW_PID" "$FAST_PID" 2>/dev/null
 # says the model is down while it is.
 SICK_PID=$(toa_start sick "$PEERS" worker --endpoint "$WORKER_EP" --models m-h1,m-h2,m-down \
     --backends fake --credit 2 --delay-ms 100 --fail-model-transient m-down \
-    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 90000)
+    --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 600000)
 settings "$T/health.json" toa '["m-h1", "m-h2", "m-down"]' 2 ', "width": 3'
-client health job-health toa "$T/health.json" "$T/p3.jsonl" --timeout-ms 30000 &
+client health job-health toa "$T/health.json" "$T/p3.jsonl" --timeout-ms 60000 &
 HEALTH_CLIENT=$!
 : >"$T/health-status.events"
 while kill -0 "$HEALTH_CLIENT" 2>/dev/null; do
@@ -284,7 +307,7 @@ check "m-down was tried, and failed" grep -q '"model":"m-down"' "$T/sick.log"
 # best-of-n cannot pick another model: m-down's tasks wait while it is down,
 # then fail for good; each result records them and the job ends.
 settings "$T/bon-down.json" best-of-n '["m-h1", "m-down"]' 2
-client bondown job-bondown best-of-n "$T/bon-down.json" "$T/p3.jsonl" --timeout-ms 30000
+client bondown job-bondown best-of-n "$T/bon-down.json" "$T/p3.jsonl" --timeout-ms 60000
 check_eq "best-of-n with a model that is down runs to the end" 0 $?
 check "best-of-n, model down: its responses are recorded failures, the others scored" \
     python3 - "$T/bondown.jsonl" <<'EOF'
@@ -315,11 +338,14 @@ kill "$SICK_PID" 2>/dev/null
 # serving both connects: its credit is spread over both models, not spent on
 # the first queue's backlog.
 settings "$T/mix.json" best-of-n '["m-x", "m-y"]' 2
-client mix job-mix best-of-n "$T/mix.json" "$T/p3.jsonl" --timeout-ms 20000 &
+client mix job-mix best-of-n "$T/mix.json" "$T/p3.jsonl" --timeout-ms 60000 &
 MIX_CLIENT=$!
-sleep 0.5
+mix_waits () {
+    "$PEERS" status --endpoint "$CLIENT_EP" --job job-mix 2>/dev/null | grep -q '"waiting":"no worker serves'
+}
+toa_wait_until 30 mix_waits || not_ok "the job of two unserved models waits"
 MIX_PID=$(toa_start mix "$PEERS" worker --endpoint "$WORKER_EP" --models m-x,m-y --credit 4 \
-    --delay-ms 300 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 60000)
+    --delay-ms 300 --heartbeat-ms 200 --broker-silence-ms 5000 --run-ms 600000)
 wait "$MIX_CLIENT"
 check_eq "the job of two waiting models runs to the end" 0 $?
 first_models=$(grep '"event":"gen"' "$T/mix.log" | head -4 | grep -o '"model":"m-[xy]"' | sort -u | wc -l)
@@ -343,9 +369,9 @@ prompts "$T/p4.jsonl" 4
 kill "$WORKER_PID" 2>/dev/null
 WORKER_PID=$(toa_start worker2 "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
     --backends fake --credit 2 --delay-ms 200 --heartbeat-ms 200 --broker-silence-ms 1000 \
-    --run-ms 120000)
+    --run-ms 600000)
 sleep 0.3
-client crash job-crash toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 40000 --reattach-ms 1000 &
+client crash job-crash toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 120000 --reattach-ms 1000 &
 CLIENT_PID=$!
 for _ in $(seq 100); do
     [ "$(event_count crash.events accept)" -ge 1 ] && break
@@ -365,7 +391,7 @@ check "kill -9: 4 results, each prompt exactly once, 6 responses each" check_res
 check "kill -9: after the acks Redis holds only the done job's hash" retired job-crash
 
 # --- Redis restart mid-job -------------------------------------------------------
-client redis job-redis toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 40000 --reattach-ms 1500 &
+client redis job-redis toa "$T/crash.json" "$T/p4.jsonl" --timeout-ms 120000 --reattach-ms 1500 &
 CLIENT_PID=$!
 for _ in $(seq 100); do
     [ "$(event_count redis.events accept)" -ge 1 ] && break
@@ -376,7 +402,7 @@ rcli shutdown >/dev/null 2>&1   # writes the AOF, then exits
 sleep 1
 REDIS_PID=$(toa_start redis2 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
     --dir "$TOA_TMP/redis" --save '' --appendonly yes --daemonize no)
-toa_wait_port "$REDIS_PORT" 10
+toa_wait_port "$REDIS_PORT" 30
 wait "$CLIENT_PID"
 check_eq "after a Redis restart the job runs to the end" 0 $?
 check "the broker noticed Redis was gone" grep -q 'dispatching stops' "$T/broker3.log"

@@ -120,10 +120,8 @@ if start restart 150; then
         --stop-at-reward 1 --output "$out" --job budget-restart &
     client=$!
     # Kill once some prompts finished (spare exists) and others still search.
-    for i in $(seq 300); do
-        [ -f "$out" ] && [ "$(grep -c . "$out")" -ge 4 ] && break
-        sleep 0.1
-    done
+    four_done () { [ -f "$out" ] && [ "$(grep -c . "$out")" -ge 4 ]; }
+    toa_wait_until 120 four_done
     before=$(grep -c . "$out" 2>/dev/null || echo 0)
     pid=$(cat "$RUN/broker.pid")
     kill -9 "$pid"

@@ -37,7 +37,7 @@ broker () {
     local name=$1 port=$2; shift 2
     BROKER_PID=$(toa_start "$name" "$HARNESS" --endpoint "tcp://127.0.0.1:$port" \
         --events "$T/$name.events" "$@")
-    toa_wait_port "$port" 10 || not_ok "$name listens"
+    toa_wait_port "$port" 30 || not_ok "$name listens"
 }
 
 # stop PID: stop a process we started and wait for it.
@@ -46,15 +46,15 @@ stop () { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 # once FILE: "yes" when every id in the results file appears exactly once.
 once () { jq -r '.id|tostring' "$1" | sort | uniq -d | grep -q . && echo no || echo yes; }
 
-# wait_lines FILE N: wait (10 s at most) until FILE has N lines or more.
-wait_lines () {
-    local i
-    for i in $(seq 200); do
-        [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+# has_lines FILE N: FILE has N lines or more.
+has_lines () { [ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ]; }
+# wait_lines FILE N: wait (60 s at most) until FILE has N lines or more.
+wait_lines () { toa_wait_until 60 has_lines "$1" "$2"; }
+# last_ack EVENTS: the highest seq the fake broker saw acknowledged.
+last_ack () { grep '^ack' "$1" | awk '{print $2}' | sort -n | tail -1; }
+# acked EVENTS SEQ: the fake broker has seen SEQ acknowledged (an ack may
+# still be on its way when the client has exited).
+acked () { [ "$(last_ack "$1")" = "$2" ]; }
 
 # --- command line --------------------------------------------------------
 "$TOA" --help >"$T/help.out" 2>&1
@@ -62,9 +62,24 @@ check_eq "toa --help exits 0" 0 $?
 check "toa --help lists every command" \
     bash -c "grep -q submit '$T/help.out' && grep -q attach '$T/help.out' && grep -q export '$T/help.out' && grep -q tree '$T/help.out'"
 for command in submit attach status cancel export tree; do
-    "$TOA" "$command" --help >/dev/null 2>&1
+    "$TOA" "$command" --help >"$T/help-$command.out" 2>&1
     check_eq "toa $command --help exits 0" 0 $?
 done
+# help_names COMMAND WORD...: toa COMMAND --help names every WORD (its options).
+help_names () {
+    local command=$1 word; shift
+    for word in "$@"; do grep -qF -- "$word" "$T/help-$command.out" || return 1; done
+}
+check "toa submit --help names each option and the exit statuses" help_names submit --config \
+    --input --output --method --samples --stop-at-reward --set --endpoint --job --timeout \
+    --give-up --quiet "exit status" "(default 10)" "(default 600"
+check "toa attach --help names JOB, each option, defaults and exit statuses" help_names attach \
+    JOB --output --config --endpoint --timeout --give-up --quiet "exit status" "(default 10)" \
+    "(default 600"
+check "toa status --help names JOB, each option, defaults and exit statuses" help_names status \
+    JOB --config --endpoint --timeout --json "exit status" "(default 10)"
+check "toa cancel --help names JOB, each option, defaults and exit statuses" help_names cancel \
+    JOB --config --endpoint --timeout "exit status" "(default 10)"
 "$TOA" submit --bogus 2>"$T/usage.err"
 check_eq "unknown flag: usage error 2" 2 $?
 check "unknown flag is named" grep -q -- "--bogus" "$T/usage.err"
@@ -81,6 +96,9 @@ printf '%s\n' '{"id": 1, "instruction": "fine"}' 'not json' '{"id": 3, "instruct
     '{"id": 4}' '{"id": 1, "instruction": "dup"}' >"$T/bad.jsonl"
 "$TOA" submit --config "$T/cfg.json" --input "$T/bad.jsonl" --output "$T/bad-out.jsonl" 2>"$T/bad.err"
 check_eq "bad input: exit 2" 2 $?
+"$TOA" submit --config "$T/cfg.json" --input "$T/bad.jsonl" --output "$T/bad-out.jsonl" --quiet \
+    2>"$T/bad-quiet.err"
+check "bad input with --quiet: the errors are still printed" grep -q "^$T/bad.jsonl:2: " "$T/bad-quiet.err"
 check "bad input: line 2 reported as FILE:2:" grep -q "^$T/bad.jsonl:2: " "$T/bad.err"
 check "bad input: line 4 reported as FILE:4:" grep -q "^$T/bad.jsonl:4: " "$T/bad.err"
 check "bad input: duplicate id on line 5 reported" grep -q "^$T/bad.jsonl:5: .*duplicate" "$T/bad.err"
@@ -125,9 +143,17 @@ check_eq "submit: each prompt exactly once" yes "$(once "$T/out40.jsonl")"
 check_eq "submit: every input field kept (gold_answer of id 7)" 14 \
     "$(jq -r 'select(.id=="p7") | .gold_answer' "$T/out40.jsonl")"
 check_eq "submit: the broker saw one submit of 40" "submit test-normal-1 40" "$(grep '^submit' "$T/normal.events")"
-check_eq "submit: the last ack covers seq 39" 39 "$(grep '^ack' "$T/normal.events" | awk '{print $2}' | sort -n | tail -1)"
+check_eq "submit: the last ack covers seq 39" 39 "$(last_ack "$T/normal.events")"
 check_eq "submit: the method flag reached the broker (result method)" best-of-n \
     "$(jq -r .method "$T/out40.jsonl" | sort -u)"
+
+# --quiet: nothing at all on a good run
+"$TOA" submit --config "$T/cfg.json" --input "$T/p40.jsonl" --output "$T/quiet40.jsonl" \
+    --job test-quiet-1 --method best-of-n --samples 2 --quiet >"$T/quiet.out" 2>"$T/quiet.err"
+check_eq "submit --quiet: exit 0" 0 $?
+check_eq "submit --quiet: 40 result lines" 40 "$(wc -l <"$T/quiet40.jsonl")"
+check "submit --quiet: prints nothing (no submitted line, no summary)" \
+    test ! -s "$T/quiet.err" -a ! -s "$T/quiet.out"
 
 # re-running attach on a finished, forgotten job: unknown, file untouched
 "$TOA" attach test-normal-1 --output "$T/out40.jsonl" --config "$T/cfg.json" 2>"$T/gone.err"
@@ -195,7 +221,8 @@ wait "$CLIENT"
 check_eq "Ctrl-C: exit 130" 130 $?
 check "Ctrl-C: tells how to resume" grep -q "^detached; resume with: toa attach test-stall-1 --output $T/stall.jsonl" "$T/stall.err"
 check_eq "Ctrl-C: the 10 results received are in the file" 10 "$(wc -l <"$T/stall.jsonl")"
-check_eq "Ctrl-C: and acknowledged" 9 "$(grep '^ack' "$T/stall.events" | awk '{print $2}' | sort -n | tail -1)"
+toa_wait_until 30 acked "$T/stall.events" 9
+check_eq "Ctrl-C: and acknowledged" 9 "$(last_ack "$T/stall.events")"
 "$TOA" attach test-stall-1 --output "$T/stall.jsonl" --config "$T/cfg.json" 2>"$T/attach.err"
 check_eq "attach: exit 0" 0 $?
 check_eq "attach: 30 lines" 30 "$(wc -l <"$T/stall.jsonl")"

@@ -88,8 +88,8 @@ check "nothing written" test ! -e "$TOA_TMP/bad"
 "$TOA_BIN/toa" compare --config "$CONFIG" --input "$DATA" --budgets 64 --methods seq-refine \
     --output-dir "$TOA_TMP/interrupted" >/dev/null 2>"$TOA_TMP/interrupted.err" &
 client=$!
-for _ in $(seq 200); do grep -q submitted "$TOA_TMP/interrupted.err" && break; sleep 0.05; done
-sleep 0.3
+toa_wait_log "$TOA_TMP/interrupted.err" submitted 60 || not_ok "compare submits its run"
+sleep 0.3   # (the job runs a little: not a synchronisation)
 kill -INT "$client"; wait "$client"
 check_eq "Ctrl-C: exit 130" 130 "$?"
 check "Ctrl-C: compare cancels the job" grep -q "cancelling job compare-" "$TOA_TMP/interrupted.err"

@@ -42,26 +42,35 @@ jq -n --arg c "tcp://127.0.0.1:$CPORT" --arg w "tcp://127.0.0.1:$WPORT" \
            max_prompts_per_client: 30},
   redis: {url: $r},
   models: [{name: "sim-a", base_url: $s, simulated: true},
-           {name: "sim-b", base_url: $s, simulated: true}],
+           {name: "sim-b", base_url: $s, simulated: true},
+           {name: "sim-slow", base_url: $s, simulated: true}],
   reward: {backend: "math-verify"},
   method: {name: "best-of-n", samples: 2},
   worker: {heartbeat_ms: 200},
   simllm: {listen: $l, data_files: [$data],
-           models: [{model_id: "sim-a", latency_ms: 5}, {model_id: "sim-b", latency_ms: 5}]},
+           models: [{model_id: "sim-a", latency_ms: 5}, {model_id: "sim-b", latency_ms: 5},
+                    {model_id: "sim-slow", latency_ms: 250, slots: 2}]},
   curve: {broker_key: ($k + "/broker.key"), peer_key: ($k + "/worker.key"),
           client_key: ($k + "/alice.key"), peer_keys_dir: ($k + "/peers"),
           client_keys_dir: ($k + "/clients"), admin_keys_dir: ($k + "/admins")}
 }' >"$CONFIG"
+# Jobs that run to the end use the fast models; a job that must still run
+# while its client is stopped (2b, 2c) uses sim-slow: its 42 generations
+# take some 5 s, two at a time, so the client is stopped long before the end
+# however late the test gets to it.
+FAST=(--set "models=$(jq -c '[.models[] | select(.name != "sim-slow")]' "$CONFIG")")
+SLOW=(--set "models=$(jq -c '[.models[] | select(.name == "sim-slow")]' "$CONFIG")")
 
 # 2. The fleet with CURVE on runs a job.
 toa_start simllm "$TOA_BIN/toa-simllm" --config "$CONFIG" >/dev/null
 toa_start broker "$TOA_BIN/toa-broker" --config "$CONFIG" >/dev/null
-toa_wait_port "$CPORT" 10 && toa_wait_port "$SPORT" 10 || not_ok "broker and simllm listen"
+toa_wait_port "$CPORT" 30 && toa_wait_port "$SPORT" 30 || not_ok "broker and simllm listen"
 check "the broker says CURVE is on" grep -q "CURVE on" "$T/broker.log"
 toa_start worker "$TOA_BIN/toa-worker" --config "$CONFIG" >/dev/null
 toa_start scorer "$TOA_BIN/toa-scorer" --config "$CONFIG" --set "curve.peer_key=$K/scorer.key" >/dev/null
 check "a job runs to the end over CURVE (exit 0)" \
-    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out.jsonl" --quiet 2>"$T/submit.log"
+    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out.jsonl" --quiet \
+    "${FAST[@]}" 2>"$T/submit.log"
 check_eq "every prompt's result once" "$(jq -r .id "$DATA" | sort | tr '\n' ' ')" \
     "$(jq -r .id "$T/out.jsonl" | sort | tr '\n' ' ')"
 
@@ -71,11 +80,11 @@ refused () { grep "refused a connection to the $1 endpoint" "$T/broker.log" | gr
 
 # 2b. Jobs belong to their submitter (attack 1). Alice's client stops (SIGSTOP)
 # with results unwritten; bob, another listed client, tries to take the job.
-"$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/alice.jsonl" --job alice-1 \
+"$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/alice.jsonl" --job alice-1 "${SLOW[@]}" \
     --quiet >"$T/alice.log" 2>&1 &
 ALICE=$!
 TOA_PIDS+=("$ALICE")
-for _ in $(seq 200); do [ -s "$T/alice.jsonl" ] && break; sleep 0.01; done
+toa_wait_until 60 test -s "$T/alice.jsonl" || not_ok "alice's job writes a result"
 kill -STOP "$ALICE"
 for name in bob admin; do   # a config per client host: its own key
     jq --arg k "$K/$name.key" '.curve.client_key = $k' "$CONFIG" >"$T/$name.json"
@@ -125,12 +134,12 @@ plain=(--config "$T/plain.json")
 toa_start broker2 "$TOA_BIN/toa-broker" "${plain[@]}" --redis "${REDIS_URL%/0}/1" >/dev/null
 toa_start worker2 "$TOA_BIN/toa-worker" "${plain[@]}" >/dev/null
 toa_start scorer2 "$TOA_BIN/toa-scorer" "${plain[@]}" >/dev/null
-toa_wait_port "$P3" 10 || not_ok "the broker without CURVE listens"
-TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" submit "${plain[@]}" --input "$DATA" \
+toa_wait_port "$P3" 30 || not_ok "the broker without CURVE listens"
+TOA_TOKEN_DIR=$T/alice-tokens "$TOA_BIN/toa" submit "${plain[@]}" "${SLOW[@]}" --input "$DATA" \
     --output "$T/alice2.jsonl" --job alice-2 --quiet >"$T/alice2.log" 2>&1 &
 ALICE=$!
 TOA_PIDS+=("$ALICE")
-for _ in $(seq 200); do [ -s "$T/alice2.jsonl" ] && break; sleep 0.01; done
+toa_wait_until 60 test -s "$T/alice2.jsonl" || not_ok "alice's second job writes a result"
 kill -STOP "$ALICE"
 check_eq "toa submit kept the job's token in a file of mode 600" 600 "$(stat -c %a "$T/alice-tokens/alice-2" 2>/dev/null)"
 /usr/bin/python3 "$(dirname "$0")/curve/intruder.py" "tcp://127.0.0.1:$P3" - - alice-2 >"$T/intruder2.log" 2>&1
@@ -168,18 +177,19 @@ check "none of them wrote a result" bash -c "! [ -s '$T/rogue-client.jsonl' ] &&
 check "the broker logged the refused key and the endpoint" refused clients rogue
 
 # 4. Peers the broker does not admit never register; they say why.
-sleep 1.1     # refusals are logged at most once a second
+# Refusals are logged at most once a second, whoever they come from; both
+# refused workers keep trying, so each key is logged sooner or later: wait
+# for each in the broker's log itself.
 toa_start rogue-worker "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/rogue.key" >/dev/null
-sleep 1.2
 toa_start client-as-worker "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/alice.key" >/dev/null
-for _ in $(seq 40); do grep -q "check that our public key" "$T/client-as-worker.log" && break; sleep 0.1; done
-check "the broker refused the unlisted worker key on the peer endpoint" refused peers rogue
-check "the broker refused the client's key on the peer endpoint" refused peers alice
-check "a refused worker says what to check" grep -q "curve.peer_keys_dir" "$T/rogue-worker.log"
+check "the broker refused the unlisted worker key on the peer endpoint" toa_wait_until 60 refused peers rogue
+check "the broker refused the client's key on the peer endpoint" toa_wait_until 60 refused peers alice
+check "a refused worker says what to check" toa_wait_log "$T/rogue-worker.log" "curve.peer_keys_dir" 60
 check_eq "refused workers never registered (only the worker and the scorer did)" 2 \
     "$(grep -c ' ready: serves' "$T/broker.log")"
 check "the admitted fleet still runs a job" \
-    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out2.jsonl" --quiet 2>"$T/submit2.log"
+    "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$T/out2.jsonl" --quiet \
+    "${FAST[@]}" 2>"$T/submit2.log"
 check_eq "... every prompt once" "$(wc -l <"$DATA")" "$(wc -l <"$T/out2.jsonl")"
 
 # 5. Bad key files: clear errors before anything connects.

@@ -77,7 +77,7 @@ check_eq "bad inputs leave no trace in Redis" "$before" "$(redis_keys)"
 "$TOA_BIN/toa" submit --config "$CONFIG" --input "$DATA" --output "$TOA_TMP/detach.jsonl" \
     --job e2e-detach --quiet --set simllm.models[0].latency_ms=0 >"$TOA_TMP/detach.log" 2>&1 &
 client=$!
-for _ in $(seq 100); do [ -s "$TOA_TMP/detach.jsonl" ] && break; sleep 0.05; done
+toa_wait_until 60 test -s "$TOA_TMP/detach.jsonl" || not_ok "the job writes a result before Ctrl-C"
 kill -INT "$client"; wait "$client"; rc=$?
 check_eq "Ctrl-C detaches (exit 130)" 130 "$rc"
 got=$(wc -l <"$TOA_TMP/detach.jsonl")

@@ -90,7 +90,7 @@ responses=$(jq -s '[.[].responses | length] | add' "$OUT")
 scored=$(jq -s '[.[].rewards[] | select(. != null)] | length' "$OUT")
 check_eq "21 prompts x 6 responses in the results" 126 "$responses"
 # workers report every heartbeat (500 ms): wait for their last figures
-for _ in $(seq 40); do
+for _ in $(seq 300); do
     scrape "$TOA_TMP/after.txt"
     [ "$($PROM sum "$TOA_TMP/after.txt" toa_upstream_attempts_total kind=worker outcome=ok)" \
         -ge "$responses" ] && break

@@ -47,10 +47,10 @@ for host in "${HOSTS[@]}"; do
     in_ns "$host" ip link set lo up
 done
 # A TCP connection from one namespace to another (there is no ping here).
-in_ns broker timeout 5 python3 -c "import socket; s = socket.socket(); s.bind(('${ADDR[broker]}', 5599)); s.listen(); s.accept()" &
+in_ns broker timeout 30 python3 -c "import socket; s = socket.socket(); s.bind(('${ADDR[broker]}', 5599)); s.listen(); s.accept()" &
 probe=$!
 reached=""
-for _ in $(seq 40); do
+for _ in $(seq 200); do
     in_ns client timeout 1 bash -c "exec 3<>/dev/tcp/${ADDR[broker]}/5599" 2>/dev/null && { reached=1; break; }
     sleep 0.1
 done
@@ -100,11 +100,8 @@ if command -v tcpdump >/dev/null; then
             >"$T/tcpdump-$port.log" 2>&1 &
         TOA_PIDS+=("$!") CAPTURE_PIDS+=("$!")
     done
-    for _ in $(seq 50); do
-        grep -q "listening on v-llm" "$T/tcpdump-llm.log" 2>/dev/null \
-            && grep -q "listening on v-broker" "$T/tcpdump-broker.log" 2>/dev/null && break
-        sleep 0.1
-    done
+    toa_wait_log "$T/tcpdump-llm.log" "listening on v-llm" 30
+    toa_wait_log "$T/tcpdump-broker.log" "listening on v-broker" 30
     CAPTURE=1
 fi
 
@@ -115,14 +112,15 @@ run_in () {   # HOST NAME CMD...: a program in a namespace, logged to $T/NAME.lo
 }
 run_in llm simllm "$TOA_BIN/toa-simllm" --config "$CONFIG"
 run_in broker broker "$TOA_BIN/toa-broker" --config "$CONFIG"
-for _ in $(seq 100); do grep -q "redis: connected" "$T/broker.log" 2>/dev/null && break; sleep 0.1; done
+toa_wait_log "$T/broker.log" "redis: connected" 60
 check "the broker binds ${ADDR[broker]} with CURVE on and reaches Redis with its password" \
     grep -q "CURVE on" "$T/broker.log"
 check "... redis: connected" grep -q "redis: connected" "$T/broker.log"
 run_in w1 worker1 "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/w1.key"
 run_in w2 worker2 "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$K/w2.key"
 run_in scorer scorer "$TOA_BIN/toa-scorer" --config "$CONFIG" --set "curve.peer_key=$K/scorer.key"
-for _ in $(seq 100); do [ "$(grep -c ' ready: serves' "$T/broker.log")" -ge 3 ] && break; sleep 0.1; done
+three_ready () { [ "$(grep -c ' ready: serves' "$T/broker.log")" -ge 3 ]; }
+toa_wait_until 60 three_ready
 check_eq "two workers and a scorer from three other namespaces registered" 3 \
     "$(grep -c ' ready: serves' "$T/broker.log")"
 
@@ -137,12 +135,11 @@ run_in w2 rogue "$TOA_BIN/toa-worker" --config "$CONFIG" --set "curve.peer_key=$
 rogue_key=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$K/rogue.key")
 # Wait for each side on its own: the worker may give up on a silent broker
 # before the broker's loop has logged the refusal (seen on a loaded CI host).
-for _ in $(seq 100); do
-    grep 'refused a connection to the peers endpoint' "$T/broker.log" 2>/dev/null \
-        | grep -qF "$rogue_key" && break
-    sleep 0.1
-done
-for _ in $(seq 100); do grep -q "curve.peer_keys_dir" "$T/rogue.log" 2>/dev/null && break; sleep 0.1; done
+rogue_refused () {
+    grep 'refused a connection to the peers endpoint' "$T/broker.log" 2>/dev/null | grep -qF "$rogue_key"
+}
+toa_wait_until 60 rogue_refused
+toa_wait_log "$T/rogue.log" "curve.peer_keys_dir" 60
 check "the broker refused the unlisted worker's key" \
     bash -c "grep 'refused a connection to the peers endpoint from ${ADDR[w2]}' '$T/broker.log' | grep -qF '$rogue_key'"
 check_eq "... which never registered" 3 "$(grep -c ' ready: serves' "$T/broker.log")"
@@ -152,7 +149,7 @@ check "... and says what to check" grep -q "curve.peer_keys_dir" "$T/rogue.log"
 if [ -n "$CAPTURE" ]; then
     sleep 0.5
     for pid in "${CAPTURE_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
-    sleep 0.5
+    for pid in "${CAPTURE_PIDS[@]}"; do wait "$pid" 2>/dev/null; done   # the files are complete
     needle=$(jq -r 'select(.id == 1) | .instruction' "$DATA" | cut -c1-24)
     broker_bytes=$(stat -c %s "$T/broker.pcap" 2>/dev/null || echo 0)
     echo "# capture: $broker_bytes bytes on the broker's veth; looking for \"$needle\""

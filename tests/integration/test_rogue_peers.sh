@@ -32,7 +32,7 @@ T=$TOA_TMP
 toa_start_redis || { not_ok "redis-server starts"; toa_done; }
 HPORT=$(toa_free_port)
 toa_start hostile python3 "$HERE/hostile_server.py" "$HPORT" >/dev/null
-toa_wait_port "$HPORT" 10 || { not_ok "the hostile server starts"; toa_done; }
+toa_wait_port "$HPORT" 30 || { not_ok "the hostile server starts"; toa_done; }
 CPORT=$(toa_free_port)
 WPORT=$(toa_free_port)
 CLIENT_EP=tcp://127.0.0.1:$CPORT
@@ -65,12 +65,12 @@ JSON
     >"$T/broker.log" 2>&1 &
 BROKER_PID=$!
 TOA_PIDS+=("$BROKER_PID")
-toa_wait_port "$CPORT" 10 && toa_wait_port "$WPORT" 10 || { not_ok "the broker starts"; toa_done; }
+toa_wait_port "$CPORT" 30 && toa_wait_port "$WPORT" 30 || { not_ok "the broker starts"; toa_done; }
 ok "the broker starts with the fleet config"
 
 HONEST_PID=$(toa_start honest "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
     --backends fake --credit 4 --delay-ms 150 --heartbeat-ms 200 --broker-silence-ms 5000 \
-    --run-ms 300000)
+    --run-ms 900000)
 
 # settings FILE MODELS SAMPLES BACKEND: best-of-n job settings.
 settings () {
@@ -115,15 +115,14 @@ FORGE1=$(toa_start forge-anon "$PEERS" forge --endpoint "$WORKER_EP" --events "$
 FORGE2=$(toa_start forge-peer "$PEERS" forge --endpoint "$WORKER_EP" --events "$T/honest.log" \
     --ready --models m-forged --heartbeat-ms 200 --run-ms 12000)
 sleep 0.5
-client forged job-forged "$T/ab.json" "$T/p8.jsonl" 30000
+client forged job-forged "$T/ab.json" "$T/p8.jsonl" 60000
 check_eq "2: the job under forged answers runs to the end" 0 $?
 check "2: 8 results, each id once, 4 scored responses each, nothing forged, no failures" \
     intact forged 8 4
-for _ in $(seq 150); do
-    grep -q '"event":"forged"' "$T/forge-anon.log" && grep -q '"event":"forged"' "$T/forge-peer.log" \
-        && break
-    sleep 0.1
-done
+both_forged () {
+    grep -q '"event":"forged"' "$T/forge-anon.log" && grep -q '"event":"forged"' "$T/forge-peer.log"
+}
+toa_wait_until 60 both_forged || not_ok "2: both forgers finish"
 # event FILE NAME JQ: JQ applied to the NAME events of $T/FILE.
 event () { jq -r "select(.event==\"$2\") | $3" "$T/$1"; }
 check "2: the unregistered forger sent forgeries for sniffed task ids" \
@@ -134,15 +133,35 @@ check "2: the unregistered forger was told to disconnect" \
     grep -q '"event":"disconnect","reason":"unknown peer: send ready first"' "$T/forge-anon.log"
 check "2: a registered peer announcing an unconfigured model serves nothing" \
     grep -q 'worker harness-worker ready: serves \[\], credit' "$T/broker.log"
+# (the stats line comes every 5 s: wait for one that counts them)
+foreign_counted () { [ "$(last_stat foreign)" -gt 0 ]; }
 check "2: the broker counted answers from peers without the lease (foreign)" \
-    test "$(last_stat foreign)" -gt 0
+    toa_wait_until 30 foreign_counted
 check "2: no forged 503 took a model down" bash -c "! grep -q 'is down' '$T/broker.log'"
+
+# --- 2b: a registered peer answering tasks that do not exist -----------------
+# The broker's "dropped an answer" line is logged at most once a second,
+# saying how many were not; the stats count every one.
+unknown_lines () { grep -c 'dropped an answer for an unknown task' "$T/broker.log"; }
+lines_before=$(unknown_lines)
+"$PEERS" stray --endpoint "$WORKER_EP" --count 2000 --heartbeat-ms 200 --run-ms 4000 \
+    >"$T/stray.log" 2>&1
+stray_sent=$(event stray.log stray .sent)
+stray_counted () { [ "$(last_stat dropped_results)" -ge "${stray_sent:-1}" ]; }
+check "2b: the broker counted every stray answer (dropped_results >= $stray_sent)" \
+    toa_wait_until 30 stray_counted
+stray_lines=$(( $(unknown_lines) - lines_before ))
+check "2b: $stray_sent answers for tasks that do not exist made a few log lines ($stray_lines), not one each" \
+    test "$stray_lines" -ge 1 -a "$stray_lines" -le 15
+check "2b: ... which say how many were not logged" \
+    grep -Eq 'dropped an answer for an unknown task .*\(and [0-9]+ such answers not logged since the last\)' \
+    "$T/broker.log"
 
 # --- 3: a rogue worker that takes tasks and sits on them ---------------------------
 ROGUE_PID=$(toa_start rogue "$PEERS" worker --endpoint "$WORKER_EP" --models m-a,m-b \
     --credit 100000 --never-answer --heartbeat-ms 200 --broker-silence-ms 60000 --run-ms 60000)
-for _ in $(seq 50); do grep -q 'credit capped' "$T/broker.log" && break; sleep 0.1; done
-client stall job-stall "$T/ab.json" "$T/p8.jsonl" 25000
+toa_wait_log "$T/broker.log" 'ready: serves \[m-a m-b\], credit 8,' 60 || not_ok "3: the rogue registers"
+client stall job-stall "$T/ab.json" "$T/p8.jsonl" 60000
 check_eq "3: the job runs to the end with a rogue worker holding tasks" 0 $?
 check "3: 8 results, each id once, 4 scored responses each" intact stall 8 4
 check "3: the rogue's credit 100000 was capped at worker.max_tasks (8)" \
@@ -160,15 +179,16 @@ kill "$ROGUE_PID" 2>/dev/null
 # --- 5: unbounded peer state ----------------------------------------------------
 rss () { ps -o rss= -p "$BROKER_PID" | tr -d ' '; }
 RSS_BEFORE=$(rss)
-FLOOD=$(toa_start flood "$PEERS" flood --endpoint "$WORKER_EP" --peers 50 --serves 100000 \
+# 1000 serves names each: under the decoder's cap (TOA_PROTO_MAX_SERVES, 1024)
+FLOOD=$(toa_start flood "$PEERS" flood --endpoint "$WORKER_EP" --peers 50 --serves 1000 \
     --credit 1000000000 --heartbeat-ms 9000000000000000000 --run-ms 6000)
-for _ in $(seq 100); do grep -q '"event":"flooded"' "$T/flood.log" && break; sleep 0.1; done
+toa_wait_log "$T/flood.log" '"event":"flooded"' 60 || not_ok "5: the flood is sent"
 sleep 2
 RSS_DURING=$(rss)
 check "5: the broker runs a job while 50 flooding peers are connected" \
-    client flood-job job-flood "$T/ab.json" "$T/p8.jsonl" 30000
+    client flood-job job-flood "$T/ab.json" "$T/p8.jsonl" 60000
 check "5: 8 results, each id once, 4 scored responses each" intact flood-job 8 4
-for _ in $(seq 100); do grep -q '"event":"flood-end"' "$T/flood.log" && break; sleep 0.1; done
+toa_wait_log "$T/flood.log" '"event":"flood-end"' 60 || not_ok "5: the flood ends"
 check "5: peers past broker.max_peers were told to disconnect (10 peers at most)" \
     test "$(event flood.log flood-end .refused)" -ge 40
 check "5: and told why" test "$(event flood.log flood-end .reason)" = \
@@ -180,7 +200,7 @@ check "5: the broker said what it cut" \
     "$T/broker.log"
 sleep 1.5
 RSS_AFTER=$(rss)
-echo "# broker RSS: ${RSS_BEFORE} kB before, ${RSS_DURING} kB while decoding 50 x 2 MB readies, ${RSS_AFTER} kB after"
+echo "# broker RSS: ${RSS_BEFORE} kB before, ${RSS_DURING} kB while 50 peers sent readies of 1000 names, ${RSS_AFTER} kB after"
 if [ -n "${TOA_SANITIZED:-}" ]; then
     ok "5: the flood left no trace in broker memory # SKIP ASan's allocator keeps freed memory in quarantine"
 else
@@ -188,12 +208,19 @@ else
         test "$RSS_AFTER" -lt $((RSS_BEFORE + 20000))
 fi
 
+# A ready with more serves names than the decoder takes is a bad message:
+# refused before any name is kept, the peer told why.
+"$PEERS" flood --endpoint "$WORKER_EP" --peers 1 --serves 1025 --heartbeat-ms 200 --run-ms 3000 \
+    >"$T/overcap.log" 2>&1
+check_eq "5: a ready of 1025 serves names is refused at decoding, saying where" \
+    "bad message: array too long at serves" "$(event overcap.log flood-end .reason)"
+
 # --- 4: the judge parser on runs of digits --------------------------------------
 SCORER_PID=$(toa_start scorer "$SCORER" --config "$T/fleet.json" --retry-base-ms 50 \
     --retry-max-ms 100)
 prompts "$T/p3.jsonl" 3
 settings "$T/judge.json" '["m-a"]' 2 llm-judge
-client judge job-judge "$T/judge.json" "$T/p3.jsonl" 30000
+client judge job-judge "$T/judge.json" "$T/p3.jsonl" 60000
 check_eq "4: a job judged by a server replying runs of digits runs to the end" 0 $?
 check "4: each response's scoring failed with the judge's reason, each id once" \
     python3 - "$T/judge.jsonl" <<'PY'
@@ -210,10 +237,10 @@ kill "$SCORER_PID" 2>/dev/null
 # --- 6: an endpoint that echoes the Authorization header ----------------------------
 REAL_PID=$(toa_start real-worker "$WORKER" --config "$T/fleet.json" --model m-key \
     --model m-plain --retry-base-ms 50 --retry-max-ms 100 --name real-worker)
-for _ in $(seq 50); do grep -q 'worker real-worker ready' "$T/broker.log" && break; sleep 0.1; done
+toa_wait_log "$T/broker.log" 'worker real-worker ready' 60 || not_ok "6: the real worker registers"
 prompts "$T/p2.jsonl" 2
 settings "$T/echo.json" '["m-key", "m-plain"]' 1 fake
-client echo job-echo "$T/echo.json" "$T/p2.jsonl" 30000
+client echo job-echo "$T/echo.json" "$T/p2.jsonl" 60000
 check_eq "6: the job against the echoing endpoint runs to the end" 0 $?
 check "6: each prompt's two generations failed with the server's (scrubbed) words" \
     python3 - "$T/echo.jsonl" <<'PY'

@@ -21,17 +21,14 @@ FAST="--retry-base-ms 20 --retry-max-ms 100 --reconnect-min-ms 100 --reconnect-m
 FAST="$FAST --cooldown-ms 100"
 RP=$(toa_free_port)
 toa_start reward python3 "$HERE/reward_server.py" "$RP" >/dev/null
-toa_wait_port "$RP" 10 || { not_ok "reward server starts"; toa_done; }
+toa_wait_port "$RP" 30 || { not_ok "reward server starts"; toa_done; }
 RS=http://127.0.0.1:$RP
 
 "$SIMLLM" --config "$HERE/sim.json" --listen 127.0.0.1:0 >"$TOA_TMP/sim.log" 2>&1 &
 TOA_PIDS+=("$!")
 SIM=""
-for _ in $(seq 100); do
-    SIM=$(sed -n 's/^listening on \(http:.*\)$/\1/p' "$TOA_TMP/sim.log")
-    [ -n "$SIM" ] && break
-    sleep 0.05
-done
+toa_wait_log "$TOA_TMP/sim.log" '^listening on http:' 30
+SIM=$(sed -n 's/^listening on \(http:.*\)$/\1/p' "$TOA_TMP/sim.log")
 [ -n "$SIM" ] || { not_ok "toa-simllm starts"; toa_done; }
 
 # config FILE REWARD_JSON [SCORER_JSON]: a config with a fresh endpoint.
@@ -67,7 +64,7 @@ run () {
     "$SCORER" --config "$cfg" $FAST "$@" 2>"$TOA_TMP/$name-scorer.log" &
     local scorer=$!
     "$HARNESS" --endpoint "$endpoint" --tasks "$tasks" --heartbeat-ms 200 --stop-pid "$scorer" \
-        --run-ms 20000 "${harness_options[@]}" >"$TOA_TMP/$name.events" \
+        --run-ms 60000 "${harness_options[@]}" >"$TOA_TMP/$name.events" \
         2>"$TOA_TMP/$name-harness.log" &
     local harness=$!
     TOA_PIDS+=("$harness" "$scorer")
@@ -346,14 +343,16 @@ check "simllm judge: several requests in flight at once" \
     test "$(curl -s "$SIM/stats" | jq '.models["sim-judge"].max_in_flight')" -gt 1
 
 # ------------------------------------------------------------ SIGTERM drain
+# SIGTERM 1 s after the tasks were sent (time for a loaded scorer to read
+# them), while the first batch waits 2.5 s for its reply.
 config "$TOA_TMP/drain.json" "{\"backend\": \"http-reward\", \"url\": \"$RS/reward\",
     \"batch_size\": 4, \"batch_wait_ms\": 5000}"
 {
-    for i in 1 2 3 4; do task "$i" http-reward "reward=1.$i SLEEP=600"; done
+    for i in 1 2 3 4; do task "$i" http-reward "reward=1.$i SLEEP=2500"; done
     task 5 http-reward "reward=2"
 } >"$TOA_TMP/drain.tasks"
 rs_reset
-run drain "$TOA_TMP/drain.json" "$TOA_TMP/drain.tasks" --harness --stop-early 200 --
+run drain "$TOA_TMP/drain.json" "$TOA_TMP/drain.tasks" --harness --stop-early 1000 --
 E=$TOA_TMP/drain.events
 check "drain: SIGTERM came while the batch was in flight" \
     test "$(jq -s '[.[] | select(.event=="stopping") | .t][0] < [.[] | select(.event=="result") | .t][0]' "$E")" = true
@@ -372,10 +371,10 @@ for i in 1 2 3; do task "$i" math-verify "#### $i" "$i"; done >"$TOA_TMP/rc.task
 SCORER_PID=$!
 TOA_PIDS+=("$SCORER_PID")
 # the first broker sees READY and dies at once (no heartbeats, no goodbye)
-"$HARNESS" --endpoint "$EP" --readies 1 --heartbeat-ms 0 --run-ms 5000 >"$TOA_TMP/rc1.events" 2>&1
+"$HARNESS" --endpoint "$EP" --readies 1 --heartbeat-ms 0 --run-ms 60000 >"$TOA_TMP/rc1.events" 2>&1
 check_eq "restart: the first broker got READY" 1 "$(count "$TOA_TMP/rc1.events" ready)"
 sleep 1
-"$HARNESS" --endpoint "$EP" --tasks "$TOA_TMP/rc.tasks" --heartbeat-ms 200 --run-ms 10000 \
+"$HARNESS" --endpoint "$EP" --tasks "$TOA_TMP/rc.tasks" --heartbeat-ms 200 --run-ms 60000 \
     --exit-when-done >"$TOA_TMP/rc2.events" 2>&1
 E=$TOA_TMP/rc2.events
 check "restart: the scorer says READY to the new broker" test "$(count "$E" ready)" -ge 1

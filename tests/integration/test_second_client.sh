@@ -104,7 +104,8 @@ done >"$TOA_TMP/many.jsonl"
     --method toa --input "$TOA_TMP/many.jsonl" --output "$TOA_TMP/kill.jsonl" --job py-kill \
     --single-message >/dev/null 2>&1) &
 pid=$!
-for _ in $(seq 200); do [ "$(cat "$TOA_TMP/kill.jsonl" 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.05; done
+five_results () { [ "$(cat "$TOA_TMP/kill.jsonl" 2>/dev/null | wc -l)" -ge 5 ]; }
+toa_wait_until 60 five_results
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
 check "the killed client is gone" bash -c "! kill -0 $pid 2>/dev/null"
 before=$(wc -l <"$TOA_TMP/kill.jsonl")
@@ -119,7 +120,7 @@ check "after SIGKILL + attach: every prompt exactly once" once "$TOA_TMP/many.js
 py submit --settings "$TOA_TMP/settings.json" --method toa --input "$TOA_TMP/many.jsonl" \
     --output "$TOA_TMP/cancel.jsonl" --job py-cancel >/dev/null 2>"$TOA_TMP/cancelled.err" &
 pid=$!
-for _ in $(seq 200); do [ -s "$TOA_TMP/cancel.jsonl" ] && break; sleep 0.05; done
+toa_wait_until 60 test -s "$TOA_TMP/cancel.jsonl"
 check_eq "toa_client.py cancel: the broker says cancelled" "py-cancel: cancelled" \
     "$(py cancel --job py-cancel 2>&1)"
 wait "$pid"

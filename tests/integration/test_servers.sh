@@ -143,14 +143,25 @@ check "no model was marked down" bash -c "! grep -q 'short is down' '$broker_log
 
 # 4. Rate limits and overload are the server's: retried (after retry-after-ms
 #    on OpenAI), the job completes; llama.cpp's bad parameter (500) is not.
+#    Faults are drawn at random (30%): a job of 12 requests per model may
+#    meet no 429 at all (1 time in 70), so jobs run until both kinds were
+#    served (3 at most), each checked in full.
 curl -s -X POST "$SIM_URL/stats/reset" >/dev/null
-job busy '["openai-busy", "tgi-busy", "llama-busy"]' --set method.samples=2
-stats >"$TOA_TMP/stats4.json"
-echo "# faults served: $(jq -c '.faults | {"429", overload}' "$TOA_TMP/stats4.json")"
-check_eq "rate limited and overloaded servers: toa submit exits 0" 0 "$(cat "$TOA_TMP/busy.rc")"
-check_eq "... every prompt has its whole budget (6 scored responses) and no failure" 6 \
-    "$(jq -s '[.[] | select((.responses | length) == 6 and .failures == null)] | length' \
-           "$TOA_TMP/busy.jsonl")"
+busy_rounds=0
+while [ "$busy_rounds" -lt 3 ]; do
+    busy_rounds=$((busy_rounds + 1))
+    job "busy$busy_rounds" '["openai-busy", "tgi-busy", "llama-busy"]' --set method.samples=2
+    stats >"$TOA_TMP/stats4.json"
+    jq -e '.faults["429"] > 0 and .faults.overload > 0' "$TOA_TMP/stats4.json" >/dev/null && break
+done
+echo "# faults served in $busy_rounds job(s): $(jq -c '.faults | {"429", overload}' "$TOA_TMP/stats4.json")"
+for r in $(seq "$busy_rounds"); do
+    check_eq "rate limited and overloaded servers (job $r): toa submit exits 0" 0 \
+        "$(cat "$TOA_TMP/busy$r.rc")"
+    check_eq "... every prompt has its whole budget (6 scored responses) and no failure" 6 \
+        "$(jq -s '[.[] | select((.responses | length) == 6 and .failures == null)] | length' \
+               "$TOA_TMP/busy$r.jsonl")"
+done
 check "... OpenAI's 429 and TGI's / llama.cpp's overload were answered and retried" \
     jq -e '.faults["429"] > 0 and .faults.overload > 0' "$TOA_TMP/stats4.json"
 curl -s -X POST "$SIM_URL/stats/reset" >/dev/null

@@ -900,14 +900,46 @@ test_error_array_too_long (void **state)
     /* One-byte items: the count is honest (the bytes are there) but over
      * the limit, and the limit is checked before any item. */
     s_builder_t b;
-    s_begin (&b, "ready", 1);
-    s_str (&b, "serves");
+    s_begin (&b, "submit", 1);
+    s_str (&b, "prompts");
     msgpack_pack_array (&b.packer, TOA_PROTO_MAX_ITEMS + 1);
     char *items = malloc (TOA_PROTO_MAX_ITEMS + 1);
     assert_non_null (items);
-    memset (items, 0xa0, TOA_PROTO_MAX_ITEMS + 1);   /* "" */
+    memset (items, 0xc0, TOA_PROTO_MAX_ITEMS + 1);   /* nil */
     s_raw (&b, items, TOA_PROTO_MAX_ITEMS + 1);
     free (items);
+    s_expect (&b, TOA_PROTO_ERR_ARRAY_TOO_LONG, "prompts");
+}
+
+/* A ready with N serves names "m0", "m1", ... */
+static void
+s_ready_serving (s_builder_t *b, size_t n)
+{
+    s_begin (b, "ready", 5);
+    s_kv_str (b, "kind", "worker");
+    s_kv_str (b, "name", "w");
+    s_str (b, "serves");
+    msgpack_pack_array (&b->packer, (uint32_t) n);
+    for (size_t k = 0; k < n; k++) {
+        char name[16];
+        snprintf (name, sizeof name, "m%zu", k);
+        s_str (b, name);
+    }
+    s_kv_int (b, "credit", 1);
+    s_kv_int (b, "heartbeat_ms", 1);
+}
+
+/* "serves" is capped at decode (TOA_PROTO_MAX_SERVES), far below the
+ * general array limit: a peer cannot make the broker decode a million names
+ * that it would trim to broker.max_serves anyway. */
+static void
+test_error_serves_cap (void **state)
+{
+    (void) state;
+    s_builder_t b;
+    s_ready_serving (&b, TOA_PROTO_MAX_SERVES);
+    s_expect (&b, TOA_PROTO_OK, NULL);
+    s_ready_serving (&b, TOA_PROTO_MAX_SERVES + 1);
     s_expect (&b, TOA_PROTO_ERR_ARRAY_TOO_LONG, "serves");
 }
 
@@ -1128,6 +1160,7 @@ main (void)
         cmocka_unit_test (test_error_wrong_type),
         cmocka_unit_test (test_error_string_too_long),
         cmocka_unit_test (test_error_array_too_long),
+        cmocka_unit_test (test_error_serves_cap),
         cmocka_unit_test (test_error_bad_value),
         cmocka_unit_test (test_error_duplicate_key),
         cmocka_unit_test (test_every_prefix_fails),
