@@ -24,32 +24,22 @@ fi
 
 export TOA_RUN_DIR=$TOA_TMP/run
 CONFIG=$TOA_TMP/fleet.json
-python3 - "$CONFIG" "$PROMPTS" "$TOA_RUN_DIR" <<'EOF'
-import json, socket, sys
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PYTHONPATH=$TOA_ROOT/tests/integration/e2e python3 - "$CONFIG" "$PROMPTS" "$TOA_RUN_DIR" <<'EOF'
+import json, sys
+from fleet import fleet_config
 out, data, run = sys.argv[1:4]
-sim, redis, client, worker = (free_port() for _ in range(4))
-base = f"http://127.0.0.1:{sim}/v1"
 skills = {"sim-alpha": 0.45, "sim-beta": 0.55, "sim-gamma": 0.35}
-config = {
-    "broker": {"client_endpoint": f"tcp://127.0.0.1:{client}",
-               "worker_endpoint": f"tcp://127.0.0.1:{worker}",
-               "heartbeat_ms": 500, "max_active_prompts": 4},
-    "redis": {"url": f"redis://127.0.0.1:{redis}/0", "managed": True,
-              "data_dir": f"{run}/redis"},
-    "models": [{"name": m, "base_url": base, "simulated": True} for m in skills],
+config = fleet_config(run, [data],
+                      {m: {"latency_ms": 40, "slots": 16, "math_skill": s}
+                       for m, s in skills.items()},
+                      broker={"max_active_prompts": 4})
+config.update({
     "reward": {"backend": "math-verify"},
     "sampling": {"seed": 5},
     "method": {"name": "toa", "samples": 2},
     "worker": {"count": 2},
     "scorer": {"count": 1},
-    "simllm": {"listen": f"127.0.0.1:{sim}", "data_files": [data], "threads": 2,
-               "models": [{"model_id": m, "latency_ms": 40, "slots": 16, "math_skill": s}
-                          for m, s in skills.items()]},
-}
+})
 json.dump(config, open(out, "w"), indent=1)
 EOF
 fleet_down () { "$TOA_ROOT/deploy/fleet" down "$CONFIG" >/dev/null 2>&1; }

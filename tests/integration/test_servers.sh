@@ -19,15 +19,10 @@ toa_require "$TOA_BIN/toa" "$TOA_BIN/toa-simllm" "$TOA_BIN/toa-broker" "$TOA_BIN
 
 export TOA_RUN_DIR=$TOA_TMP/run
 CONFIG=$TOA_TMP/fleet.json
-python3 - "$CONFIG" "$PROMPTS" "$TOA_RUN_DIR" <<'EOF'
-import json, socket, sys
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PYTHONPATH=$HERE/e2e python3 - "$CONFIG" "$PROMPTS" "$TOA_RUN_DIR" <<'EOF'
+import json, sys
+from fleet import fleet_config
 out, data, run = sys.argv[1:4]
-sim, redis, client, worker = (free_port() for _ in range(4))
-base = f"http://127.0.0.1:{sim}/v1"
 # name: (personality, context_tokens, faults)
 models = {"llama": ("llamacpp", 4096, {}), "tgi": ("tgi", 4096, {}),
           "llama-short": ("llamacpp", 60, {}),
@@ -37,23 +32,17 @@ models = {"llama": ("llamacpp", 4096, {}), "tgi": ("tgi", 4096, {}),
           "tgi-busy": ("tgi", 4096, {"overload": 0.3}),
           "llama-busy": ("llamacpp", 4096, {"overload": 0.3}),
           "llama-bad": ("llamacpp", 4096, {"bad_request": 1.0})}
-config = {
-    "broker": {"client_endpoint": f"tcp://127.0.0.1:{client}",
-               "worker_endpoint": f"tcp://127.0.0.1:{worker}", "heartbeat_ms": 500},
-    "redis": {"url": f"redis://127.0.0.1:{redis}/0", "managed": True,
-              "data_dir": f"{run}/redis"},
-    "models": [{"name": m, "base_url": base, "simulated": True, "max_concurrent": 16}
-               for m in models],
+config = fleet_config(run, [data],
+                      {m: {"latency_ms": 0, "slots": 16, "personality": p, "context_tokens": c,
+                           "faults": f} for m, (p, c, f) in models.items()},
+                      model_extra={"max_concurrent": 16})
+config.update({
     "reward": {"backend": "math-verify", "reference_field": "gold_answer"},
     "sampling": {"temperature": 0.7, "max_tokens": 256, "seed": 3},
     "method": {"name": "best-of-n", "samples": 4},
     "worker": {"count": 1, "max_tasks": 64},
     "scorer": {"count": 1, "max_tasks": 64},
-    "simllm": {"listen": f"127.0.0.1:{sim}", "data_files": [data], "threads": 2,
-               "models": [{"model_id": m, "latency_ms": 0, "slots": 16, "personality": p,
-                           "context_tokens": c, "faults": f}
-                          for m, (p, c, f) in models.items()]},
-}
+})
 json.dump(config, open(out, "w"), indent=1)
 EOF
 fleet_down () { "$TOA_ROOT/deploy/fleet" down "$CONFIG" >/dev/null 2>&1; }

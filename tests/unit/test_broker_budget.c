@@ -22,6 +22,7 @@
 #include "broker/method/policy.h"
 #include "broker/method/prompt.h"
 #include "broker/method/settings.h"
+#include "tests/unit/support/prompt_fixture.h"
 
 static const char *S_LINE = "{\"id\": 7, \"instruction\": \"What is 6*7?\", \"gold\": 42}";
 static const char *S_METHODS[] = {"toa", "best-of-n", "ensemble", "prs", "seq-refine", "moa"};
@@ -34,13 +35,7 @@ s_settings (const char *method, const char *extra)
     snprintf (text, sizeof text, "{\"models\": [\"a\", \"b\", \"c\"], \"reward\": "
               "{\"backend\": \"x\"}, \"method\": {\"name\": \"%s\", \"samples\": 2, "
               "\"seed\": 3%s%s}}", method, extra && *extra ? ", " : "", extra ? extra : "");
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_job_settings_t *settings = toa_job_settings_parse (text, NULL, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        print_error ("%s\n", errors.messages[i]);
-    toa_errors_clear (&errors);
-    assert_non_null (settings);
-    return settings;
+    return toa_test_settings (text);
 }
 
 /* Rewards by generation index; generations beyond the table score 0.1 x g
@@ -107,12 +102,7 @@ s_run (toa_prompt_t *prompt, s_world_t *world, toa_prompt_work_t *work, int max_
 static toa_prompt_t *
 s_prompt (const toa_job_settings_t *settings)
 {
-    char err[256] = "";
-    toa_prompt_t *prompt = toa_prompt_new (settings, 5, S_LINE, err, sizeof err);
-    if (!prompt)
-        print_error ("toa_prompt_new: %s\n", err);
-    assert_non_null (prompt);
-    return prompt;
+    return toa_test_prompt (settings, S_LINE);
 }
 
 /* Runs a prompt to its end, extending it by whole chunks while it can, up to
@@ -288,18 +278,11 @@ s_check_replay_extended (const char *method, const char *extra, int cut, bool ex
     assert_int_equal (toa_prompt_start (live, &work), 0);
     s_world_t world = {0};
     s_run_extending (live, &world, &work, cut, 24);
-    size_t n = toa_prompt_n_records (live);
-    char **texts = calloc (n + 1, sizeof *texts);
-    for (size_t g = 0; g < n; g++)
-        texts[g] = toa_prompt_record_json (live, (int) g);
+    size_t n;
+    char **texts = toa_test_record_texts (live, &n);
     toa_prompt_t *copy = s_prompt (s);
     toa_prompt_work_t copy_work = {0};
-    char err[256] = "";
-    int rc = toa_prompt_replay (copy, (const char *const *) texts, n,
-                                toa_prompt_allowance (live), &copy_work, err, sizeof err);
-    if (rc != 0)
-        print_error ("replay (%s): %s\n", method, err);
-    assert_int_equal (rc, 0);
+    toa_test_replay (copy, texts, n, toa_prompt_allowance (live), &copy_work);
     assert_int_equal (copy_work.n_plans, world.n_plans);
     for (int p = 0; exact && p < world.n_plans; p++) {
         assert_int_equal (copy_work.plans[p].kind, world.plans[p].kind);
@@ -327,9 +310,7 @@ s_check_replay_extended (const char *method, const char *extra, int cut, bool ex
     assert_int_equal (toa_prompt_allowance (copy), toa_prompt_allowance (live));
     free (a);
     free (b);
-    for (size_t g = 0; g < n; g++)
-        free (texts[g]);
-    free (texts);
+    toa_test_texts_free (texts, n);
     toa_prompt_destroy (&live);
     toa_prompt_destroy (&copy);
     toa_prompt_work_clear (&work);

@@ -23,20 +23,9 @@
 #include "broker/method/render.h"
 #include "broker/method/result.h"
 #include "broker/method/settings.h"
+#include "tests/unit/support/prompt_fixture.h"
 
 /* --- helpers --------------------------------------------------------------- */
-
-static toa_job_settings_t *
-s_settings (const char *text)
-{
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_job_settings_t *settings = toa_job_settings_parse (text, NULL, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        print_error ("%s\n", errors.messages[i]);
-    toa_errors_clear (&errors);
-    assert_non_null (settings);
-    return settings;
-}
 
 static uint64_t
 s_hash (const char *text, uint64_t seed)
@@ -142,17 +131,6 @@ s_run (toa_prompt_t *prompt, s_world_t *world, toa_prompt_work_t *work, int max_
     }
 }
 
-static toa_prompt_t *
-s_prompt (const toa_job_settings_t *settings, const char *line)
-{
-    char err[256] = "";
-    toa_prompt_t *prompt = toa_prompt_new (settings, 5, line, err, sizeof err);
-    if (!prompt)
-        print_error ("toa_prompt_new: %s\n", err);
-    assert_non_null (prompt);
-    return prompt;
-}
-
 static const char *S_LINE = "{\"id\": 7, \"instruction\": \"What is 6*7?\", \"gold\": 42}";
 
 /* --- settings -------------------------------------------------------------- */
@@ -161,7 +139,7 @@ static void
 test_settings_defaults (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\", \"b\", \"c\"], \"method\": {\"name\": \"toa\"},"
         " \"reward\": {\"backend\": \"math-verify\", \"reference_field\": \"gold\"}}");
     assert_int_equal (s->n_models, 3);
@@ -475,7 +453,7 @@ static void
 test_render_messages (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\"], \"method\": {\"name\": \"best-of-n\"}, \"reward\": {\"backend\": \"x\"},"
         " \"templates\": {\"system\": \"Be brief.\", \"refine\": \"Q={question} R={response}!\","
         " \"aggregate\": \"Q={question}\\n{responses}\"}}");
@@ -579,11 +557,11 @@ static void
 test_prompt_best_of_n_lifecycle (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\", \"b\"], \"method\": {\"name\": \"best-of-n\", \"samples\": 3},"
         " \"sampling\": {\"allow_n\": true, \"seed\": 9},"
         " \"reward\": {\"backend\": \"x\", \"reference_field\": \"gold\"}}");
-    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_prompt_t *prompt = toa_test_prompt (s, S_LINE);
     assert_string_equal (toa_prompt_reference (prompt), "42");
     assert_int_equal (toa_prompt_original_messages (prompt)->count, 1);
     toa_prompt_work_t work = {0};
@@ -614,10 +592,10 @@ static void
 test_prompt_missing_outputs_fail (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\"], \"method\": {\"name\": \"best-of-n\", \"samples\": 3},"
         " \"sampling\": {\"allow_n\": true}, \"reward\": {\"backend\": \"x\"}}");
-    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_prompt_t *prompt = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t work = {0};
     toa_prompt_start (prompt, &work);
     toa_gen_plan_t plan = work.plans[0];
@@ -642,7 +620,7 @@ static void
 test_prompt_bad_line (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\"], \"method\": {\"name\": \"best-of-n\"}, \"reward\": {\"backend\": \"x\"}}");
     char err[128];
     assert_null (toa_prompt_new (s, 0, "{\"id\": 1}", err, sizeof err));
@@ -655,19 +633,17 @@ test_prompt_bad_line (void **state)
 static void
 s_check_replay (const char *settings_text, int cut, int fail_every)
 {
-    toa_job_settings_t *s = s_settings (settings_text);
-    toa_prompt_t *live = s_prompt (s, S_LINE);
+    toa_job_settings_t *s = toa_test_settings (settings_text);
+    toa_prompt_t *live = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t work = {0};
     assert_int_equal (toa_prompt_start (live, &work), 0);
     s_world_t world = {.stored = live};
     s_run (live, &world, &work, cut, fail_every);
-    size_t n = toa_prompt_n_records (live);
-    char **texts = calloc (n + 1, sizeof *texts);
-    for (size_t g = 0; g < n; g++)
-        texts[g] = toa_prompt_record_json (live, (int) g);
+    size_t n;
+    char **texts = toa_test_record_texts (live, &n);
     /* Replayed from the records as the broker writes them (a text once, its
      * settle part apart), the prompt wants the same as from whole records. */
-    toa_prompt_t *split = s_prompt (s, S_LINE);
+    toa_prompt_t *split = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t split_work = {0};
     char err[256] = "";
     int rc = toa_prompt_replay_split (split, (const char *const *) world.gen,
@@ -681,12 +657,9 @@ s_check_replay (const char *settings_text, int cut, int fail_every)
         assert_string_equal (whole, texts[g]);
         free (whole);
     }
-    toa_prompt_t *copy = s_prompt (s, S_LINE);
+    toa_prompt_t *copy = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t copy_work = {0};
-    rc = toa_prompt_replay (copy, (const char *const *) texts, n, 0, &copy_work, err, sizeof err);
-    if (rc != 0)
-        print_error ("replay: %s\n", err);
-    assert_int_equal (rc, 0);
+    toa_test_replay (copy, texts, n, 0, &copy_work);
     assert_int_equal (split_work.n_plans, copy_work.n_plans);
     assert_int_equal (split_work.n_score, copy_work.n_score);
     toa_prompt_destroy (&split);
@@ -713,9 +686,7 @@ s_check_replay (const char *settings_text, int cut, int fail_every)
     assert_string_equal (a, b);
     free (a);
     free (b);
-    for (size_t g = 0; g < n; g++)
-        free (texts[g]);
-    free (texts);
+    toa_test_texts_free (texts, n);
     s_world_free (&world);
     toa_prompt_destroy (&live);
     toa_prompt_destroy (&copy);
@@ -786,8 +757,8 @@ test_restore_toa_masked (void **state)
     int total_withdrawn = 0;
     for (int before = 0; before <= 8; before += 2) {
         for (int during = 2; during <= 10; during += 4) {
-            toa_job_settings_t *s = s_settings (settings);
-            toa_prompt_t *live = s_prompt (s, S_LINE);
+            toa_job_settings_t *s = toa_test_settings (settings);
+            toa_prompt_t *live = toa_test_prompt (s, S_LINE);
             toa_prompt_work_t work = {0};
             assert_int_equal (toa_prompt_start (live, &work), 0);
             s_world_t world = {0};
@@ -797,19 +768,12 @@ test_restore_toa_masked (void **state)
             for (size_t g = 0; g < toa_prompt_n_records (live); g++)
                 if (toa_prompt_record (live, (int) g)->applied >= before)
                     assert_int_not_equal (toa_prompt_record (live, (int) g)->model, 1);
-            size_t n = toa_prompt_n_records (live);
-            char **texts = calloc (n + 1, sizeof *texts);
-            for (size_t g = 0; g < n; g++)
-                texts[g] = toa_prompt_record_json (live, (int) g);
-            toa_prompt_t *copy = s_prompt (s, S_LINE);
+            size_t n;
+            char **texts = toa_test_record_texts (live, &n);
+            toa_prompt_t *copy = toa_test_prompt (s, S_LINE);
             toa_prompt_set_available (copy, no_b);
             toa_prompt_work_t copy_work = {0};
-            char err[256] = "";
-            int rc = toa_prompt_replay (copy, (const char *const *) texts, n, 0, &copy_work, err,
-                                        sizeof err);
-            if (rc != 0)
-                print_error ("restore: %s\n", err);
-            assert_int_equal (rc, 0);
+            toa_test_replay (copy, texts, n, 0, &copy_work);
             /* identical tree (the result line carries it) */
             char *a = toa_prompt_result_line (live), *b = toa_prompt_result_line (copy);
             assert_string_equal (a, b);
@@ -844,9 +808,7 @@ test_restore_toa_masked (void **state)
             json_decref (ra);
             free (a);
             free (b);
-            for (size_t g = 0; g < n; g++)
-                free (texts[g]);
-            free (texts);
+            toa_test_texts_free (texts, n);
             toa_prompt_destroy (&live);
             toa_prompt_destroy (&copy);
             toa_prompt_work_clear (&work);
@@ -863,10 +825,10 @@ static void
 test_toa_waits_for_a_model (void **state)
 {
     (void) state;
-    toa_job_settings_t *s = s_settings (
+    toa_job_settings_t *s = toa_test_settings (
         "{\"models\": [\"a\", \"b\"], \"method\": {\"name\": \"toa\", \"samples\": 2},"
         " \"reward\": {\"backend\": \"x\"}}");
-    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_prompt_t *prompt = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t work = {0};
     assert_int_equal (toa_prompt_start (prompt, &work), 0);
     s_world_t world = {0};
@@ -890,9 +852,9 @@ test_toa_waits_for_a_model (void **state)
     for (size_t g = made; g < 4; g++)
         assert_int_equal (toa_prompt_record (prompt, (int) g)->model, 0);
     /* best-of-n cannot withdraw */
-    toa_job_settings_t *s2 = s_settings (
+    toa_job_settings_t *s2 = toa_test_settings (
         "{\"models\": [\"a\"], \"method\": {\"name\": \"best-of-n\"}, \"reward\": {\"backend\": \"x\"}}");
-    toa_prompt_t *bon = s_prompt (s2, S_LINE);
+    toa_prompt_t *bon = toa_test_prompt (s2, S_LINE);
     assert_false (toa_prompt_can_withdraw (bon));
     assert_true (toa_prompt_can_withdraw (prompt));
     toa_prompt_destroy (&bon);
@@ -907,8 +869,8 @@ test_toa_waits_for_a_model (void **state)
 static json_t *
 s_full_run (const char *settings_text, int fail_every)
 {
-    toa_job_settings_t *s = s_settings (settings_text);
-    toa_prompt_t *prompt = s_prompt (s, S_LINE);
+    toa_job_settings_t *s = toa_test_settings (settings_text);
+    toa_prompt_t *prompt = toa_test_prompt (s, S_LINE);
     toa_prompt_work_t work = {0};
     assert_int_equal (toa_prompt_start (prompt, &work), 0);
     s_world_t world = {0};

@@ -154,6 +154,17 @@ s_expect (s_answer_t *a, int status, const char *shape_path, const char *shape_v
         fail_msg ("expected a message with \"%s\" in %s", message_part, a->text);
 }
 
+/* Asks PERSONALITY (its context, BODY, FAULT) and checks the answer as
+ * s_expect does. */
+static void
+s_check (const char *personality, int context, const char *body, const char *fault, int status,
+         const char *shape_path, const char *shape_value, const char *message_part)
+{
+    s_answer_t a = s_ask (personality, context, body, fault);
+    s_expect (&a, status, shape_path, shape_value, message_part);
+    s_answer_clear (&a);
+}
+
 static size_t
 s_choices (s_answer_t *a)
 {
@@ -188,31 +199,27 @@ test_prompt_over_context (void **state)
 {
     (void) state;
     char *body = s_long_body ();
-    s_answer_t a = s_ask ("openai", S_CONTEXT, body, NULL);
-    s_expect (&a, 400, "error.code", "context_length_exceeded",
-              "This model's maximum context length is 64 tokens. However, your messages "
-              "resulted in");
-    s_answer_clear (&a);
+    s_answer_t a;
+    s_check ("openai", S_CONTEXT, body, NULL, 400, "error.code", "context_length_exceeded",
+             "This model's maximum context length is 64 tokens. However, your messages "
+             "resulted in");
     a = s_ask ("vllm", S_CONTEXT, body, NULL);
     s_expect (&a, 400, "error.type", "BadRequestError", "However, your request has");
     s_expect (&a, 400, "error.code", "400", NULL);
     s_answer_clear (&a);
-    a = s_ask ("sglang", S_CONTEXT, body, NULL);
-    s_expect (&a, 400, "object", "error", "is longer than the model's context length (64");
-    s_answer_clear (&a);
+    s_check ("sglang", S_CONTEXT, body, NULL, 400, "object", "error",
+             "is longer than the model's context length (64");
     a = s_ask ("llamacpp", S_CONTEXT, body, NULL);
     s_expect (&a, 400, "error.type", "exceed_context_size_error",
               "exceeds the available context size (64 tokens)");
     s_expect (&a, 400, "error.n_ctx", "64", NULL);
     s_answer_clear (&a);
-    a = s_ask ("tgi", S_CONTEXT, body, NULL);
-    s_expect (&a, 422, "error_type", "validation", "`inputs` must have less than 64 tokens");
-    s_answer_clear (&a);
+    s_check ("tgi", S_CONTEXT, body, NULL, 422, "error_type", "validation",
+             "`inputs` must have less than 64 tokens");
     /* the forced fault says the same as a long prompt */
     char *short_body = s_body (NULL);
-    a = s_ask ("sglang", 4096, short_body, "context");
-    s_expect (&a, 400, "type", "BadRequestError", "is longer than the model's context length");
-    s_answer_clear (&a);
+    s_check ("sglang", 4096, short_body, "context", 400, "type", "BadRequestError",
+             "is longer than the model's context length");
     free (short_body);
     free (body);
 }
@@ -222,24 +229,16 @@ test_max_tokens_over_context (void **state)
 {
     (void) state;
     char *body = s_body ("\"max_tokens\": 100");
-    s_answer_t a = s_ask ("openai", S_CONTEXT, body, NULL);
-    s_expect (&a, 400, "error.code", "context_length_exceeded", "in the completion");
-    s_answer_clear (&a);
-    a = s_ask ("vllm", S_CONTEXT, body, NULL);
-    s_expect (&a, 400, "error.type", "BadRequestError",
-              "'max_tokens' or 'max_completion_tokens' is too large: 100");
-    s_answer_clear (&a);
-    a = s_ask ("sglang", S_CONTEXT, body, NULL);
-    s_expect (&a, 400, "code", "400", "Requested token count exceeds the model's maximum");
-    s_answer_clear (&a);
-    a = s_ask ("tgi", S_CONTEXT, body, NULL);
-    s_expect (&a, 422, "error_type", "validation",
-              "`inputs` tokens + `max_new_tokens` must be <= 64");
-    s_answer_clear (&a);
+    s_check ("openai", S_CONTEXT, body, NULL, 400, "error.code", "context_length_exceeded",
+             "in the completion");
+    s_check ("vllm", S_CONTEXT, body, NULL, 400, "error.type", "BadRequestError",
+             "'max_tokens' or 'max_completion_tokens' is too large: 100");
+    s_check ("sglang", S_CONTEXT, body, NULL, 400, "code", "400",
+             "Requested token count exceeds the model's maximum");
+    s_check ("tgi", S_CONTEXT, body, NULL, 422, "error_type", "validation",
+             "`inputs` tokens + `max_new_tokens` must be <= 64");
     /* llama.cpp takes it and fails only when the generation reaches the end */
-    a = s_ask ("llamacpp", 4096, body, NULL);
-    s_expect (&a, 200, NULL, NULL, NULL);
-    s_answer_clear (&a);
+    s_check ("llamacpp", 4096, body, NULL, 200, NULL, NULL, NULL);
     free (body);
 }
 
@@ -248,14 +247,11 @@ test_generation_runs_out (void **state)
 {
     (void) state;
     char *body = s_body (NULL);      /* ~10 prompt tokens, a longer answer */
-    s_answer_t a = s_ask ("llamacpp", 14, body, NULL);
-    s_expect (&a, 500, "error.type", "server_error", "context shift is disabled");
-    s_answer_clear (&a);
+    s_check ("llamacpp", 14, body, NULL, 500, "error.type", "server_error",
+             "context shift is disabled");
     const char *others[] = {"openai", "vllm", "sglang", "tgi"};
     for (size_t i = 0; i < 4; i++) {
-        a = s_ask (others[i], 14, body, NULL);
-        s_expect (&a, 200, NULL, NULL, NULL);
-        s_answer_clear (&a);
+        s_check (others[i], 14, body, NULL, 200, NULL, NULL, NULL);
     }
     free (body);
 }
@@ -287,21 +283,17 @@ test_overload (void **state)
 {
     (void) state;
     char *body = s_body (NULL);
-    s_answer_t a = s_ask ("openai", 4096, body, "overload");
-    s_expect (&a, 503, "error.type", "server_error", "overloaded");
-    s_answer_clear (&a);
+    s_answer_t a;
+    s_check ("openai", 4096, body, "overload", 503, "error.type", "server_error", "overloaded");
     a = s_ask ("tgi", 4096, body, "overload");
     s_expect (&a, 429, "error_type", "overloaded", "Model is overloaded");
     assert_int_equal (a.retry_after_s, -1);
     s_answer_clear (&a);
-    a = s_ask ("llamacpp", 4096, body, "overload");
-    s_expect (&a, 503, "error.type", "unavailable_error", "Loading model");
-    s_answer_clear (&a);
+    s_check ("llamacpp", 4096, body, "overload", 503, "error.type", "unavailable_error",
+             "Loading model");
     const char *queue[] = {"vllm", "sglang"};     /* they queue: served */
     for (size_t i = 0; i < 2; i++) {
-        a = s_ask (queue[i], 4096, body, "overload");
-        s_expect (&a, 200, NULL, NULL, NULL);
-        s_answer_clear (&a);
+        s_check (queue[i], 4096, body, "overload", 200, NULL, NULL, NULL);
     }
     free (body);
 }
@@ -311,29 +303,17 @@ test_bad_request (void **state)
 {
     (void) state;
     const char *body = "{\"model\": \"m\", \"messages\": \"hello\"}";
-    s_answer_t a = s_ask ("openai", 4096, body, NULL);
-    s_expect (&a, 400, "error.type", "invalid_request_error", "messages");
-    s_answer_clear (&a);
-    a = s_ask ("vllm", 4096, body, NULL);
-    s_expect (&a, 400, "error.type", "BadRequestError", "messages");
-    s_answer_clear (&a);
-    a = s_ask ("sglang", 4096, body, NULL);
-    s_expect (&a, 400, "object", "error", "messages");
-    s_answer_clear (&a);
-    a = s_ask ("llamacpp", 4096, body, NULL);
-    s_expect (&a, 500, "error.type", "server_error", "messages");
-    s_answer_clear (&a);
-    a = s_ask ("tgi", 4096, body, NULL);
-    s_expect (&a, 422, "error_type", "validation", "Input validation error");
-    s_answer_clear (&a);
+    s_check ("openai", 4096, body, NULL, 400, "error.type", "invalid_request_error", "messages");
+    s_check ("vllm", 4096, body, NULL, 400, "error.type", "BadRequestError", "messages");
+    s_check ("sglang", 4096, body, NULL, 400, "object", "error", "messages");
+    s_check ("llamacpp", 4096, body, NULL, 500, "error.type", "server_error", "messages");
+    s_check ("tgi", 4096, body, NULL, 422, "error_type", "validation", "Input validation error");
     /* the forced fault gives each server's typical complaint */
     char *good = s_body (NULL);
-    a = s_ask ("llamacpp", 4096, good, "bad_request");
-    s_expect (&a, 500, "error.type", "server_error", "Unsupported param: best_of");
-    s_answer_clear (&a);
-    a = s_ask ("openai", 4096, good, "bad_request");
-    s_expect (&a, 400, "error.type", "invalid_request_error", "Unrecognized request argument");
-    s_answer_clear (&a);
+    s_check ("llamacpp", 4096, good, "bad_request", 500, "error.type", "server_error",
+             "Unsupported param: best_of");
+    s_check ("openai", 4096, good, "bad_request", 400, "error.type", "invalid_request_error",
+             "Unrecognized request argument");
     free (good);
 }
 
@@ -343,19 +323,16 @@ test_model_not_found (void **state)
     (void) state;
     const char *body = "{\"model\": \"other\", \"messages\": [{\"role\": \"user\", "
                        "\"content\": \"Say hello.\"}]}";
-    s_answer_t a = s_ask ("openai", 4096, body, NULL);
-    s_expect (&a, 404, "error.code", "model_not_found",
-              "The model `other` does not exist or you do not have access to it.");
-    s_answer_clear (&a);
+    s_answer_t a;
+    s_check ("openai", 4096, body, NULL, 404, "error.code", "model_not_found",
+             "The model `other` does not exist or you do not have access to it.");
     a = s_ask ("vllm", 4096, body, NULL);
     s_expect (&a, 404, "error.type", "NotFoundError", "The model `other` does not exist.");
     s_expect (&a, 404, "error.param", "model", NULL);
     s_answer_clear (&a);
     const char *any[] = {"sglang", "llamacpp", "tgi"};    /* the name is not checked */
     for (size_t i = 0; i < 3; i++) {
-        a = s_ask (any[i], 4096, body, NULL);
-        s_expect (&a, 200, NULL, NULL, NULL);
-        s_answer_clear (&a);
+        s_check (any[i], 4096, body, NULL, 200, NULL, NULL, NULL);
     }
 }
 
