@@ -79,13 +79,15 @@ test_slots_fifo (void **state)
     assert_int_equal (toa_sim_sched_pool_info (sched, 0, &info), 0);
     assert_int_equal (info.active, 2);
     assert_int_equal (info.queued, 3);
-    s_wait_all (items, 5, 3000);
+    s_wait_all (items, 5, 30000);
     for (int i = 0; i < 5; i++)
         assert_int_equal (atomic_load (&items[i].done), 1);
-    /* two per 100 ms: 0,1 at ~100; 2,3 at ~200; 4 at ~300 */
-    assert_true (items[1].at_ms - start >= 95 && items[1].at_ms - start < 190);
+    /* two per 100 ms: 0,1 at ~100; 2,3 at ~200; 4 at ~300. Only lower bounds
+     * (a loaded host fires late, never early); that two run at once is
+     * max_active below, not a wall-clock upper bound. */
+    assert_true (items[1].at_ms - start >= 95);
     assert_true (items[2].at_ms - start >= 195);
-    assert_true (items[4].at_ms - start >= 295 && items[4].at_ms - start < 600);
+    assert_true (items[4].at_ms - start >= 295);
     for (int i = 0; i < 5; i++)
         assert_int_equal (atomic_load (&s_order[i]), i);
     assert_int_equal (toa_sim_sched_pool_info (sched, 0, &info), 0);
@@ -110,8 +112,11 @@ test_immediate_and_timers (void **state)
     toa_sim_sched_t *sched = toa_sim_sched_new (2, slots, s_ready, NULL);
     s_item_t items[4];
     memset (items, 0, sizeof items);
-    for (int i = 0; i < 4; i++)
+    atomic_store (&s_order_count, 0);
+    for (int i = 0; i < 4; i++) {
         items[i].wait.user = &items[i];
+        items[i].id = i;
+    }
     /* zero duration and a free slot: answer now */
     assert_int_equal (toa_sim_sched_submit (sched, &items[0].wait, 0, 0, s_on_wait), 0);
     assert_false (items[0].suspended);
@@ -129,9 +134,15 @@ test_immediate_and_timers (void **state)
     memset (&queued, 0, sizeof queued);
     queued.wait.user = &queued;
     assert_int_equal (toa_sim_sched_submit (sched, &queued.wait, 1, 0, s_on_wait), 1);
-    s_wait_all (items + 1, 2, 2000);
-    s_wait_all (&queued, 1, 2000);
-    assert_true (items[2].at_ms < items[1].at_ms);
+    s_wait_all (items + 1, 2, 30000);
+    s_wait_all (&queued, 1, 30000);
+    /* in deadline order (a late wake-up may fire both in one millisecond) */
+    int first = -1;
+    for (int k = 0; k < atomic_load (&s_order_count) && first < 0; k++)
+        if (atomic_load (&s_order[k]) == 1 || atomic_load (&s_order[k]) == 2)
+            first = atomic_load (&s_order[k]);
+    assert_int_equal (first, 2);
+    assert_true (items[2].at_ms <= items[1].at_ms);
     assert_true (items[1].at_ms - start >= 115);
     assert_true (queued.at_ms >= holder.at_ms && queued.at_ms - start >= 55);
     toa_sim_sched_destroy (&sched);
