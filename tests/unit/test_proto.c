@@ -921,7 +921,7 @@ s_ready_serving (s_builder_t *b, size_t n)
     s_str (b, "serves");
     msgpack_pack_array (&b->packer, (uint32_t) n);
     for (size_t k = 0; k < n; k++) {
-        char name[16];
+        char name[32];
         snprintf (name, sizeof name, "m%zu", k);
         s_str (b, name);
     }
