@@ -31,6 +31,8 @@ s_level (const toa_task_t *task)
 struct toa_router_s {
     s_queue_t *queues;
     int count, capacity;
+    int cursor[2];           /* per peer kind: the route after the last one leased
+                              * (ties of held tasks go round from there) */
 };
 
 toa_router_t *
@@ -214,6 +216,7 @@ toa_router_leased (toa_router_t *self, toa_task_t *task)
     }
     queue->held[task->peer]++;
     task->counted_peer = task->peer;
+    self->cursor[queue->kind == TOA_PEER_SCORER] = task->route + 1;
 }
 
 void
@@ -244,8 +247,9 @@ toa_router_next (const toa_router_t *self, const toa_peers_t *peers, const bool 
         int64_t free_credit = peer ? toa_broker_peer_free_credit (peer) : 0;
         if (free_credit <= best_free || toa_broker_peer_is_dead (peer, now))
             continue;
-        int pick = -1, pick_held = 0;
-        for (int r = 0; r < self->count; r++) {
+        int pick = -1, pick_held = 0, start = self->cursor[peer->kind == TOA_PEER_SCORER];
+        for (int i = 0; i < self->count; i++) {
+            int r = (start + i) % self->count;
             const s_queue_t *queue = &self->queues[r];
             if (queue->count == 0 || queue->kind != peer->kind || (closed && closed[r]))
                 continue;

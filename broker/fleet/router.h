@@ -10,8 +10,9 @@
  * The router also counts the tasks each peer holds of each route (its
  * leases), and the next task goes to the live peer of the right kind with
  * the most free credit (the lowest slot on ties), from the route it serves
- * that it holds fewest tasks of (the lowest route on ties); never beyond a
- * peer's credit. A worker's credit exceeds what it runs at once (its
+ * that it holds fewest tasks of (on ties, round from the route after the
+ * last one leased to a peer of that kind, so a peer with less credit than
+ * models still serves them all in turn); never beyond a peer's credit. A worker's credit exceeds what it runs at once (its
  * per-model max_concurrent): this spreads the tasks it holds beyond that
  * evenly over its models, so a request that ends finds the next one of the
  * same model waiting in the worker, not a round trip away. A route no live

@@ -3,7 +3,8 @@
  * within its priority; priorities outside 0..255 are clamped. The next send
  * spreads a worker's credit evenly over the models it serves, and an
  * answered task's credit goes to a task of the same model (its slot's next
- * request waits in the worker). */
+ * request waits in the worker); a peer with less credit than models serves
+ * them in turn. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -86,7 +87,7 @@ test_credit_spread_over_models (void **state)
                             {.size = 1, .data = {'s'}}};
     toa_msg_ready_t rw = {TOA_PEER_WORKER, "w", all, 3, 6, 1000};
     toa_msg_ready_t rv = {TOA_PEER_WORKER, "v", first, 1, 2, 1000};
-    toa_msg_ready_t rs = {TOA_PEER_SCORER, "s", backend, 1, 1, 1000};
+    toa_msg_ready_t rs = {TOA_PEER_SCORER, "s", backend, 1, 2, 1000};
     int w = toa_peers_add (peers, &ids[0], &rw, 0, NULL);
     int v = toa_peers_add (peers, &ids[1], &rv, 0, NULL);
     int sc = toa_peers_add (peers, &ids[2], &rs, 0, NULL);
@@ -126,12 +127,12 @@ test_credit_spread_over_models (void **state)
     assert_int_equal (toa_router_held (router, routes[1], w), 1);
     assert_int_equal (toa_router_next (router, peers, NULL, 0, &route), w);
     assert_int_equal (route, routes[1]);
-    /* A closed route (its model down) is left out: the credit goes to the
-     * next fewest held; with every route of w closed, nothing is sent. */
+    /* A closed route (its model down) is left out: the credit goes to
+     * another model; with every route of w closed, nothing is sent. */
     bool closed[4] = {false};
     closed[routes[1]] = true;
     assert_int_equal (toa_router_next (router, peers, closed, 0, &route), w);
-    assert_int_equal (route, routes[0]);
+    assert_true (route == routes[0] || route == routes[2]);
     closed[routes[0]] = closed[routes[2]] = true;
     assert_int_equal (toa_router_next (router, peers, closed, 0, &route), -1);
     assert_int_equal (route, -1);
@@ -154,12 +155,68 @@ test_credit_spread_over_models (void **state)
     toa_peers_destroy (&peers);
 }
 
+/* A worker with less credit than models (credit 1, three models) serves
+ * them in turn, also when scoring sends come in between: no model waits
+ * for another's queue to drain. */
+static void
+test_small_credit_takes_turns (void **state)
+{
+    (void) state;
+    static const uint64_t key[2] = {3, 4};
+    toa_router_t *router = toa_router_new ();
+    toa_tasks_t *tasks = toa_tasks_new (key, 500);
+    toa_peers_t *peers = toa_peers_new (NULL);
+    char *all[] = {"m0", "m1", "m2"}, *backend[] = {"math"};
+    toa_peer_id_t ids[2] = {{.size = 1, .data = {'w'}}, {.size = 1, .data = {'s'}}};
+    toa_msg_ready_t rw = {TOA_PEER_WORKER, "w", all, 3, 1, 1000};
+    toa_msg_ready_t rs = {TOA_PEER_SCORER, "s", backend, 1, 2, 1000};
+    int w = toa_peers_add (peers, &ids[0], &rw, 0, NULL);
+    int sc = toa_peers_add (peers, &ids[1], &rs, 0, NULL);
+    int routes[3];
+    for (int m = 0; m < 3; m++)
+        routes[m] = toa_router_route (router, TOA_PEER_WORKER, all[m]);
+    int score = toa_router_route (router, TOA_PEER_SCORER, "math");
+    for (int i = 0; i < 4; i++)
+        for (int m = 0; m < 3; m++) {
+            toa_task_t *task = toa_tasks_add (tasks, TOA_TASK_GEN);
+            task->route = routes[m];
+            toa_router_push (router, task);
+        }
+    int served[3] = {0};
+    for (int k = 0; k < 9; k++) {
+        int route;
+        assert_int_equal (toa_router_next (router, peers, NULL, 0, &route), w);
+        toa_task_t *task = s_send (router, tasks, peers, route, w);
+        served[route == routes[0] ? 0 : route == routes[1] ? 1 : 2]++;
+        /* each model once in every three sends */
+        for (int m = 0; m < 3; m++)
+            assert_int_equal (served[m], k / 3 + (m <= k % 3 ? 1 : 0));
+        toa_router_unlink (router, task);
+        toa_tasks_remove (tasks, task);
+        toa_peers_get (peers, w)->held--;
+        if (k % 2 == 0) {    /* a scoring task goes out and is answered */
+            toa_task_t *scoring = toa_tasks_add (tasks, TOA_TASK_SCORE);
+            scoring->route = score;
+            toa_router_push (router, scoring);
+            assert_int_equal (toa_router_next (router, peers, NULL, 0, &route), sc);
+            scoring = s_send (router, tasks, peers, route, sc);
+            toa_router_unlink (router, scoring);
+            toa_tasks_remove (tasks, scoring);
+            toa_peers_get (peers, sc)->held--;
+        }
+    }
+    toa_router_destroy (&router);
+    toa_tasks_destroy (&tasks);
+    toa_peers_destroy (&peers);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_priority_order),
         cmocka_unit_test (test_credit_spread_over_models),
+        cmocka_unit_test (test_small_credit_takes_turns),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
