@@ -881,15 +881,22 @@ uint64_t
 toa_http_submit (toa_http_t *self, const toa_http_request_t *spec)
 {
     if (!self || !spec || !spec->done || !spec->path || spec->group < 0
-        || (size_t) spec->group >= self->n_groups || (spec->body_size && !spec->body))
+        || (size_t) spec->group >= self->n_groups || (spec->body_size && !spec->body)
+        || (spec->take_body && !spec->body)) {
+        if (spec && spec->take_body)
+            free ((char *) spec->body);
         return 0;
+    }
     s_request_t *request = calloc (1, sizeof *request);
-    if (!request)
+    if (!request) {
+        if (spec->take_body)
+            free ((char *) spec->body);
         return 0;
+    }
     request->url_path = strdup (spec->path);
-    request->body = malloc (spec->body_size + 1);
+    request->body = spec->take_body ? (char *) spec->body : malloc (spec->body_size + 1);
     bool ok = request->url_path && request->body;
-    if (ok) {
+    if (ok && !spec->take_body) {
         if (spec->body_size)
             memcpy (request->body, spec->body, spec->body_size);
         request->body[spec->body_size] = 0;
@@ -1131,8 +1138,10 @@ s_complete (toa_http_t *self, s_request_t *request, CURLcode code, int64_t now)
 {
     long status = 0;
     curl_easy_getinfo (request->easy, CURLINFO_RESPONSE_CODE, &status);
-    const char *retry_after_ms = status ? s_header (request->easy, "retry-after-ms") : NULL;
-    const char *retry_after = status ? s_header (request->easy, "retry-after") : NULL;
+    /* Retry-After matters to answers that may be retried (not a 2xx) */
+    bool waits = status && (status < 200 || status > 299);
+    const char *retry_after_ms = waits ? s_header (request->easy, "retry-after-ms") : NULL;
+    const char *retry_after = waits ? s_header (request->easy, "retry-after") : NULL;
     toa_http_response_t response = {
         .status = status,
         .curl_code = (int) code,

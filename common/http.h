@@ -59,7 +59,7 @@ typedef struct {
     const char *curl_error;  /* curl's text when curl_code != 0, else "" */
     const char *body;        /* NUL-terminated reply body ("" if none) */
     size_t body_size;
-    int64_t retry_after_ms;  /* what the server asked for, -1 when nothing */
+    int64_t retry_after_ms;  /* what the server asked for, -1 when nothing (or a 2xx) */
     int replica;             /* index of the base URL that served it */
     int attempt;             /* 1 for the first attempt */
     int64_t elapsed_ms;      /* of this attempt */
@@ -87,8 +87,11 @@ typedef void (toa_http_done_fn) (void *arg, const toa_http_result_t *result);
 typedef struct {
     int group;                   /* from toa_http_add_group */
     const char *path;            /* appended to the base URL, e.g. "/chat/completions" */
-    const char *body;            /* POST body (copied) */
+    const char *body;            /* POST body (copied, unless take_body) */
     size_t body_size;
+    bool take_body;              /* BODY was malloc'd, has a NUL after body_size
+                                  * bytes, and is handed over: the engine frees it,
+                                  * also when the submit fails (no copy) */
     const char *const *headers;  /* "Name: value" lines (copied, never logged) */
     size_t n_headers;
     long timeout_ms;             /* per attempt, whole transfer */

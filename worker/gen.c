@@ -284,6 +284,7 @@ s_submit (s_task_t *task, size_t first, int64_t n, uint64_t mask)
         .path = "/chat/completions",
         .body = body,
         .body_size = strlen (body),
+        .take_body = true,
         .headers = headers,
         .n_headers = task->model->authorization ? 1 : 0,
         .timeout_ms = model->timeout_ms,
@@ -299,8 +300,7 @@ s_submit (s_task_t *task, size_t first, int64_t n, uint64_t mask)
     part->n = n;
     part->next = task->parts;
     task->parts = part;
-    part->http_id = toa_http_submit (task->gen->http, &spec);
-    free (body);
+    part->http_id = toa_http_submit (task->gen->http, &spec);   /* takes BODY */
     if (part->http_id == 0) {
         s_part_remove (task, part);
         return -1;

@@ -42,6 +42,7 @@ for method in best-of-n toa; do
     declare -A before=()
     for p in broker worker1 worker2 scorer1 simllm redis; do before[$p]=$(bench_cpu_ms "$(bench_pid $p)"); done
     broker_sys=$(bench_sys_ms "$(bench_pid broker)")
+    worker_sys=$(( $(bench_sys_ms "$(bench_pid worker1)") + $(bench_sys_ms "$(bench_pid worker2)") ))
     ms=$(bench_submit "$CONFIG" "$INPUT" "$TOA_TMP/$method.jsonl" "$method" "$SAMPLES")
     gens=$(bench_generations "$TOA_TMP/$method.jsonl")
     [ "${gens:-0}" -gt 0 ] || { echo "$method: no generations"; continue; }
@@ -54,18 +55,20 @@ for method in best-of-n toa; do
     # A generation's cost in a worker: both workers' CPU over every generation.
     us[worker]=$(( us[worker1] + us[worker2] ))
     broker_sys=$(( ($(bench_sys_ms "$(bench_pid broker)") - broker_sys) * 1000 / gens ))
+    worker_sys=$(( ($(bench_sys_ms "$(bench_pid worker1)") + $(bench_sys_ms "$(bench_pid worker2)") \
+                    - worker_sys) * 1000 / gens ))
     rate=$(( gens * 1000 / (ms > 0 ? ms : 1) ))
     share=null
     [ "$raw" -gt 0 ] && share=$(awk "BEGIN {printf \"%.3f\", $rate / $raw}")
     echo "$method: $gens generations in $ms ms = $rate generations/s (each also scored);" \
          "share of raw $share; CPU us/generation: broker ${us[broker]} (kernel $broker_sys)," \
-         "in a worker ${us[worker]}," \
+         "in a worker ${us[worker]} (kernel $worker_sys)," \
          "scorer ${us[scorer1]}, simllm ${us[simllm]}, redis ${us[redis]}"
     bench_record "$(jq -n --arg m "$method" --argjson g "$gens" --argjson ms "$ms" \
         --argjson rate "$rate" --argjson raw "$raw" --argjson share "$share" \
-        --argjson b "${us[broker]}" --argjson w "${us[worker]}" --argjson bsys "$broker_sys" --argjson s "${us[scorer1]}" \
+        --argjson b "${us[broker]}" --argjson w "${us[worker]}" --argjson bsys "$broker_sys" --argjson wsys "$worker_sys" --argjson s "${us[scorer1]}" \
         --argjson sim "${us[simllm]}" --argjson r "${us[redis]}" --argjson c "$connections" \
         '{bench: "cost", method: $m, generations: $g, wall_ms: $ms, generations_per_s: $rate,
           raw_requests_per_s: $raw, connections: $c, share_of_raw: $share,
-          cpu_us_per_generation: {broker: $b, broker_kernel: $bsys, worker: $w, scorer: $s, simllm: $sim, redis: $r}}')"
+          cpu_us_per_generation: {broker: $b, broker_kernel: $bsys, worker: $w, worker_kernel: $wsys, scorer: $s, simllm: $sim, redis: $r}}')"
 done
