@@ -915,6 +915,20 @@ toa_clients_handle (toa_broker_t *b, const toa_peer_id_t *from, int status,
 
 /* --- progress and results -------------------------------------------------- */
 
+_Static_assert (TOA_JOB_RECENT >= TOA_CLIENTS_WINDOW, "a job keeps its client's window");
+
+/* Puts LINES[FROM..N-1] (results FIRST + i, the unsent ones) back in JOB's
+ * memory for the next pass. */
+static void
+s_keep_lines (toa_job_t *job, int64_t first, char **lines, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        if (lines[i]) {
+            toa_job_keep_result (job, first + (int64_t) i, lines[i]);
+            lines[i] = NULL;
+        }
+}
+
 /* Sends JOB's results that the window allows. Returns -1 when Redis failed. */
 static int
 s_pump_results (toa_broker_t *b, toa_job_t *job)
@@ -926,10 +940,37 @@ s_pump_results (toa_broker_t *b, toa_job_t *job)
         job->sent = job->acked;
     if (job->sent >= limit)
         return 0;
-    size_t n = (size_t) (limit - job->sent);
-    char **lines = NULL;
-    if (toa_store_results (b->store, job->id, job->sent, n, &lines) != 0)
+    size_t n = (size_t) (limit - job->sent), kept = 0;
+    /* Lines finished while the client was attached are kept in memory;
+     * others (after an attach, a restart) are read back from Redis. */
+    char **lines = calloc (n, sizeof *lines);
+    if (!lines)
+        return 0;            /* out of memory: try next pass */
+    for (size_t i = 0; i < n; i++)
+        if ((lines[i] = toa_job_take_result (job, job->sent + (int64_t) i)))
+            kept++;
+    if (kept < n) {
+        char **stored = NULL;
+        if (toa_store_results (b->store, job->id, job->sent, n, &stored) != 0) {
+            s_keep_lines (job, job->sent, lines, 0, n);
+            free (lines);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!lines[i]) {
+                lines[i] = stored[i];
+                stored[i] = NULL;
+            }
+        toa_store_strings_free (stored, n);
+    }
+    /* A kept line goes out only once Redis has it (a prompt finished after
+     * this pass's flush, e.g. while dispatching, is still queued). */
+    if (kept > 0 && toa_store_pending (b->store) > 0 && toa_store_flush (b->store) != 0) {
+        s_keep_lines (job, job->sent, lines, 0, n);
+        free (lines);
         return -1;
+    }
+    int64_t first = job->sent;
     for (size_t i = 0; i < n && job->attached; i++) {
         int64_t seq = job->sent;
         toa_msg_t msg = {.type = TOA_MSG_RESULT};
@@ -947,6 +988,8 @@ s_pump_results (toa_broker_t *b, toa_job_t *job)
         }
         job->sent++;
     }
+    /* Lines not sent yet (a full queue) wait in memory for the next pass. */
+    s_keep_lines (job, first, lines, (size_t) (job->sent - first), n);
     toa_store_strings_free (lines, n);
     return 0;
 }

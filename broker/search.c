@@ -201,6 +201,12 @@ s_store_result (toa_broker_t *b, toa_job_t *job, int64_t index, const char *line
     job->done++;
     job->spare += spare;
     toa_store_finish (b->store, job->id, index, seq, line ? line : "{}", job->done, spare);
+    /* Sent from memory (after the flush) rather than read back from Redis. */
+    if (job->attached && line && seq < job->acked + TOA_JOB_RECENT) {
+        char *copy = strdup (line);
+        if (copy)
+            toa_job_keep_result (job, seq, copy);
+    }
     job->progress_due = true;
     b->stats.prompts_finished++;
     if (job->done >= job->total && job->state == TOA_JOB_RUNNING) {

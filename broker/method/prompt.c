@@ -741,6 +741,7 @@ toa_prompt_result_line (const toa_prompt_t *self)
     char *tree = NULL;
     if (self->ops->write_tree) {
         toa_json_writer_t w = TOA_JSON_WRITER_INIT;
+        toa_json_writer_reserve (&w, 512 + self->n_records * 320);  /* about a tree's size */
         self->ops->write_tree (self->policy, models, 15, &w);
         if (!(tree = toa_json_writer_take (&w)))
             return NULL;

@@ -91,6 +91,8 @@ toa_result_line_with (json_t *input, const char *method, const char *const *mode
         bytes += 96 + (records[i].text_json ? records[i].text_json_length
                        : records[i].text ? strlen (records[i].text) : 0);
     }
+    if (tree)
+        bytes += strlen (tree);
     toa_json_writer_t w = TOA_JSON_WRITER_INIT;
     toa_json_writer_reserve (&w, bytes);
     toa_json_lit (&w, "{");

@@ -30,11 +30,35 @@ s_job_destroy (toa_jobs_t *self, toa_job_t *job)
         toa_prompt_destroy (&job->active[i]);
     self->active -= (int) job->n_active;
     free (job->active);
+    for (size_t i = 0; i < TOA_JOB_RECENT; i++)
+        free (job->recent[i]);
     toa_job_settings_destroy (&job->settings);
     free (job->id);
     free (job->method);
     free (job->settings_text);
     free (job);
+}
+
+void
+toa_job_keep_result (toa_job_t *job, int64_t seq, char *line)
+{
+    size_t slot = (size_t) (seq % TOA_JOB_RECENT);
+    free (job->recent[slot]);
+    job->recent[slot] = line;
+    job->recent_seq[slot] = seq;
+}
+
+char *
+toa_job_take_result (toa_job_t *job, int64_t seq)
+{
+    if (seq < 0)
+        return NULL;
+    size_t slot = (size_t) (seq % TOA_JOB_RECENT);
+    if (!job->recent[slot] || job->recent_seq[slot] != seq)
+        return NULL;
+    char *line = job->recent[slot];
+    job->recent[slot] = NULL;
+    return line;
 }
 
 void

@@ -21,6 +21,9 @@ typedef enum {
     TOA_JOB_CANCELLED
 } toa_job_state_t;
 
+/* Result lines a job keeps in memory (the client's window, broker/clients.h). */
+#define TOA_JOB_RECENT 128
+
 typedef struct {
     char *id;
     char *method;
@@ -44,6 +47,10 @@ typedef struct {
     int64_t sent;            /* results 0..sent-1 were sent to it */
     int64_t last_progress_ms;/* when progress was last sent */
     bool progress_due;       /* a prompt finished since: send progress soon */
+    char *recent[TOA_JOB_RECENT];      /* result lines written to Redis and not
+                                          sent yet (slot seq % TOA_JOB_RECENT),
+                                          so they are not read back to be sent */
+    int64_t recent_seq[TOA_JOB_RECENT];
 } toa_job_t;
 
 typedef struct toa_jobs_s toa_jobs_t;
@@ -93,6 +100,13 @@ void toa_jobs_unadmit (toa_jobs_t *self);
  * until toa_jobs_unadmit). */
 int toa_job_add_prompt (toa_jobs_t *self, toa_job_t *job, toa_prompt_t *prompt,
                         bool planned);
+
+/* Keeps result LINE (taken) of JOB as result SEQ until toa_job_take_result,
+ * replacing what its slot held. */
+void toa_job_keep_result (toa_job_t *job, int64_t seq, char *line);
+
+/* Result SEQ of JOB if kept (the caller frees it; the slot is emptied), or NULL. */
+char *toa_job_take_result (toa_job_t *job, int64_t seq);
 
 /* Removes PROMPT from JOB's active prompts and destroys it. */
 void toa_job_remove_prompt (toa_jobs_t *self, toa_job_t *job, toa_prompt_t *prompt);
