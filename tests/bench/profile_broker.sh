@@ -4,7 +4,8 @@
 # append-only file) with toa-broker run by valgrind --tool=callgrind, one job
 # of METHOD (default toa) on PROMPTS (default 200) x 3 models x 4 samples.
 # Prints instructions per generation and the top entries by self cost
-# (instruction counts do not depend on the machine's load).
+# (instruction counts do not depend on the machine's load), and appends the
+# count to bench/results.json.
 #   usage: tests/bench/profile_broker.sh [METHOD] [PROMPTS] [TOP]
 # BENCH_PROFILE_PROGRAM=toa-worker (or toa-scorer) profiles that program
 # instead (a worker alone serves the job then).
@@ -47,5 +48,10 @@ first=$(ls -t "$OUT".* 2>/dev/null | tail -1)
 total=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "${PROGRAM#toa-}, $METHOD, $PROMPTS prompts: $gens generations; $total instructions" \
      "= $(( total / gens )) per generation (startup and idle polls included)"
+[ -n "$total" ] && bench_record "$(jq -nc --arg program "${PROGRAM#toa-}" --arg method "$METHOD" \
+    --argjson prompts "$PROMPTS" --argjson generations "$gens" --argjson instructions "$total" \
+    '{bench: "profile_broker", program: $program, method: $method, prompts: $prompts,
+      generations: $generations, instructions: $instructions,
+      instructions_per_generation: ($instructions / $generations | floor)}')"
 callgrind_annotate --threshold=100 "$OUT" 2>/dev/null \
     | grep -E "^ *[0-9,]+ +\(" | grep -v "PROGRAM TOTALS" | head -n "$TOP"
