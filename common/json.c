@@ -258,16 +258,40 @@ toa_json_value (toa_json_writer_t *w, const json_t *value, size_t flags)
 #define S_TEXT(x) #x
 #define S_NUMBER(x) S_TEXT (x)
 
-/* Whether any of the 8 bytes at P is a quote, a backslash, a control byte
- * or >= 0x80: what stops the scan of a string (exact: a byte >= 0x80 is
- * caught first, and without one no subtraction borrows across bytes). */
-static inline bool
+/* The high bit of each of the 8 bytes at P that is a quote, a backslash,
+ * a control byte or >= 0x80: what stops the scan of a string. Nonzero
+ * exactly when there is one, and its lowest flagged byte is the first
+ * such byte (a subtraction borrows only from a byte that is one). */
+static inline uint64_t
 s_word_special (const char *p)
 {
     uint64_t v;
     memcpy (&v, p, 8);
     uint64_t quote = v ^ (S_ONES * '"'), backslash = v ^ (S_ONES * '\\');
-    return ((v | (v - S_ONES * 0x20) | (quote - S_ONES) | (backslash - S_ONES)) & S_HIGHS) != 0;
+    return (v | (v - S_ONES * 0x20) | (quote - S_ONES) | (backslash - S_ONES)) & S_HIGHS;
+}
+
+/* The first byte from P on (before END) that is a quote, a backslash, a
+ * control byte or >= 0x80, or END: plain string text is passed 8 bytes at
+ * a time. */
+static inline const char *
+s_plain_run (const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t special = s_word_special (p);
+        if (special) {
+#if defined __BYTE_ORDER__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll (special) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && (unsigned char) *p >= 0x20 && (unsigned char) *p < 0x80 && *p != '"'
+           && *p != '\\')
+        p++;
+    return p;
 }
 
 static const char *
@@ -369,8 +393,7 @@ s_check_string (s_check_t *c, const char *p)
 {
     const char *end = c->end;
     for (;;) {
-        while (end - p >= 8 && !s_word_special (p))
-            p += 8;
+        p = s_plain_run (p, end);
         if (p >= end)
             return s_fail (c, p, "a string not closed");
         unsigned char ch = (unsigned char) *p;
@@ -524,8 +547,7 @@ static const char *
 s_skip_string (const char *p, const char *end)
 {
     while (p < end) {
-        while (end - p >= 8 && !s_word_special (p))
-            p += 8;
+        p = s_plain_run (p, end);
         if (p >= end)
             break;
         if (*p == '"')
@@ -655,9 +677,12 @@ static bool
 s_name_is (const char *p, const char *stop, const char *key, size_t key_length)
 {
     size_t raw = (size_t) (stop - p);
-    if (!memchr (p, '\\', raw))
-        return raw == key_length && memcmp (p, key, raw) == 0;
-    if (raw > 6 * key_length)            /* an escape is at most 6 bytes per byte */
+    /* An escape makes the name shorter than its text: a name as long as
+     * KEY is KEY only byte for byte (KEY has no backslash), a shorter one
+     * never, a longer one only through escapes. */
+    if (raw <= key_length)
+        return raw == key_length && memcmp (p, key, raw) == 0 && !memchr (key, '\\', raw);
+    if (raw > 6 * key_length || !memchr (p, '\\', raw))   /* an escape: at most 6 bytes */
         return false;
     char small[256];
     char *buffer = raw <= sizeof small ? small : malloc (raw);
@@ -670,6 +695,8 @@ s_name_is (const char *p, const char *stop, const char *key, size_t key_length)
     return same;
 }
 
+#define S_KEYS_MEASURED 8            /* keys whose lengths are taken once */
+
 void
 toa_json_read_members (toa_json_read_t object, const char *const *keys, size_t n,
                        toa_json_read_t *values)
@@ -678,6 +705,9 @@ toa_json_read_members (toa_json_read_t object, const char *const *keys, size_t n
         values[k] = (toa_json_read_t) {NULL, object.end, object.doc};
     if (toa_json_read_kind (object) != '{')
         return;
+    size_t lengths[S_KEYS_MEASURED];
+    for (size_t k = 0; k < n && k < S_KEYS_MEASURED; k++)
+        lengths[k] = keys[k] ? strlen (keys[k]) : 0;
     const char *end = object.end;
     const char *p = s_space (object.at + 1, end);
     while (p < end && *p == '"') {
@@ -691,7 +721,8 @@ toa_json_read_members (toa_json_read_t object, const char *const *keys, size_t n
         if (p >= end)
             break;
         for (size_t k = 0; k < n; k++)
-            if (keys[k] && s_name_is (name, name_end, keys[k], strlen (keys[k])))
+            if (keys[k] && s_name_is (name, name_end, keys[k],
+                                      k < S_KEYS_MEASURED ? lengths[k] : strlen (keys[k])))
                 values[k].at = p;            /* the last one counts */
         p = s_space (s_skip (object.doc, p, end), end);
         if (p >= end || *p != ',')
