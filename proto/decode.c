@@ -144,7 +144,16 @@ typedef struct {
     int depth;               /* parts in use */
     int overflow;            /* pushes beyond parts[], not recorded */
     toa_proto_error_t *error;
+    /* The message map's keys, gathered by the scan (so that checking them
+     * needs no second walk over the message): up to S_TOP_KEYS of them, or
+     * top_many (then s_check_keys walks the map). */
+    struct { const uint8_t *text; size_t len; } top[16];
+    size_t n_top;
+    bool top_many, top_bad_key;  /* more than fit; a key that is not a string */
+    const uint8_t *version_at, *command_at;  /* values of "v" and "cmd", or NULL */
 } s_ctx_t;
+
+#define S_TOP_KEYS (sizeof ((s_ctx_t *) 0)->top / sizeof ((s_ctx_t *) 0)->top[0])
 
 static void
 s_push_key (s_ctx_t *ctx, const uint8_t *key, size_t key_len)
@@ -224,6 +233,30 @@ s_fail_key (s_ctx_t *ctx, toa_proto_status_t status, const uint8_t *key, size_t 
 
 static toa_proto_status_t s_scan (s_ctx_t *ctx, int depth);
 
+static bool s_key_is (const uint8_t *key, size_t len, const char *name);
+
+/* Notes key K of the message map (DEPTH 1) at KEY_AT (its value at
+ * ctx->pos) for s_decode_message. */
+static void
+s_note_top_key (s_ctx_t *ctx, const s_item_t *key, const uint8_t *key_at)
+{
+    if (key->type != S_STR) {
+        ctx->top_bad_key = true;
+        return;
+    }
+    const uint8_t *text = key_at + key->header;
+    if (ctx->n_top == S_TOP_KEYS) {
+        ctx->top_many = true;
+        return;
+    }
+    ctx->top[ctx->n_top].text = text;
+    ctx->top[ctx->n_top++].len = key->length;
+    if (s_key_is (text, key->length, "v"))
+        ctx->version_at = ctx->pos;
+    else if (s_key_is (text, key->length, "cmd"))
+        ctx->command_at = ctx->pos;
+}
+
 static toa_proto_status_t
 s_scan_map (s_ctx_t *ctx, size_t pairs, int depth)
 {
@@ -234,6 +267,8 @@ s_scan_map (s_ctx_t *ctx, size_t pairs, int depth)
         if (status != TOA_PROTO_OK)
             return status;
         s_item_read (key_at, (size_t) (ctx->end - key_at), &key);
+        if (depth == 1)
+            s_note_top_key (ctx, &key, key_at);
         if (key.type == S_STR)
             s_push_key (ctx, key_at + key.header, key.length);
         else
@@ -563,7 +598,27 @@ s_key_compare (const void *a, const void *b)
     return (x->len > y->len) - (x->len < y->len);
 }
 
-static bool s_key_is (const uint8_t *key, size_t len, const char *name);
+/* Fails with DUPLICATE_KEY when a key of KEYS (N) repeats. FEW: pairwise
+ * (every message of the protocol: cheaper than sorting), else KEYS are
+ * sorted. */
+static toa_proto_status_t
+s_check_duplicates (s_ctx_t *ctx, s_key_t *keys, size_t n, bool few)
+{
+    if (n > 1 && few) {
+        for (size_t k = 1; k < n; k++)
+            for (size_t j = 0; j < k; j++)
+                if (s_key_compare (&keys[j], &keys[k]) == 0)
+                    return s_fail_key (ctx, TOA_PROTO_ERR_DUPLICATE_KEY, keys[k].text,
+                                       keys[k].len);
+    }
+    else if (n > 1) {
+        qsort (keys, n, sizeof *keys, s_key_compare);
+        for (size_t k = 1; k < n; k++)
+            if (s_key_compare (&keys[k - 1], &keys[k]) == 0)
+                return s_fail_key (ctx, TOA_PROTO_ERR_DUPLICATE_KEY, keys[k].text, keys[k].len);
+    }
+    return TOA_PROTO_OK;
+}
 
 /* Checks the PAIRS keys of the map whose pairs start at ctx->pos: every key
  * a string, none twice. With VERSION_AT and COMMAND_AT (the message map):
@@ -593,26 +648,8 @@ s_check_keys (s_ctx_t *ctx, size_t pairs, const uint8_t **version_at,
         if (status == TOA_PROTO_OK)
             status = s_skip (ctx);
     }
-    if (status == TOA_PROTO_OK && pairs > 1 && keys == local) {
-        /* Few keys (every message of the protocol): pairwise is cheaper
-         * than sorting. */
-        for (size_t k = 1; k < pairs && status == TOA_PROTO_OK; k++)
-            for (size_t j = 0; j < k; j++)
-                if (s_key_compare (&keys[j], &keys[k]) == 0) {
-                    status = s_fail_key (ctx, TOA_PROTO_ERR_DUPLICATE_KEY, keys[k].text,
-                                         keys[k].len);
-                    break;
-                }
-    }
-    else if (status == TOA_PROTO_OK && pairs > 1) {
-        qsort (keys, pairs, sizeof *keys, s_key_compare);
-        for (size_t k = 1; k < pairs; k++) {
-            if (s_key_compare (&keys[k - 1], &keys[k]) == 0) {
-                status = s_fail_key (ctx, TOA_PROTO_ERR_DUPLICATE_KEY, keys[k].text, keys[k].len);
-                break;
-            }
-        }
-    }
+    if (status == TOA_PROTO_OK)
+        status = s_check_duplicates (ctx, keys, pairs, keys == local);
     if (keys != local)
         free (keys);
     ctx->pos = first;
@@ -799,12 +836,24 @@ s_decode_message (s_ctx_t *ctx, toa_msg_t *msg)
         || item.type != S_MAP)
         return s_fail (ctx, TOA_PROTO_ERR_NOT_MAP);
     ctx->pos = ctx->start + item.header;
-    /* One pass over the message map: its keys, and where "v" and "cmd" are. */
-    const uint8_t *version_at = NULL, *command_at = NULL;
-    toa_proto_status_t status = s_check_keys (ctx, item.length, &version_at, &command_at);
+    /* The message map's keys and where "v" and "cmd" are: gathered by the
+     * scan, or (many keys) by one more walk. */
+    toa_proto_status_t status;
+    if (ctx->top_many) {
+        ctx->version_at = ctx->command_at = NULL;
+        status = s_check_keys (ctx, item.length, &ctx->version_at, &ctx->command_at);
+    }
+    else if (ctx->top_bad_key)
+        status = s_fail (ctx, TOA_PROTO_ERR_WRONG_TYPE);
+    else {
+        s_key_t keys[S_TOP_KEYS];
+        for (size_t k = 0; k < ctx->n_top; k++)
+            keys[k] = (s_key_t) {ctx->top[k].text, ctx->top[k].len};
+        status = s_check_duplicates (ctx, keys, ctx->n_top, true);
+    }
     toa_msg_type_t type = TOA_MSG_NONE;
     if (status == TOA_PROTO_OK)
-        status = s_check_header (ctx, version_at, command_at, &type);
+        status = s_check_header (ctx, ctx->version_at, ctx->command_at, &type);
     if (status != TOA_PROTO_OK)
         return status;
     ctx->pos = ctx->start;
