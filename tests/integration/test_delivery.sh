@@ -172,8 +172,10 @@ fi
 # One client follows a job at a time: while the broker hears the attached
 # one (heartbeats), another attach is refused with error 423 and that client
 # retries until --timeout. A client paused past 3 heartbeats gives the job up.
-# (200 ms answers, 16 prompts at a time: some 12 s of job, time to do this)
-if case_start 4 1000 '.simllm.models[].latency_ms = 200 | .broker.max_active_prompts = 16'; then
+# (200 ms answers, 16 prompts at a time: some 12 s of job, time to do this;
+# 1 s heartbeats: a loaded host may well hold a live client 0.9 s)
+if case_start 4 1000 '.simllm.models[].latency_ms = 200 | .broker.max_active_prompts = 16
+        | .broker.heartbeat_ms = 1000'; then
     submit job-two "$CASE_DIR/a.jsonl"
     A=$CLIENT
     check "case 4: the first client writes" wait_for 60 lines_at_least "$CASE_DIR/a.jsonl" 50
@@ -183,9 +185,10 @@ if case_start 4 1000 '.simllm.models[].latency_ms = 200 | .broker.max_active_pro
     check "case 4: it says another client follows the job" \
         grep -q "job job-two is attached to another client" "$CASE_DIR/b.err"
     check_eq "case 4: the second client wrote nothing" 0 "$(lines "$CASE_DIR/b.jsonl")"
-    # the first pauses: past 3 heartbeats (0.9 s) the job goes to the next attach
+    # the first pauses: past 3 heartbeats (3 s) the job goes to the next
+    # attach (which asks again while the broker answers 423)
     kill -STOP "$A"
-    sleep 1.5
+    sleep 3.5
     "$TOA" attach job-two --config "$CONFIG" --output "$CASE_DIR/b.jsonl" --quiet 2>"$CASE_DIR/b2.err"
     check_eq "case 4: attach after the first client stopped being heard: exit 0" 0 $?
     kill -CONT "$A"
