@@ -135,10 +135,12 @@ jcheck "a known translation answers near its reference" \
     '.choices[0].message.content | test("train|Berlin|twenty|minutes|late")' "$TOA_TMP/body"
 
 # --- slots: 2 slots, 300 ms latency, 3 at once: the third waits one more latency
+# (lower bounds only: a loaded host answers late, never early; that two ran
+# at once and one queued is the server's own count, max_active and max_queued)
 slots=$($CLIENT slots "$URL" sim-slots 3)
 read -r t1 t2 t3 <<<"$(echo "$slots" | jq -r '.elapsed_ms | map(tostring) | join(" ")')"
-check "slots: two answer after about one latency ($slots)" [ "$t1" -ge 280 ] && [ "$t2" -lt 560 ]
-check "slots: the third waits about one more latency" [ "$t3" -ge 560 ] && [ $((t3 - t2)) -ge 200 ]
+check "slots: each answer holds a slot one latency ($slots)" [ "$t1" -ge 280 ] && [ "$t2" -ge 280 ]
+check "slots: the third waits one more latency" [ "$t3" -ge 560 ]
 stats=$(curl -s "$URL/stats")
 check_eq "stats: sim-slots max_active 2, max_queued 1, slots 2" "2 1 2" \
     "$(echo "$stats" | jq -r '.models["sim-slots"] | "\(.max_active) \(.max_queued) \(.slots)"')"
