@@ -23,6 +23,7 @@
 #include "broker/method/policy.h"
 #include "broker/method/prompt.h"
 #include "broker/method/settings.h"
+#include "tests/unit/support/prompt_fixture.h"
 
 #define S_MAX 512
 
@@ -544,13 +545,7 @@ s_settings (const char *method)
               " \"method\": {\"name\": \"%s\", \"samples\": 2, \"moa_aggregate\": 2},"
               " \"templates\": {\"refine\": \"Q: {question}\\nImprove: {response}\","
               " \"aggregate\": \"Q: {question}\\nCandidates:\\n{responses}\"}}", method);
-    toa_errors_t errors = TOA_ERRORS_INIT;
-    toa_job_settings_t *settings = toa_job_settings_parse (text, NULL, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        print_error ("%s\n", errors.messages[i]);
-    toa_errors_clear (&errors);
-    assert_non_null (settings);
-    return settings;
+    return toa_test_settings (text);
 }
 
 /* Runs a prompt of METHOD: every generation answers "text-G" (G its record
