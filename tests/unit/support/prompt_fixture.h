@@ -1,7 +1,8 @@
 /* prompt_fixture.h - fixtures of the unit tests around one prompt
  * (test_broker_prompt, test_broker_budget, test_policy_baselines): job
  * settings from JSON text, a prompt of one input line, a prompt's records
- * as JSON texts and a replay of them into another prompt. Each fails the running test on an error. */
+ * as JSON texts and a replay of them into another prompt. Each fails the
+ * running test on an error. */
 #ifndef TOA_TEST_PROMPT_FIXTURE_H
 #define TOA_TEST_PROMPT_FIXTURE_H
 
