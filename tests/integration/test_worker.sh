@@ -240,12 +240,13 @@ EP=tcp://127.0.0.1:$(toa_free_port)
 config "$TOA_TMP/recon.json" "$EP" "$(model hang seq:hang '"timeout_ms":20000')"
 for i in 1 2 3; do task hang "h$i"; done >"$TOA_TMP/recon.jsonl"
 "$HARNESS" --endpoint "$EP" --tasks "$TOA_TMP/recon.jsonl" --heartbeat-ms 200 \
-    --exit-after-sent 300 --run-ms 60000 >"$TOA_TMP/recon-a.events" 2>&1 &
+    --exit-after-sent 300 --run-ms 60000 >"$TOA_TMP/recon-a.events" 2>"$TOA_TMP/recon-a-harness.log" &
 HA=$!
 toa_start recon-worker "$WORKER" --config "$TOA_TMP/recon.json" $FAST >/dev/null
 RW=${TOA_PIDS[-1]}
 wait "$HA"
-"$HARNESS" --endpoint "$EP" --heartbeat-ms 200 --readies 1 --run-ms 60000 >"$TOA_TMP/recon-b.events" 2>&1
+"$HARNESS" --endpoint "$EP" --heartbeat-ms 200 --readies 1 --run-ms 60000 >"$TOA_TMP/recon-b.events" \
+    2>"$TOA_TMP/recon-b-harness.log"
 check_eq "the first broker got the tasks" 3 "$(jq -s '[.[] | select(.event=="sent")] | length' "$TOA_TMP/recon-a.events")"
 check_eq "after the broker's silence the worker reconnects and sends READY again" 1 \
     "$(jq -r 'select(.event=="done") | .readies' "$TOA_TMP/recon-b.events")"
@@ -254,7 +255,7 @@ check "tasks in flight when the broker went away are dropped" \
 check_eq "no stale answer reaches the new broker" 0 \
     "$(jq -r 'select(.event=="done") | .results + .failures + .stale' "$TOA_TMP/recon-b.events")"
 "$HARNESS" --endpoint "$EP" --heartbeat-ms 200 --after-ready disconnect --readies 2 --run-ms 60000 \
-    >"$TOA_TMP/recon-c.events" 2>&1
+    >"$TOA_TMP/recon-c.events" 2>"$TOA_TMP/recon-c-harness.log"
 check_eq "DISCONNECT from the broker: the worker reconnects with READY" 2 \
     "$(jq -r 'select(.event=="done") | .readies' "$TOA_TMP/recon-c.events")"
 kill -TERM "$RW"; wait "$RW"
@@ -265,7 +266,7 @@ EP=tcp://127.0.0.1:$(toa_free_port)
 config "$TOA_TMP/garbage.json" "$EP" "$(model ok seq:ok)"
 for i in 1 2 3; do task ok "g$i"; done >"$TOA_TMP/garbage.jsonl"
 "$HARNESS" --endpoint "$EP" --tasks "$TOA_TMP/garbage.jsonl" --heartbeat-ms 200 \
-    --after-ready garbage --exit-when-done --run-ms 60000 >"$TOA_TMP/garbage.events" 2>&1 &
+    --after-ready garbage --exit-when-done --run-ms 60000 >"$TOA_TMP/garbage.events" 2>"$TOA_TMP/garbage-harness.log" &
 HG=$!
 toa_start garbage-worker "$WORKER" --config "$TOA_TMP/garbage.json" $FAST >/dev/null
 GW=${TOA_PIDS[-1]}
@@ -280,7 +281,7 @@ EP=tcp://127.0.0.1:$(toa_free_port)
 config "$TOA_TMP/drain.json" "$EP" "$(model slow seq:sleep1000)"
 for i in 1 2 3 4; do task slow "s$i"; done >"$TOA_TMP/drain.jsonl"
 "$HARNESS" --endpoint "$EP" --tasks "$TOA_TMP/drain.jsonl" --heartbeat-ms 200 \
-    --exit-on-disconnect --run-ms 60000 >"$TOA_TMP/drain.events" 2>&1 &
+    --exit-on-disconnect --run-ms 60000 >"$TOA_TMP/drain.events" 2>"$TOA_TMP/drain-harness.log" &
 HD=$!
 "$WORKER" --config "$TOA_TMP/drain.json" $FAST 2>"$TOA_TMP/drain-worker.log" &
 DW=$!
