@@ -17,19 +17,30 @@
 #define S_MAX_DOMAINS 8
 #define S_MAX_FRAMES 8
 #define S_FRAME_TEXT 256
-#define S_LOG_EVERY_MS 1000
+#define S_NEW_KEY_EVERY_MS 100      /* a key not logged lately: at most 10 lines a second */
+#define S_SAME_KEY_EVERY_MS 60000   /* the same key on the same endpoint: once a minute */
+#define S_RECENT_KEYS 32
 
 typedef struct {
     char *name;
     zcertstore_t *store;
 } s_domain_t;
 
+/* A refused key lately logged, so that its retries do not fill the log. */
+typedef struct {
+    char domain[S_FRAME_TEXT];
+    char key[TOA_CURVE_KEY_TEXT];
+    int64_t logged_ms;
+} s_recent_t;
+
 struct toa_zap_s {
     void *socket;                    /* REP bound to the ZAP endpoint */
     s_domain_t domains[S_MAX_DOMAINS];
     size_t n_domains;
     toa_zap_stats_t stats;
-    toa_log_limit_t log_limit;       /* refusals are logged at most once a second */
+    toa_log_limit_t log_limit;       /* refusals of keys not logged lately */
+    s_recent_t recent[S_RECENT_KEYS];
+    uint64_t unlogged;               /* refusals not logged since the last line */
 };
 
 toa_zap_t *
@@ -171,12 +182,38 @@ s_reply (void *socket, const s_request_t *request, const char *status, const cha
     zmq_send (socket, "", 0, 0);
 }
 
+/* Logs a refusal once for each key and endpoint (again after a minute), so
+ * that every refused key shows even while another keeps retrying, and at
+ * most ten lines a second however many keys a flood brings; each line says
+ * how many refusals were not logged since the last. */
 static void
 s_log_refusal (toa_zap_t *self, const char *domain, const char *address, const char *key)
 {
-    uint64_t unlogged;
-    if (!toa_log_limit_pass (&self->log_limit, toa_now_ms (), S_LOG_EVERY_MS, &unlogged))
+    int64_t now = toa_now_ms ();
+    s_recent_t *slot = &self->recent[0];
+    for (size_t i = 0; i < S_RECENT_KEYS; i++) {
+        s_recent_t *recent = &self->recent[i];
+        if (strcmp (recent->key, key) == 0 && strcmp (recent->domain, domain) == 0) {
+            if (now - recent->logged_ms < S_SAME_KEY_EVERY_MS) {
+                self->unlogged++;
+                return;
+            }
+            slot = recent;
+            break;
+        }
+        if (recent->logged_ms < slot->logged_ms)
+            slot = recent;                        /* the oldest, to be replaced */
+    }
+    uint64_t limited;
+    if (!toa_log_limit_pass (&self->log_limit, now, S_NEW_KEY_EVERY_MS, &limited)) {
+        self->unlogged++;
         return;
+    }
+    uint64_t unlogged = self->unlogged;
+    self->unlogged = 0;
+    snprintf (slot->domain, sizeof slot->domain, "%s", domain);
+    snprintf (slot->key, sizeof slot->key, "%s", key);
+    slot->logged_ms = now;
     char more[80] = "";
     if (unlogged)
         snprintf (more, sizeof more, " (and %llu refusals not logged since the last)",
