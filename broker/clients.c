@@ -17,6 +17,7 @@
 #define S_MAX_LINE_ERRORS 1000
 #define S_PROGRESS_MIN_MS 100 /* progress on prompt finish: at most 10 per second */
 #define S_CLIENT_LIVE_BEATS 3 /* a client heard within 3 heartbeats holds its job */
+#define S_REFUSED_LOG_EVERY_MS 1000 /* "not its owner" at most once a second */
 
 /* --- sending --------------------------------------------------------------- */
 
@@ -59,9 +60,17 @@ s_owner_check (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const
     char reason[256];
     if (toa_owners_may (b, id, owner, from, b->request_token, reason, sizeof reason))
         return true;
-    char key[16];
-    snprintf (key, sizeof key, "%.12s", from->user_id[0] ? from->user_id : "(no key)");
-    toa_warn ("job %s: refused a request from client key %s...: not its owner", id, key);
+    /* A client can ask at will: rate-limited, with the count not logged. */
+    uint64_t unlogged;
+    if (toa_log_limit_pass (&b->refused_log, toa_now_ms (), S_REFUSED_LOG_EVERY_MS, &unlogged)) {
+        char key[16], more[80] = "";
+        snprintf (key, sizeof key, "%.12s", from->user_id[0] ? from->user_id : "(no key)");
+        if (unlogged)
+            snprintf (more, sizeof more, " (and %" PRIu64 " such refusals not logged since the "
+                      "last)", unlogged);
+        toa_warn ("job %s: refused a request from client key %s...: not its owner%s", id, key,
+                  more);
+    }
     s_error (b, from, 403, id, reason);
     return false;
 }

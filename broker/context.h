@@ -79,6 +79,8 @@ struct toa_broker_s {
     uint64_t stats_logged_hash;   /* to log stats only when they change */
     toa_log_limit_t dropped_log;  /* "dropped an answer" lines: a peer may send
                                    * answers for unknown tasks at will */
+    toa_log_limit_t refused_log;  /* "not its owner" lines: a client may ask
+                                   * for another's job at will */
 };
 
 #endif

@@ -102,6 +102,8 @@ check_eq "another client's status of the job: refused (403)" "status-job 403" "$
 check_eq "another client's attach: refused (403)" "attach 403" "$(grep ^attach "$T/intruder.log")"
 check_eq "another client's result-ack: refused (403)" "result-ack 403" "$(grep ^result-ack "$T/intruder.log")"
 check_eq "another client's cancel: refused (403)" "cancel 403" "$(grep ^cancel "$T/intruder.log")"
+check "the broker logs such refusals at most once a second (1 to 3 lines for those 4)" \
+    bash -c "n=\$(grep -c 'not its owner' '$T/broker.log'); [ \$n -ge 1 ] && [ \$n -lt 4 ]"
 as_client bob cancel alice-1 >"$T/bob-cancel.log" 2>&1
 check_eq "toa cancel with another key exits 1" 1 $?
 check "... saying the job belongs to another client" grep -q "belongs to another client" "$T/bob-cancel.log"
