@@ -344,11 +344,12 @@ check "simllm judge: several requests in flight at once" \
 
 # ------------------------------------------------------------ SIGTERM drain
 # SIGTERM 1 s after the tasks were sent (time for a loaded scorer to read
-# them), while the first batch waits 2.5 s for its reply.
+# them), while the first batch waits 6 s for its reply (2.5 s was once too
+# little with two suites on 2 cores: the reply came before the SIGTERM).
 config "$TOA_TMP/drain.json" "{\"backend\": \"http-reward\", \"url\": \"$RS/reward\",
-    \"batch_size\": 4, \"batch_wait_ms\": 5000}"
+    \"batch_size\": 4, \"batch_wait_ms\": 20000}"
 {
-    for i in 1 2 3 4; do task "$i" http-reward "reward=1.$i SLEEP=2500"; done
+    for i in 1 2 3 4; do task "$i" http-reward "reward=1.$i SLEEP=6000"; done
     task 5 http-reward "reward=2"
 } >"$TOA_TMP/drain.tasks"
 rs_reset
