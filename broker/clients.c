@@ -63,11 +63,9 @@ s_owner_check (toa_broker_t *b, const toa_peer_id_t *from, const char *id, const
     /* A client can ask at will: rate-limited, with the count not logged. */
     uint64_t unlogged;
     if (toa_log_limit_pass (&b->refused_log, toa_now_ms (), S_REFUSED_LOG_EVERY_MS, &unlogged)) {
-        char key[16], more[80] = "";
+        char key[16], more[80];
         snprintf (key, sizeof key, "%.12s", from->user_id[0] ? from->user_id : "(no key)");
-        if (unlogged)
-            snprintf (more, sizeof more, " (and %" PRIu64 " such refusals not logged since the "
-                      "last)", unlogged);
+        toa_log_limit_note (more, sizeof more, unlogged, "such refusals");
         toa_warn ("job %s: refused a request from client key %s...: not its owner%s", id, key,
                   more);
     }

@@ -52,17 +52,25 @@ s_add_task (toa_broker_t *b, toa_job_t *job, toa_prompt_t *prompt, toa_task_kind
     toa_router_push (b->router, task);
 }
 
-/* Removes TASK from its queue (if queued) and from the table; a leased task
- * leaves a charge on its peer. */
+/* Takes TASK out of its queue (if queued) and its peer's count, and out of
+ * the table. */
+static void
+s_remove_task (toa_broker_t *b, toa_task_t *task)
+{
+    toa_router_unlink (b->router, task);
+    toa_tasks_remove (b->tasks, task);
+}
+
+/* Removes TASK as s_remove_task does; a leased task leaves a charge on its
+ * peer. */
 static void
 s_drop_task (toa_broker_t *b, toa_task_t *task, int64_t now)
 {
-    toa_router_unlink (b->router, task);
     if (task->state == TOA_TASK_LEASED
         && toa_peers_keep_charge (b->peers, task->peer, task->id, task->attempt,
                                   now + 2 * toa_tasks_lease_ms (b->tasks)) != 0)
         toa_debug ("task %" PRIu64 ": its peer's credit is released now", task->id);
-    toa_tasks_remove (b->tasks, task);
+    s_remove_task (b, task);
 }
 
 /* --- model health ---------------------------------------------------------- */
@@ -377,8 +385,7 @@ toa_search_generated (toa_broker_t *b, toa_task_t *task, const toa_msg_gen_resul
     toa_prompt_t *prompt = task->prompt;
     toa_gen_plan_t plan = task->plan;
     toa_tasks_applied (b->tasks, task);
-    toa_router_unlink (b->router, task);
-    toa_tasks_remove (b->tasks, task);
+    s_remove_task (b, task);
     const char *model = job->settings->models[plan.model];
     if (toa_health_success (b->health, model) == TOA_HEALTH_CAME_UP)
         toa_info ("model %s is up again", model);
@@ -404,8 +411,7 @@ toa_search_scored (toa_broker_t *b, toa_task_t *task, double reward)
     toa_prompt_t *prompt = task->prompt;
     int g = task->response;
     toa_tasks_applied (b->tasks, task);
-    toa_router_unlink (b->router, task);
-    toa_tasks_remove (b->tasks, task);
+    s_remove_task (b, task);
     s_sync (b, job, prompt, toa_now_ms ());
     if (toa_prompt_scored (prompt, g, reward, &b->work) != 0)
         toa_error ("job %s prompt %" PRId64 ": could not apply the reward of response %d",
@@ -422,8 +428,7 @@ s_fail_for_good (toa_broker_t *b, toa_task_t *task, const char *reason)
     toa_gen_plan_t plan = task->plan;
     int g = task->response;
     toa_task_kind_t kind = task->kind;
-    toa_router_unlink (b->router, task);
-    toa_tasks_remove (b->tasks, task);
+    s_remove_task (b, task);
     b->stats.failed_tasks++;
     int count = kind == TOA_TASK_GEN ? (plan.n > 0 ? plan.n : 1) : 1;
     job->failed += count;
@@ -452,8 +457,7 @@ s_withdraw (toa_broker_t *b, toa_task_t *task, int64_t now)
     if (task->kind != TOA_TASK_GEN || !toa_prompt_can_withdraw (prompt))
         return false;
     toa_gen_plan_t plan = task->plan;
-    toa_router_unlink (b->router, task);
-    toa_tasks_remove (b->tasks, task);
+    s_remove_task (b, task);
     b->stats.withdrawn++;
     toa_debug ("job %s prompt %" PRId64 ": a generation of %s is withdrawn (model down)",
                job->id, toa_prompt_index (prompt), job->settings->models[plan.model]);

@@ -156,10 +156,8 @@ s_answer (toa_broker_t *b, int slot, uint64_t id, int64_t attempt, const toa_msg
         /* A registered peer can send these at will: rate-limited, counted. */
         if (slot >= 0
             && toa_log_limit_pass (&b->dropped_log, now, S_DROPPED_LOG_EVERY_MS, &unlogged)) {
-            char more[80] = "";
-            if (unlogged)
-                snprintf (more, sizeof more, " (and %" PRIu64 " such answers not logged since "
-                          "the last)", unlogged);
+            char more[80];
+            toa_log_limit_note (more, sizeof more, unlogged, "such answers");
             toa_info ("dropped an answer for %s task %" PRIu64 " attempt %" PRId64 "%s",
                       match == TOA_TASKS_STALE ? "a re-issued" : "an unknown", id, attempt, more);
         }

@@ -40,7 +40,6 @@ struct toa_zap_s {
     toa_zap_stats_t stats;
     toa_log_limit_t log_limit;       /* refusals of keys not logged lately */
     s_recent_t recent[S_RECENT_KEYS];
-    uint64_t unlogged;               /* refusals not logged since the last line */
 };
 
 toa_zap_t *
@@ -195,7 +194,7 @@ s_log_refusal (toa_zap_t *self, const char *domain, const char *address, const c
         s_recent_t *recent = &self->recent[i];
         if (strcmp (recent->key, key) == 0 && strcmp (recent->domain, domain) == 0) {
             if (now - recent->logged_ms < S_SAME_KEY_EVERY_MS) {
-                self->unlogged++;
+                self->log_limit.dropped++;        /* counted with the next line */
                 return;
             }
             slot = recent;
@@ -204,20 +203,14 @@ s_log_refusal (toa_zap_t *self, const char *domain, const char *address, const c
         if (recent->logged_ms < slot->logged_ms)
             slot = recent;                        /* the oldest, to be replaced */
     }
-    uint64_t limited;
-    if (!toa_log_limit_pass (&self->log_limit, now, S_NEW_KEY_EVERY_MS, &limited)) {
-        self->unlogged++;
+    uint64_t unlogged;
+    if (!toa_log_limit_pass (&self->log_limit, now, S_NEW_KEY_EVERY_MS, &unlogged))
         return;
-    }
-    uint64_t unlogged = self->unlogged;
-    self->unlogged = 0;
     snprintf (slot->domain, sizeof slot->domain, "%s", domain);
     snprintf (slot->key, sizeof slot->key, "%s", key);
     slot->logged_ms = now;
-    char more[80] = "";
-    if (unlogged)
-        snprintf (more, sizeof more, " (and %llu refusals not logged since the last)",
-                  (unsigned long long) unlogged);
+    char more[80];
+    toa_log_limit_note (more, sizeof more, unlogged, "refusals");
     toa_warn ("zap: refused a connection to the %s endpoint from %s: key %s is not in its "
               "directory%s", domain, address, key, more);
 }

@@ -115,3 +115,13 @@ toa_log_limit_pass (toa_log_limit_t *self, int64_t now, int64_t every_ms, uint64
     self->dropped = 0;
     return true;
 }
+
+void
+toa_log_limit_note (char *out, size_t size, uint64_t dropped, const char *what)
+{
+    if (dropped)
+        snprintf (out, size, " (and %llu %s not logged since the last)",
+                  (unsigned long long) dropped, what);
+    else if (size)
+        out[0] = '\0';
+}

@@ -52,6 +52,10 @@ typedef struct {
 bool toa_log_limit_pass (toa_log_limit_t *self, int64_t now, int64_t every_ms,
                          uint64_t *dropped);
 
+/* Writes " (and DROPPED WHAT not logged since the last)" into OUT, or "" when
+ * DROPPED is 0: the tail of a rate-limited line. */
+void toa_log_limit_note (char *out, size_t size, uint64_t dropped, const char *what);
+
 #define toa_error(...) toa_log (TOA_LOG_ERROR, __VA_ARGS__)
 #define toa_warn(...)  toa_log (TOA_LOG_WARN, __VA_ARGS__)
 #define toa_info(...)  toa_log (TOA_LOG_INFO, __VA_ARGS__)
